@@ -1,0 +1,174 @@
+/* h5.c - Keras HDF5 weights -> project weights, via libhdf5 and the core's converter.
+ *
+ * Layout of Keras' weight files (keras.Model.save_weights / the applications' downloads):
+ * the root group has the attribute layer_names (one string per layer, in model order); each
+ * layer is a group with the attribute weight_names (possibly empty), and each weight is a
+ * dataset at <layer>/<weight name>, e.g. block1_conv1/block1_conv1/kernel:0.
+ */
+#include "h5.h"
+
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct strlist {
+  char **items;
+  size_t count;
+} strlist;
+
+static void strlist_free(strlist *l) {
+  for (size_t i = 0; i < l->count; i++) free(l->items[i]);
+  free(l->items);
+  l->items = NULL;
+  l->count = 0;
+}
+
+/* Read a string-array attribute (fixed-length or variable-length strings). */
+static int read_string_attr(hid_t obj, const char *name, strlist *out, char *err, size_t errlen) {
+  memset(out, 0, sizeof *out);
+  if (H5Aexists(obj, name) <= 0) {
+    snprintf(err, errlen, "attribute '%s' is missing", name);
+    return -1;
+  }
+  int rc = -1;
+  hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+  hid_t type = attr >= 0 ? H5Aget_type(attr) : -1;
+  hid_t space = attr >= 0 ? H5Aget_space(attr) : -1;
+  hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+  if (attr < 0 || type < 0 || space < 0 || n < 0 || n > 100000) {
+    snprintf(err, errlen, "attribute '%s' cannot be read", name);
+    goto done;
+  }
+  if (n == 0) { /* Keras writes an empty array for layers without weights */
+    rc = 0;
+    goto done;
+  }
+  if (H5Tget_class(type) != H5T_STRING) {
+    snprintf(err, errlen, "attribute '%s' is not a list of strings", name);
+    goto done;
+  }
+  out->items = calloc((size_t)n, sizeof *out->items);
+  if (!out->items) goto done;
+  hid_t mem = H5Tcopy(H5T_C_S1);
+  if (H5Tis_variable_str(type) > 0) {
+    char **v = calloc((size_t)n, sizeof *v);
+    H5Tset_size(mem, H5T_VARIABLE);
+    H5Tset_cset(mem, H5Tget_cset(type));
+    if (v && H5Aread(attr, mem, v) >= 0) {
+      for (hssize_t i = 0; i < n; i++) out->items[i] = strdup(v[i] ? v[i] : "");
+      out->count = (size_t)n;
+      H5Dvlen_reclaim(mem, space, H5P_DEFAULT, v);
+      rc = 0;
+    }
+    free(v);
+  } else {
+    size_t sz = H5Tget_size(type);
+    char *buf = sz < 4096 ? calloc((size_t)n, sz + 1) : NULL;
+    H5Tset_size(mem, sz + 1);
+    H5Tset_strpad(mem, H5T_STR_NULLTERM);
+    if (buf && H5Aread(attr, mem, buf) >= 0) {
+      for (hssize_t i = 0; i < n; i++) out->items[i] = strndup(buf + (size_t)i * (sz + 1), sz);
+      out->count = (size_t)n;
+      rc = 0;
+    }
+    free(buf);
+  }
+  H5Tclose(mem);
+  for (size_t i = 0; i < out->count; i++)
+    if (!out->items[i]) rc = -1;
+  if (rc != 0) snprintf(err, errlen, "attribute '%s' cannot be read", name);
+done:
+  if (space >= 0) H5Sclose(space);
+  if (type >= 0) H5Tclose(type);
+  if (attr >= 0) H5Aclose(attr);
+  if (rc != 0) strlist_free(out);
+  return rc;
+}
+
+static gc_status add_dataset(gc_converter *conv, hid_t layer_group, const char *layer, const char *wname,
+                             char *err, size_t errlen) {
+  gc_status st = GC_ERR_CONVERT;
+  hid_t ds = H5Dopen2(layer_group, wname, H5P_DEFAULT);
+  hid_t space = ds >= 0 ? H5Dget_space(ds) : -1;
+  int nd = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+  float *data = NULL;
+  if (ds < 0 || space < 0 || nd < 1 || nd > GC_MAX_DIMS) {
+    snprintf(err, errlen, "dataset '%s/%s' is missing or not a 1-4 dimensional array", layer, wname);
+    goto done;
+  }
+  hsize_t dims[GC_MAX_DIMS];
+  H5Sget_simple_extent_dims(space, dims, NULL);
+  int64_t shape[GC_MAX_DIMS];
+  size_t n = 1;
+  for (int d = 0; d < nd; d++) {
+    shape[d] = (int64_t)dims[d];
+    if (dims[d] == 0 || dims[d] > (1u << 24)) {
+      snprintf(err, errlen, "dataset '%s/%s' has an unusable shape", layer, wname);
+      goto done;
+    }
+    n *= (size_t)dims[d];
+  }
+  if (n > ((size_t)1 << 28) || !(data = malloc(n * sizeof *data))) {
+    st = GC_ERR_OUT_OF_MEMORY;
+    goto done;
+  }
+  if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
+    snprintf(err, errlen, "dataset '%s/%s' cannot be read as numbers", layer, wname);
+    goto done;
+  }
+  st = gc_converter_add(conv, layer, wname, nd, shape, data);
+  if (st != GC_OK) snprintf(err, errlen, "dataset '%s/%s' was rejected", layer, wname);
+done:
+  free(data);
+  if (space >= 0) H5Sclose(space);
+  if (ds >= 0) H5Dclose(ds);
+  return st;
+}
+
+int gc_h5_is_hdf5(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return 0;
+  unsigned char sig[8] = {0};
+  size_t n = fread(sig, 1, 8, f);
+  fclose(f);
+  return n == 8 && memcmp(sig, "\x89HDF\r\n\x1a\n", 8) == 0;
+}
+
+gc_status gc_h5_convert(const char *path, gc_dtype dtype, void **bytes, size_t *size, char *err,
+                        size_t errlen) {
+  *bytes = NULL;
+  *size = 0;
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through err, not printed */
+  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0) {
+    snprintf(err, errlen, "'%s' is not a readable HDF5 file", path);
+    return GC_ERR_IO;
+  }
+  gc_converter *conv = NULL;
+  strlist layers = {0};
+  gc_status st = gc_converter_new(&conv);
+  if (st == GC_OK && read_string_attr(file, "layer_names", &layers, err, errlen) != 0) {
+    st = GC_ERR_CONVERT;
+    snprintf(err + strlen(err), errlen - strlen(err), " (not a Keras weights file?)");
+  }
+  for (size_t i = 0; st == GC_OK && i < layers.count; i++) {
+    hid_t g = H5Gopen2(file, layers.items[i], H5P_DEFAULT);
+    if (g < 0) {
+      snprintf(err, errlen, "layer group '%s' is missing", layers.items[i]);
+      st = GC_ERR_CONVERT;
+      break;
+    }
+    strlist wn = {0};
+    if (read_string_attr(g, "weight_names", &wn, err, errlen) != 0) st = GC_ERR_CONVERT;
+    for (size_t k = 0; st == GC_OK && k < wn.count; k++)
+      st = add_dataset(conv, g, layers.items[i], wn.items[k], err, errlen);
+    strlist_free(&wn);
+    H5Gclose(g);
+  }
+  if (st == GC_OK) st = gc_converter_finish(conv, dtype, bytes, size, err, errlen);
+  strlist_free(&layers);
+  gc_converter_free(conv);
+  H5Fclose(file);
+  return st;
+}

@@ -1,0 +1,105 @@
+/* image.c - decode (stb_image), resize and preprocess images for the network. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define STBI_NO_STDIO
+#define STBI_NO_HDR
+#define STBI_NO_LINEAR
+#define STBI_ASSERT(x) ((void)0) /* never abort on hostile input */
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#endif
+#include <stb/stb_image.h>
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+/* stb declares a few static functions it does not define in this configuration */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#endif
+
+gc_status gc_preprocess_image(const uint8_t *pixels, int width, int height, int stride,
+                              gc_pixel_format format, int out_w, int out_h, float *out) {
+  if (!pixels || !out || (format != GC_PIXEL_RGB8 && format != GC_PIXEL_RGBA8))
+    return GC_ERR_IMAGE_INVALID;
+  if (width < 1 || height < 1 || width > GC_MAX_IMAGE_SIDE || height > GC_MAX_IMAGE_SIDE ||
+      (int64_t)width * height > GC_MAX_IMAGE_PIXELS)
+    return GC_ERR_IMAGE_SIZE;
+  const int ch = (int)format;
+  if (stride < width * ch) return GC_ERR_IMAGE_INVALID;
+  if (out_w < 1 || out_h < 1 || out_w > GC_MAX_INPUT_SIZE || out_h > GC_MAX_INPUT_SIZE)
+    return GC_ERR_INVALID_ARGUMENT;
+
+  /* per-column source positions (pixel-centre aligned, clamped to the edges) */
+  int x0[GC_MAX_INPUT_SIZE], x1[GC_MAX_INPUT_SIZE];
+  float fx[GC_MAX_INPUT_SIZE];
+  for (int x = 0; x < out_w; x++) {
+    double sx = ((double)x + 0.5) * width / out_w - 0.5;
+    if (sx < 0) sx = 0;
+    if (sx > width - 1) sx = width - 1;
+    x0[x] = (int)sx;
+    x1[x] = x0[x] + 1 < width ? x0[x] + 1 : width - 1;
+    fx[x] = (float)(sx - x0[x]);
+  }
+  for (int y = 0; y < out_h; y++) {
+    double sy = ((double)y + 0.5) * height / out_h - 0.5;
+    if (sy < 0) sy = 0;
+    if (sy > height - 1) sy = height - 1;
+    const int y0 = (int)sy, y1 = y0 + 1 < height ? y0 + 1 : height - 1;
+    const float fy = (float)(sy - y0);
+    const uint8_t *r0 = pixels + (size_t)y0 * (size_t)stride;
+    const uint8_t *r1 = pixels + (size_t)y1 * (size_t)stride;
+    float *o = out + (size_t)y * out_w * 3;
+    for (int x = 0; x < out_w; x++) {
+      const uint8_t *a = r0 + (size_t)x0[x] * ch, *b = r0 + (size_t)x1[x] * ch;
+      const uint8_t *c = r1 + (size_t)x0[x] * ch, *d = r1 + (size_t)x1[x] * ch;
+      for (int k = 0; k < 3; k++) {
+        const float top = a[k] + (b[k] - a[k]) * fx[x];
+        const float bot = c[k] + (d[k] - c[k]) * fx[x];
+        const float v = top + (bot - top) * fy;
+        o[3 * x + k] = v / 127.5f - 1.0f;
+      }
+    }
+  }
+  return GC_OK;
+}
+
+gc_status gc_decode_image(const void *bytes, size_t size, uint8_t **rgba, int *width, int *height,
+                          char *err, size_t errlen) {
+  if (!rgba || !width || !height) return GC_ERR_INVALID_ARGUMENT;
+  *rgba = NULL;
+  *width = *height = 0;
+  if (!bytes || size == 0 || size > (size_t)INT32_MAX) {
+    gc_set_error(err, errlen, "no image data");
+    return GC_ERR_IMAGE_DECODE;
+  }
+  int w = 0, h = 0, comp = 0;
+  if (!stbi_info_from_memory(bytes, (int)size, &w, &h, &comp)) {
+    gc_set_error(err, errlen, "not a decodable image (%s)", stbi_failure_reason());
+    return GC_ERR_IMAGE_DECODE;
+  }
+  if (w < 1 || h < 1 || w > GC_MAX_IMAGE_SIDE || h > GC_MAX_IMAGE_SIDE ||
+      (int64_t)w * h > GC_MAX_IMAGE_PIXELS) {
+    gc_set_error(err, errlen, "image is %dx%d; the limit is %d pixels a side and %d pixels", w, h,
+                 GC_MAX_IMAGE_SIDE, GC_MAX_IMAGE_PIXELS);
+    return GC_ERR_IMAGE_SIZE;
+  }
+  /* always 8-bit RGBA: grey, grey+alpha, RGB and 16-bit images are converted */
+  uint8_t *px = stbi_load_from_memory(bytes, (int)size, &w, &h, &comp, 4);
+  if (!px) {
+    gc_set_error(err, errlen, "image could not be decoded (%s)", stbi_failure_reason());
+    return GC_ERR_IMAGE_DECODE;
+  }
+  /* stb_image allocates with malloc, so callers release it with gc_free */
+  *rgba = px;
+  *width = w;
+  *height = h;
+  return GC_OK;
+}

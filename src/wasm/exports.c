@@ -1,0 +1,72 @@
+/* exports.c - the thin WebAssembly boundary: pointers in, gc_status out.
+ *
+ * Each export mirrors one function of gradcam.h with only 32-bit integer, float and
+ * pointer arguments, so the JavaScript side (web/) can call it through the module's
+ * _gcw_* functions. Results come back through out-pointers into the module's memory;
+ * statuses are the gc_status numbers, named by gcw_status_string. No state lives here.
+ */
+#include <emscripten/emscripten.h>
+#include <stdint.h>
+
+#include "gradcam.h"
+
+#define EXPORT EMSCRIPTEN_KEEPALIVE
+
+EXPORT const char *gcw_version(void) { return GC_VERSION_STRING; }
+EXPORT const char *gcw_status_string(int status) { return gc_status_to_string((gc_status)status); }
+EXPORT const char *gcw_last_error(gc_model *m) { return gc_model_last_error(m); }
+
+EXPORT int gcw_load(const void *bytes, size_t size, int threads, gc_model **out, char *err, size_t errlen) {
+  gc_params p = gc_default_params();
+  p.threads = threads;
+  return gc_model_load_memory(bytes, size, &p, out, err, errlen);
+}
+EXPORT void gcw_free(gc_model *m) { gc_model_free(m); }
+EXPORT int gcw_set_threads(gc_model *m, int threads) { return gc_model_set_threads(m, threads); }
+EXPORT int gcw_threads(gc_model *m) { return gc_model_threads(m); }
+EXPORT double gcw_param_count(gc_model *m) { return (double)gc_model_param_count(m); }
+
+EXPORT int gcw_forward_image(gc_model *m, const uint8_t *px, int w, int h, int stride, int channels) {
+  return gc_model_forward_image(m, px, w, h, stride, (gc_pixel_format)channels);
+}
+EXPORT int gcw_forward_tensor(gc_model *m, const float *x, int h, int w) {
+  return gc_model_forward_tensor(m, x, h, w);
+}
+EXPORT const float *gcw_logits(gc_model *m) { return gc_model_logits(m); }
+EXPORT const float *gcw_probs(gc_model *m) { return gc_model_probs(m); }
+
+/* dims: 5 ints, ndim then the dimensions */
+static void put_shape(const gc_shape *s, int *dims) {
+  dims[0] = s->ndim;
+  for (int i = 0; i < GC_MAX_DIMS; i++) dims[1 + i] = s->dims[i];
+}
+EXPORT int gcw_activation(gc_model *m, const char *layer, const float **data, int *dims) {
+  gc_shape s;
+  gc_status st = gc_model_activation(m, layer, data, &s);
+  if (st == GC_OK) put_shape(&s, dims);
+  return st;
+}
+EXPORT int gcw_layer_shape(const char *layer, int h, int w, int *dims) {
+  gc_shape s;
+  gc_status st = gc_layer_shape(layer, h, w, &s);
+  if (st == GC_OK) put_shape(&s, dims);
+  return st;
+}
+EXPORT int gcw_layer_count(void) { return gc_layer_count(); }
+EXPORT const char *gcw_layer_name(int i) { return gc_layer_name(i); }
+EXPORT const char *gcw_class_name(int i) { return gc_class_name(i); }
+EXPORT const char *gcw_class_wnid(int i) { return gc_class_wnid(i); }
+
+EXPORT int gcw_converter_new(gc_converter **out) { return gc_converter_new(out); }
+EXPORT int gcw_converter_add(gc_converter *c, const char *layer, const char *weight, int ndim,
+                             const int32_t *shape, const float *data) {
+  int64_t s[GC_MAX_DIMS] = {0, 0, 0, 0};
+  if (ndim < 1 || ndim > GC_MAX_DIMS || !shape) return GC_ERR_INVALID_ARGUMENT;
+  for (int i = 0; i < ndim; i++) s[i] = shape[i];
+  return gc_converter_add(c, layer, weight, ndim, s, data);
+}
+EXPORT int gcw_converter_finish(gc_converter *c, int dtype, void **bytes, size_t *size, char *err,
+                                size_t errlen) {
+  return gc_converter_finish(c, (gc_dtype)dtype, bytes, size, err, errlen);
+}
+EXPORT void gcw_converter_free(gc_converter *c) { gc_converter_free(c); }
