@@ -1,0 +1,29 @@
+// node-core.mjs - load a built WebAssembly core (build/wasm-st or build/wasm-mt) in Node.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Core } from '../web/core.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** @param {'st'|'mt'} flavour */
+export async function loadNodeCore(flavour = 'st') {
+  const dir = `${root}build/wasm-${flavour}/`;
+  const js = `${dir}gradcam.js`;
+  if (!existsSync(js)) throw new Error(`${js} is missing: run tools/build.sh wasm (npm test does it)`);
+  // Emscripten 3.1.6's ES6 output still uses CommonJS' require and __dirname when it runs in
+  // Node; give them to it (browsers never take this path).
+  globalThis.require ??= createRequire(import.meta.url);
+  globalThis.__dirname ??= dir;
+  const { default: factory } = await import(pathToFileURL(js).href);
+  // Hand over the .wasm bytes: under Node 18+ the 3.1.6 glue would otherwise try fetch() on a
+  // file path and fail.
+  return Core.create(factory, { locateFile: (f) => dir + f, wasmBinary: readFileSync(`${dir}gradcam.wasm`) });
+}
+
+/** End the worker threads of a threaded module so Node can exit. */
+export function shutdownCore(core) {
+  core.free();
+  const pt = core.M.PThread;
+  if (pt && pt.terminateAllThreads) pt.terminateAllThreads();
+}

@@ -1,0 +1,215 @@
+// core.js - a thin, synchronous JavaScript wrapper around one instance of the WebAssembly
+// core (gradcam.wasm, either flavour). It copies inputs into the module's memory, calls the
+// _gcw_* exports and copies results out, turning non-zero statuses into CoreError.
+// It runs wherever the module runs: Node, a Web Worker, or a page. The public, worker-based
+// API builds on it.
+
+/** An error from the C core: `code` is the status name without its GC_ERR_ prefix
+ *  (e.g. "WEIGHTS_CHECKSUM", "LAYER_UNKNOWN"), `message` says what went wrong. */
+export class CoreError extends Error {
+  constructor(code, message, status) {
+    super(message);
+    this.name = 'CoreError';
+    this.code = code;
+    this.status = status;
+  }
+}
+
+const DTYPES = { f32: 0, float32: 0, f16: 1, float16: 1 };
+
+export class Core {
+  /** @param {object} module an instantiated Emscripten module (createGradCamModule()) */
+  constructor(module) {
+    this.M = module;
+    this.model = 0;
+  }
+
+  /** Instantiate the module from its factory and wrap it. */
+  static async create(factory, moduleOptions = {}) {
+    return new Core(await factory(moduleOptions));
+  }
+
+  // ---- memory helpers -------------------------------------------------------------------
+  _alloc(bytes) {
+    const p = this.M._malloc(Math.max(1, bytes));
+    if (!p) throw new CoreError('OUT_OF_MEMORY', `cannot allocate ${bytes} bytes in the WebAssembly heap`, 2);
+    return p;
+  }
+  _str(s) {
+    const n = this.M.lengthBytesUTF8(s) + 1;
+    const p = this._alloc(n);
+    this.M.stringToUTF8(s, p, n);
+    return p;
+  }
+  _u32(p) { return new Uint32Array(this.M.HEAPU8.buffer, p, 1)[0]; }
+  _i32s(p, n) { return Array.from(new Int32Array(this.M.HEAPU8.buffer, p, n)); }
+  _f32copy(p, n) { return new Float32Array(this.M.HEAPU8.buffer, p, n).slice(); }
+  _check(status, detail) {
+    if (status === 0) return;
+    const full = this.M.UTF8ToString(this.M._gcw_status_string(status)); // "GC_ERR_X: text"
+    const colon = full.indexOf(':');
+    const code = full.slice(0, colon).replace(/^GC_ERR_/, '');
+    const text = full.slice(colon + 2);
+    throw new CoreError(code, detail ? `${text}: ${detail}` : text, status);
+  }
+  _modelError() { return this.model ? this.M.UTF8ToString(this.M._gcw_last_error(this.model)) : ''; }
+  _need() {
+    if (!this.model) throw new CoreError('NOT_LOADED', 'no weights are loaded', -1);
+  }
+
+  version() { return this.M.UTF8ToString(this.M._gcw_version()); }
+
+  // ---- weights --------------------------------------------------------------------------
+  /** Load weights in the project format. */
+  load(bytes, { threads = 1 } = {}) {
+    const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    this.free();
+    const buf = this._alloc(u8.length);
+    const out = this._alloc(4);
+    const err = this._alloc(256);
+    try {
+      this.M.HEAPU8.set(u8, buf);
+      this.M.HEAPU8[err] = 0;
+      const s = this.M._gcw_load(buf, u8.length, threads, out, err, 256);
+      this._check(s, this.M.UTF8ToString(err));
+      this.model = this._u32(out);
+    } finally {
+      this.M._free(buf);
+      this.M._free(out);
+      this.M._free(err);
+    }
+    return this;
+  }
+
+  free() {
+    if (this.model) this.M._gcw_free(this.model);
+    this.model = 0;
+  }
+
+  setThreads(n) { this._need(); this._check(this.M._gcw_set_threads(this.model, n), this._modelError()); }
+  threads() { this._need(); return this.M._gcw_threads(this.model); }
+  paramCount() { this._need(); return this.M._gcw_param_count(this.model); }
+
+  // ---- forward --------------------------------------------------------------------------
+  /** Run on a preprocessed NHWC float tensor (values in [-1, 1]). */
+  forwardTensor(x, height, width) {
+    this._need();
+    const p = this._alloc(x.length * 4);
+    try {
+      new Float32Array(this.M.HEAPU8.buffer, p, x.length).set(x);
+      this._check(this.M._gcw_forward_tensor(this.model, p, height, width), this._modelError());
+    } finally {
+      this.M._free(p);
+    }
+  }
+
+  /** Run on 8-bit RGBA (channels 4, e.g. ImageData.data) or RGB (channels 3) pixels. */
+  forwardImage(pixels, width, height, channels = 4, stride = width * channels) {
+    this._need();
+    const n = pixels.length;
+    const p = this._alloc(n);
+    try {
+      this.M.HEAPU8.set(pixels, p);
+      const s = this.M._gcw_forward_image(this.model, p, width, height, stride, channels);
+      this._check(s, this._modelError());
+    } finally {
+      this.M._free(p);
+    }
+  }
+
+  logits() { this._need(); return this._f32result(this.M._gcw_logits(this.model), 1000); }
+  probs() { this._need(); return this._f32result(this.M._gcw_probs(this.model), 1000); }
+  _f32result(p, n) {
+    if (!p) throw new CoreError('NOT_RUN', 'no forward pass has run yet', 17);
+    return this._f32copy(p, n);
+  }
+
+  /** The k best classes: [{index, name, prob, logit}], best first (ties: lower index). */
+  topK(k = 5) {
+    const logits = this.logits();
+    const probs = this.probs();
+    const order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a] || a - b);
+    return order.slice(0, k).map((index) => ({ index, name: this.className(index), prob: probs[index], logit: logits[index] }));
+  }
+
+  /** A named activation of the last forward pass: {shape: [1,H,W,C], data: Float32Array}. */
+  activation(layer) {
+    this._need();
+    const name = this._str(layer);
+    const out = this._alloc(4 + 20);
+    try {
+      const s = this.M._gcw_activation(this.model, name, out, out + 4);
+      this._check(s, this._modelError());
+      const ptr = this._u32(out);
+      const d = this._i32s(out + 4, 5);
+      const shape = d.slice(1, 1 + d[0]);
+      return { shape, data: this._f32copy(ptr, shape.reduce((a, b) => a * b, 1)) };
+    } finally {
+      this.M._free(name);
+      this.M._free(out);
+    }
+  }
+
+  // ---- layers and classes ---------------------------------------------------------------
+  layers(height = 299, width = 299) {
+    const out = [];
+    const dims = this._alloc(20);
+    try {
+      for (let i = 0; i < this.M._gcw_layer_count(); i++) {
+        const namePtr = this.M._gcw_layer_name(i);
+        this._check(this.M._gcw_layer_shape(namePtr, height, width, dims));
+        const d = this._i32s(dims, 5);
+        out.push({ name: this.M.UTF8ToString(namePtr), shape: d.slice(1, 1 + d[0]) });
+      }
+    } finally {
+      this.M._free(dims);
+    }
+    return out;
+  }
+  className(i) { const p = this.M._gcw_class_name(i); return p ? this.M.UTF8ToString(p) : null; }
+  classWnid(i) { const p = this.M._gcw_class_wnid(i); return p ? this.M.UTF8ToString(p) : null; }
+
+  // ---- conversion -----------------------------------------------------------------------
+  /**
+   * Convert Keras Xception weights to the project format.
+   * @param {Iterable<{layer: string, weight: string, shape: number[], data: Float32Array}>} tensors
+   *        in the source file's layer order (Keras HWIO layouts)
+   * @param {'f16'|'f32'} dtype
+   * @returns {Uint8Array}
+   */
+  convert(tensors, dtype = 'f16') {
+    if (!(dtype in DTYPES)) throw new CoreError('INVALID_ARGUMENT', `dtype must be f16 or f32, not ${dtype}`, 1);
+    const out = this._alloc(4);
+    this._check(this.M._gcw_converter_new(out));
+    const conv = this._u32(out);
+    const err = this._alloc(256);
+    this.M.HEAPU8[err] = 0;
+    try {
+      for (const t of tensors) {
+        const layer = this._str(t.layer);
+        const weight = this._str(t.weight);
+        const shape = this._alloc(16);
+        const data = this._alloc(t.data.length * 4);
+        try {
+          new Int32Array(this.M.HEAPU8.buffer, shape, 4).set(t.shape.slice(0, 4));
+          new Float32Array(this.M.HEAPU8.buffer, data, t.data.length).set(t.data);
+          const s = this.M._gcw_converter_add(conv, layer, weight, t.shape.length, shape, data);
+          this._check(s, `${t.layer}/${t.weight} ${JSON.stringify(t.shape)}`);
+        } finally {
+          for (const p of [layer, weight, shape, data]) this.M._free(p);
+        }
+      }
+      const s = this.M._gcw_converter_finish(conv, DTYPES[dtype], out, err + 128, err, 128);
+      this._check(s, this.M.UTF8ToString(err));
+      const ptr = this._u32(out);
+      const size = this._u32(err + 128);
+      const bytes = this.M.HEAPU8.slice(ptr, ptr + size);
+      this.M._free(ptr);
+      return bytes;
+    } finally {
+      this.M._gcw_converter_free(conv);
+      this.M._free(out);
+      this.M._free(err);
+    }
+  }
+}
