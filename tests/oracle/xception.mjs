@@ -307,14 +307,15 @@ export function run(model, input, h, w, layerNames = []) {
   const [, mh, mw] = model.inputs[0].shape;
   if (mh !== h || mw !== w) throw new Error(`model was built for ${mh}x${mw}, input is ${h}x${w}`);
   const real = layerNames.map((n) => resolveLayerName(model, n));
-  const key = real.join(',');
+  const uniq = [...new Set(real)]; // a name and its alias may both be asked for
+  const key = uniq.join(',');
   let cache = subModels.get(model);
   if (!cache) { cache = new Map(); subModels.set(model, cache); }
   let sub = cache.get(key);
   if (!sub) {
-    sub = real.length === 0 ? model : tf.model({
+    sub = uniq.length === 0 ? model : tf.model({
       inputs: model.inputs,
-      outputs: [model.outputs[0], ...real.map((n) => model.getLayer(n).output)],
+      outputs: [model.outputs[0], ...uniq.map((n) => model.getLayer(n).output)],
     });
     cache.set(key, sub);
   }
@@ -324,8 +325,9 @@ export function run(model, input, h, w, layerNames = []) {
   const logits = outs[0].dataSync().slice();
   const acts = {}, shapes = {};
   layerNames.forEach((n, i) => {
-    acts[n] = outs[i + 1].dataSync().slice();
-    shapes[n] = outs[i + 1].shape.slice(1);
+    const t = outs[uniq.indexOf(real[i]) + 1];
+    acts[n] = t.dataSync().slice();
+    shapes[n] = t.shape.slice(1);
   });
   x.dispose();
   outs.forEach((t) => t.dispose());

@@ -1,0 +1,95 @@
+// helpers.mjs - shared by the Node tests: paths, the native CLI, generated test weights,
+// and comparison metrics.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('../..', import.meta.url));
+export const dataDir = `${root}build/test-data`;
+export const imagesDir = `${root}tests/data/images`;
+export const cliPath = `${root}build/native/gradcam`;
+
+mkdirSync(dataDir, { recursive: true });
+
+/** Run the native CLI; returns {status, stdout, stderr, json?}. */
+export function cli(args, { json = false } = {}) {
+  const r = spawnSync(cliPath, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const out = { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  if (json && r.status === 0) out.json = JSON.parse(r.stdout);
+  return out;
+}
+
+/** Run a Node script of the project; returns {status, stdout, stderr}. */
+export function node(script, args = [], env = {}) {
+  const r = spawnSync(process.execPath, [script, ...args], {
+    encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Synthetic weights in the official Keras HDF5 layout (generated on first use in this
+ * build tree) and their conversions. Returns paths.
+ */
+export function testWeights(seed = 1, { oldNames = false } = {}) {
+  const base = `${dataDir}/xception-seed${seed}${oldNames ? '-oldnames' : ''}`;
+  const h5 = `${base}.h5`;
+  const gen = `${root}tools/gen-test-weights.mjs`;
+  if (!existsSync(h5) || statSync(h5).mtimeMs < statSync(gen).mtimeMs) {
+    const r = node(gen, ['--out', h5, '--seed', String(seed), ...(oldNames ? ['--old-names'] : [])]);
+    if (r.status !== 0) throw new Error(`gen-test-weights failed: ${r.stderr}`);
+  }
+  const out = { h5 };
+  for (const dtype of ['f32', 'f16']) {
+    const gcw = `${base}-${dtype}.gcw`;
+    if (!existsSync(gcw) || statSync(gcw).mtimeMs < statSync(h5).mtimeMs
+        || statSync(gcw).mtimeMs < statSync(cliPath).mtimeMs) {
+      const r = cli(['convert', '--in', h5, '--out', gcw, '--dtype', dtype]);
+      if (r.status !== 0) throw new Error(`gradcam convert failed: ${r.stderr}`);
+      out[`${dtype}Report`] = r.stdout;
+    }
+    out[dtype] = gcw;
+  }
+  return out;
+}
+
+export function readF32(path) {
+  const b = readFileSync(path);
+  return new Float32Array(b.buffer, b.byteOffset, b.length / 4);
+}
+
+/** Relative L2 error ||a - b|| / ||b||, b being the reference. */
+export function relL2(a, b) {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i] - b[i];
+    num += d * d;
+    den += b[i] * b[i];
+  }
+  return Math.sqrt(num / (den || 1e-30));
+}
+
+export function maxAbs(a, b) {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+export function topK(logits, k = 5) {
+  return Array.from(logits.keys()).sort((x, y) => logits[y] - logits[x] || x - y).slice(0, k);
+}
+
+/** Deterministic input in [-1, 1] (xorshift32), NHWC. */
+export function randomTensor(seed, h, w) {
+  let s = seed >>> 0 || 1;
+  const x = new Float32Array(h * w * 3);
+  for (let i = 0; i < x.length; i++) {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    x[i] = (s / 4294967296) * 2 - 1;
+  }
+  return x;
+}

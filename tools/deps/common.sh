@@ -1,0 +1,34 @@
+# Shared settings for the tools/deps scripts. Sourced, not run.
+# The upstream source tarballs (Debian trixie's .orig tarballs of these commits):
+#   name        file                                             sha256                                                            upstream fallback
+DEPS_TARBALLS='
+xnnpack     xnnpack_0.0~git20241108.4ea82e5.orig.tar.xz      90bde2caef0f880f627bab0dc805a86c4b8070cd98e3243db3046ab3f3be1a99  google/XNNPACK@4ea82e5
+pthreadpool pthreadpool_0.0~git20240616.560c60d.orig.tar.xz  4cc3cbd933b28131d2a34edc54f76af9fb41bc490af5eae1a5bd3cd07ea90708  Maratyszcza/pthreadpool@560c60d
+fxdiv       fxdiv_0.0~git20200417.b408327.orig.tar.xz        7953482badaf4cb34026c3487c257b8e4ab2df061c019bd6fabbbc12ad52c44b  Maratyszcza/FXdiv@b408327
+'
+
+DEPS_CACHE="${GRADCAM_CACHE:-${HOME:-/tmp}/.cache/gradcam}"
+DEPS_SRC="$DEPS_CACHE/src"
+
+deps_log() { printf '[deps] %s\n' "$*" >&2; }
+deps_die() { printf '[deps] error: %s\n' "$*" >&2; exit 1; }
+
+# deps_field NAME COLUMN -> one column (2 file, 3 sha256, 4 upstream) of NAME's row.
+deps_field() {
+  local row
+  row=$(printf '%s\n' "$DEPS_TARBALLS" | awk -v n="$1" '$1 == n')
+  [ -n "$row" ] || deps_die "unknown source package '$1'"
+  printf '%s\n' "$row" | awk -v c="$2" '{ print $c }'
+}
+
+deps_names() { printf '%s\n' "$DEPS_TARBALLS" | awk 'NF { print $1 }'; }
+
+# deps_sha256 FILE -> its sha256, or nothing if the file is missing.
+deps_sha256() { [ -f "$1" ] && sha256sum "$1" | awk '{ print $1 }' || true; }
+
+# deps_tarball_ok NAME -> true if the cached tarball exists with the right sha256.
+deps_tarball_ok() {
+  local f
+  f="$DEPS_SRC/$(deps_field "$1" 2)"
+  [ -f "$f" ] && [ "$(deps_sha256 "$f")" = "$(deps_field "$1" 3)" ]
+}
