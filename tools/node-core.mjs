@@ -9,7 +9,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** @param {'st'|'mt'} flavour */
 export async function loadNodeCore(flavour = 'st') {
   const dir = `${root}build/wasm-${flavour}/`;
-  const js = `${dir}gradcam.js`;
+  const js = `${dir}gradcam.mjs`;
   if (!existsSync(js)) throw new Error(`${js} is missing: run tools/build.sh wasm (npm test does it)`);
   // Emscripten 3.1.6's ES6 output still uses CommonJS' require and __dirname when it runs in
   // Node; give them to it (browsers never take this path).

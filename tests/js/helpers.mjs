@@ -1,7 +1,9 @@
 // helpers.mjs - shared by the Node tests: paths, the native CLI, generated test weights,
 // and comparison metrics.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+
+export { testWeights } from '../../tools/test-weights.mjs';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -25,32 +27,6 @@ export function node(script, args = [], env = {}) {
     encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/**
- * Synthetic weights in the official Keras HDF5 layout (generated on first use in this
- * build tree) and their conversions. Returns paths.
- */
-export function testWeights(seed = 1, { oldNames = false } = {}) {
-  const base = `${dataDir}/xception-seed${seed}${oldNames ? '-oldnames' : ''}`;
-  const h5 = `${base}.h5`;
-  const gen = `${root}tools/gen-test-weights.mjs`;
-  if (!existsSync(h5) || statSync(h5).mtimeMs < statSync(gen).mtimeMs) {
-    const r = node(gen, ['--out', h5, '--seed', String(seed), ...(oldNames ? ['--old-names'] : [])]);
-    if (r.status !== 0) throw new Error(`gen-test-weights failed: ${r.stderr}`);
-  }
-  const out = { h5 };
-  for (const dtype of ['f32', 'f16']) {
-    const gcw = `${base}-${dtype}.gcw`;
-    if (!existsSync(gcw) || statSync(gcw).mtimeMs < statSync(h5).mtimeMs
-        || statSync(gcw).mtimeMs < statSync(cliPath).mtimeMs) {
-      const r = cli(['convert', '--in', h5, '--out', gcw, '--dtype', dtype]);
-      if (r.status !== 0) throw new Error(`gradcam convert failed: ${r.stderr}`);
-      out[`${dtype}Report`] = r.stdout;
-    }
-    out[dtype] = gcw;
-  }
-  return out;
 }
 
 export function readF32(path) {

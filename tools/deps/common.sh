@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared settings for the tools/deps scripts. Sourced, not run.
 # The upstream source tarballs (Debian trixie's .orig tarballs of these commits):
 #   name        file                                             sha256                                                            upstream fallback
@@ -8,6 +9,7 @@ fxdiv       fxdiv_0.0~git20200417.b408327.orig.tar.xz        7953482badaf4cb3402
 '
 
 DEPS_CACHE="${GRADCAM_CACHE:-${HOME:-/tmp}/.cache/gradcam}"
+case "$DEPS_CACHE" in /*) ;; *) DEPS_CACHE="$PWD/$DEPS_CACHE" ;; esac
 DEPS_SRC="$DEPS_CACHE/src"
 
 deps_log() { printf '[deps] %s\n' "$*" >&2; }
@@ -24,7 +26,7 @@ deps_field() {
 deps_names() { printf '%s\n' "$DEPS_TARBALLS" | awk 'NF { print $1 }'; }
 
 # deps_sha256 FILE -> its sha256, or nothing if the file is missing.
-deps_sha256() { [ -f "$1" ] && sha256sum "$1" | awk '{ print $1 }' || true; }
+deps_sha256() { if [ -f "$1" ]; then sha256sum "$1" | awk '{ print $1 }'; fi; }
 
 # deps_tarball_ok NAME -> true if the cached tarball exists with the right sha256.
 deps_tarball_ok() {

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// npm run bench:native - forward-pass time of one 299x299 image: the native CLI with 1 and 2
+// threads, and the WebAssembly builds under Node (single-thread build; threaded build with 1
+// and 2 threads). Median of --runs (default 7) after 2 warm-up runs, plus min and max and
+// the achieved GFLOP/s (16.7 GFLOP per forward). Uses the real weights if weights/xception.gcw
+// exists, otherwise generated test weights (speed does not depend on the values).
+import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { loadNodeCore, shutdownCore } from './node-core.mjs';
+import { testWeights } from './test-weights.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const runsAt = process.argv.indexOf('--runs');
+const runs = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 7;
+const warmup = 2;
+const GFLOP = 16.7;
+
+if (!existsSync(`${root}build/native/gradcam`) || !existsSync(`${root}build/wasm-mt/gradcam.mjs`)) {
+  const r = spawnSync('bash', [`${root}tools/build.sh`], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(1);
+}
+const real = `${root}weights/xception.gcw`;
+const weights = existsSync(real) ? real : testWeights(1).f16;
+console.log(`weights: ${weights}\n${runs} runs after ${warmup} warm-up, 299x299 input\n`);
+
+const rows = [];
+function row(name, times) {
+  const t = [...times].sort((a, b) => a - b);
+  const med = t.length % 2 ? t[(t.length - 1) / 2] : (t[t.length / 2 - 1] + t[t.length / 2]) / 2;
+  rows.push({ name, med, min: t[0], max: t[t.length - 1] });
+  console.log(`${name.padEnd(34)} median ${med.toFixed(1).padStart(7)} ms  (min ${t[0].toFixed(1)}, max ${t[t.length - 1].toFixed(1)})  ${(GFLOP / (med / 1000)).toFixed(1).padStart(5)} GFLOP/s`);
+}
+
+for (const threads of [1, 2]) {
+  const r = spawnSync(`${root}build/native/gradcam`, ['bench', '--weights', weights, '--threads', String(threads),
+    '--runs', String(runs), '--warmup', String(warmup), '--json'], { encoding: 'utf8' });
+  if (r.status !== 0) { console.error(r.stderr); process.exit(1); }
+  const j = JSON.parse(r.stdout);
+  rows.push({ name: `native, ${threads} thread(s)`, med: j.median_ms, min: j.min_ms, max: j.max_ms });
+  console.log(`${`native, ${threads} thread(s)`.padEnd(34)} median ${j.median_ms.toFixed(1).padStart(7)} ms  (min ${j.min_ms.toFixed(1)}, max ${j.max_ms.toFixed(1)})  ${j.gflops.toFixed(1).padStart(5)} GFLOP/s`);
+}
+
+const bytes = readFileSync(weights);
+const x = new Float32Array(299 * 299 * 3).map((_, i) => Math.sin(i * 0.37));
+for (const [flavour, threads] of [['st', 1], ['mt', 1], ['mt', 2]]) {
+  const core = await loadNodeCore(flavour);
+  core.load(bytes, { threads });
+  const times = [];
+  for (let i = 0; i < warmup + runs; i++) {
+    const t0 = performance.now();
+    core.forwardTensor(x, 299, 299);
+    if (i >= warmup) times.push(performance.now() - t0);
+  }
+  row(`wasm-${flavour} (Node), ${core.threads()} thread(s)`, times);
+  shutdownCore(core);
+}
+const n1 = rows[0].med;
+console.log(`\nwasm-st / native (1 thread): ${(rows[2].med / n1).toFixed(2)}x;  native 2 threads speed-up: ${(n1 / rows[1].med).toFixed(2)}x;  wasm-mt 2 threads speed-up over wasm-st: ${(rows[2].med / rows[4].med).toFixed(2)}x`);
