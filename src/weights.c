@@ -11,7 +11,7 @@
  *    36  u32      table entry size (128)
  *    40  u64      data offset (multiple of 64, just after the table)
  *    48  u64      data size in bytes
- *    56  u64      FNV-1a 64-bit hash of the data section
+ *    56  u64      FNV-1a 64-bit hash of everything after the header (table and data)
  *   tensor table, count x 128 bytes
  *     0  char[80] name, NUL terminated ("block2_sepconv1/pointwise_kernel")
  *    80  u32      dtype (0 = float32, 1 = float16)
@@ -118,7 +118,7 @@ gc_status gc_weights_parse(const void *bytes, size_t size, gc_weights *out, char
       gc_set_error(err, errlen, "file is %zu bytes, shorter than the 64-byte header", size);
       return GC_ERR_WEIGHTS_TRUNCATED;
     }
-    gc_set_error(err, errlen, "not a gradcam weights file (bad magic)");
+    gc_set_error(err, errlen, "the file does not start with the bytes GCAMWTS");
     return GC_ERR_WEIGHTS_MAGIC;
   }
   if (size < GC_WEIGHTS_HEADER_SIZE) {
@@ -158,7 +158,7 @@ gc_status gc_weights_parse(const void *bytes, size_t size, gc_weights *out, char
     return GC_ERR_WEIGHTS_CORRUPT;
   }
   const uint8_t *data = b + data_offset;
-  uint64_t actual = gc_fnv1a64(data, (size_t)data_size);
+  uint64_t actual = gc_fnv1a64(b + GC_WEIGHTS_HEADER_SIZE, size - GC_WEIGHTS_HEADER_SIZE);
   if (actual != checksum) {
     gc_set_error(err, errlen, "checksum mismatch (stored %016llx, computed %016llx): the file is damaged",
                  (unsigned long long)checksum, (unsigned long long)actual);
@@ -300,7 +300,7 @@ gc_status gc_weights_write(const gc_tensor_spec *specs, const float *const *data
     off += n * esize;
     off = (off + GC_WEIGHTS_ALIGN - 1) / GC_WEIGHTS_ALIGN * GC_WEIGHTS_ALIGN;
   }
-  wr64(b + 56, gc_fnv1a64(b + data_offset, (size_t)data_size));
+  wr64(b + 56, gc_fnv1a64(b + GC_WEIGHTS_HEADER_SIZE, (size_t)(data_offset + data_size) - GC_WEIGHTS_HEADER_SIZE));
   *bytes = b;
   *size = (size_t)(data_offset + data_size);
   return GC_OK;

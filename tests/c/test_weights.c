@@ -128,9 +128,18 @@ static void test_files(void) {
   memset(longer + n32, 0, 16);
   CHECK_STATUS(load(longer, n32 + 16, err), GC_ERR_WEIGHTS_CORRUPT);
   free(longer);
-  /* a malformed table entry (unaligned offset) */
+  /* one changed byte in the tensor table (name padding) is caught by the checksum too */
+  memcpy(c, b32, n32);
+  c[GC_WEIGHTS_HEADER_SIZE + 70] ^= 1;
+  CHECK_STATUS(load(c, n32, err), GC_ERR_WEIGHTS_CHECKSUM);
+  /* a malformed table entry (unaligned offset) with a matching checksum */
   memcpy(c, b32, n32);
   put32(c + GC_WEIGHTS_HEADER_SIZE + 104, 3);
+  {
+    uint64_t h = gc_fnv1a64(c + GC_WEIGHTS_HEADER_SIZE, n32 - GC_WEIGHTS_HEADER_SIZE);
+    put32(c + 56, (uint32_t)h);
+    put32(c + 60, (uint32_t)(h >> 32));
+  }
   CHECK_STATUS(load(c, n32, err), GC_ERR_WEIGHTS_CORRUPT);
   /* absurd tensor count */
   memcpy(c, b32, n32);
