@@ -1,0 +1,344 @@
+// index.js - the public API: `import { GradCam } from 'xception-gradcam'`.
+//
+//   const gc = await GradCam.load({ weights: '/weights/xception.gcw' });
+//   const { top } = await gc.classify(imageElement);
+//   gc.dispose();
+//
+// The page side only prepares inputs and keeps the queue: every computation runs in a
+// dedicated module worker (worker.js), one call at a time, in the order the calls were made.
+// A call waiting in the queue is dropped when its AbortSignal fires; the running one is told
+// to stop (downloads and conversions stop, a forward pass finishes and its result is dropped).
+import { ErrorCode, GradCamError } from './errors.js';
+
+export { ErrorCode, GradCamError };
+
+/** Largest thread count used (the threaded build's preallocated pthread pool). */
+export const MAX_THREADS = 4;
+
+// (module (func (result v128) v128.const 0)): valid only where WebAssembly SIMD is
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+  10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]);
+
+/** What this browser offers: {wasm, simd, threads (SharedArrayBuffer + cross-origin isolation), worker}. */
+export function detectFeatures() {
+  const wasm = typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function';
+  let simd = false;
+  try { simd = wasm && WebAssembly.validate(SIMD_PROBE); } catch { simd = false; }
+  const threads = typeof SharedArrayBuffer === 'function' && globalThis.crossOriginIsolated === true;
+  const worker = typeof Worker === 'function';
+  const offscreen = typeof OffscreenCanvas === 'function';
+  return { wasm, simd, threads, worker, offscreen };
+}
+
+const COOP_COEP_WARNING =
+  'xception-gradcam: this page is not cross-origin isolated, so the single-thread WebAssembly build is used ' +
+  '(slower). For the threaded build serve the page with the headers ' +
+  '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" ' +
+  '(check self.crossOriginIsolated), or pass threads: 1 to choose the single-thread build and silence this warning.';
+
+const aborted = () => new GradCamError(ErrorCode.ABORTED, 'the operation was aborted');
+const disposed = () => new GradCamError(ErrorCode.DISPOSED, 'this GradCam instance was disposed');
+
+export class GradCam {
+  /**
+   * Start a worker, load the WebAssembly core and (optionally) the weights.
+   * @param {import('./index.js').LoadOptions} [options]
+   * @returns {Promise<GradCam>}
+   */
+  static async load(options = {}) {
+    const {
+      weights, wasmBase, threads, onProgress, signal, dtype = 'f16', h5wasmUrl, workerUrl,
+    } = options;
+    if (signal && signal.aborted) throw aborted();
+    const f = detectFeatures();
+    if (!f.wasm || !f.worker || !f.offscreen) {
+      throw new GradCamError(ErrorCode.UNSUPPORTED_BROWSER, 'this browser lacks WebAssembly, module Web Workers or OffscreenCanvas');
+    }
+    if (!f.simd) {
+      throw new GradCamError(ErrorCode.UNSUPPORTED_BROWSER, 'this browser does not support WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+ do)');
+    }
+    if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+      throw new GradCamError(ErrorCode.INVALID_ARGUMENT, `threads must be a positive integer, not ${threads}`);
+    }
+    const hw = (globalThis.navigator && navigator.hardwareConcurrency) || 1;
+    const wanted = Math.min(threads ?? Math.min(hw, MAX_THREADS), MAX_THREADS);
+    const mode = wanted > 1 && f.threads ? 'threaded' : 'single';
+    if (wanted > 1 && !f.threads) console.warn(COOP_COEP_WARNING);
+    const base = new URL(wasmBase ?? './', wasmBase === undefined ? import.meta.url : globalThis.location?.href ?? import.meta.url);
+    if (!base.href.endsWith('/')) base.pathname += '/';
+
+    let worker;
+    try {
+      worker = workerUrl
+        ? new Worker(workerUrl, { type: 'module', name: 'xception-gradcam' })
+        : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'xception-gradcam' });
+    } catch (e) {
+      throw new GradCamError(ErrorCode.WORKER_FAILED, `could not start the worker: ${e.message || e}`);
+    }
+    const gc = new GradCam(worker, { dtype, h5wasmUrl });
+    try {
+      const r = await gc._call('init', { wasmBase: base.href, mode, threads: mode === 'threaded' ? wanted : 1, simd: f.simd },
+        { signal, onProgress });
+      gc._info = r.info;
+      gc._layers = r.layers;
+      gc._methods = r.methods;
+      if (weights != null) await gc.loadWeights(weights, { signal, onProgress });
+      return gc;
+    } catch (e) {
+      gc.dispose();
+      throw e;
+    }
+  }
+
+  /** @private use GradCam.load() */
+  constructor(worker, defaults) {
+    this._worker = worker;
+    this._defaults = defaults;
+    this._queue = []; // calls not yet sent: {id, op, args, prepare, resolve, reject, signal, onProgress}
+    this._current = null; // the call the worker is running
+    this._nextId = 1;
+    this._disposed = false;
+    this._info = null;
+    this._layers = [];
+    this._methods = [];
+    worker.onmessage = (ev) => this._onMessage(ev.data);
+    worker.onerror = (ev) => {
+      if (ev.preventDefault) ev.preventDefault();
+      this._fail(new GradCamError(ErrorCode.WORKER_FAILED, `the worker failed: ${ev.message || 'it could not be started (check that worker.js is served as JavaScript)'}`));
+    };
+    worker.onmessageerror = () => this._fail(new GradCamError(ErrorCode.WORKER_FAILED, 'a message from the worker could not be read'));
+  }
+
+  /**
+   * Load (or replace) the weights: a URL, ArrayBuffer, typed array, Blob or File, in the
+   * project format (.gcw) or the official Keras .h5 (converted here, with h5wasm).
+   * After a failed load no weights are loaded (classify gives NOT_LOADED) until a load succeeds.
+   */
+  loadWeights(weights, { signal, onProgress, dtype = this._defaults.dtype, h5wasmUrl = this._defaults.h5wasmUrl } = {}) {
+    return this._call('weights', null, {
+      signal, onProgress,
+      prepare: () => {
+        const source = weightsSource(weights);
+        return { args: { source, dtype, h5wasmUrl }, transfer: [] };
+      },
+    }).then((r) => { this._info = r.info; return { format: r.format, bytes: r.bytes, params: r.params }; });
+  }
+
+  /**
+   * Classify an image.
+   * @returns {Promise<{top: {index: number, name: string, prob: number, logit: number}[], logits: Float32Array, probs: Float32Array, timings: object}>}
+   */
+  classify(image, { topK = 5, signal } = {}) {
+    const t0 = performance.now();
+    return this._call('classify', null, {
+      signal,
+      prepare: async () => {
+        const img = await imageMessage(image);
+        return { args: { image: img.message, topK }, transfer: img.transfer };
+      },
+    }).then((r) => {
+      r.timings.total = performance.now() - t0;
+      return r;
+    });
+  }
+
+  /**
+   * Explain a class with a heatmap. Declared for the API; this build's core has no backward
+   * pass yet, so it rejects with NOT_IMPLEMENTED (after validating its arguments).
+   */
+  explain(image, options = {}) {
+    const { classIndex, topK, layer, method, signal } = options;
+    if (classIndex !== undefined && !(Number.isInteger(classIndex) && classIndex >= 0 && classIndex < 1000)) {
+      return Promise.reject(new GradCamError(ErrorCode.CLASS_OUT_OF_RANGE, `classIndex must be an integer in 0..999, not ${classIndex}`));
+    }
+    if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1 && topK <= 1000)) {
+      return Promise.reject(new GradCamError(ErrorCode.INVALID_ARGUMENT, `topK must be an integer in 1..1000, not ${topK}`));
+    }
+    if (layer !== undefined && this._layers.length && !this._layers.some((l) => l.name === layer)) {
+      return Promise.reject(new GradCamError(ErrorCode.LAYER_UNKNOWN, `no layer named '${layer}' (see layers())`));
+    }
+    if (method !== undefined && !this._methods.includes(method)) {
+      return Promise.reject(new GradCamError(ErrorCode.NOT_IMPLEMENTED,
+        `method '${method}' is not available in this build (methods(): [${this._methods.join(', ')}])`));
+    }
+    return this._call('explain', null, {
+      signal,
+      prepare: async () => {
+        const img = await imageMessage(image);
+        const { signal: _s, ...rest } = options;
+        return { args: { image: img.message, options: rest }, transfer: img.transfer };
+      },
+    });
+  }
+
+  /** Change the number of threads (threaded build only; capped at 4). Resolves to the count used. */
+  setThreads(threads, { signal } = {}) {
+    return this._call('threads', { threads }, { signal }).then((r) => { this._info = r.info; return r.threads; });
+  }
+
+  /** Layer names with their activation shapes [1, H, W, C] for a 299x299 input. */
+  layers() { this._alive(); return this._layers.map((l) => ({ name: l.name, shape: l.shape.slice() })); }
+
+  /** Explanation methods this build offers. */
+  methods() { this._alive(); return this._methods.slice(); }
+
+  /** {mode: 'threaded'|'single', threads, simd, version, loaded} */
+  info() { this._alive(); return { ...this._info }; }
+
+  /** Free the module and end the worker (and its thread workers). Pending calls reject with DISPOSED. */
+  dispose() {
+    if (this._disposed) return;
+    this._disposed = true;
+    const err = disposed();
+    for (const c of this._queue.splice(0)) c.reject(err);
+    if (this._current) { this._current.reject(err); this._current = null; }
+    this._worker.onmessage = null;
+    this._worker.onerror = null;
+    this._worker.terminate();
+  }
+
+  get disposed() { return this._disposed; }
+
+  // ---- the queue ------------------------------------------------------------------------
+  _alive() { if (this._disposed) throw disposed(); }
+
+  _call(op, args, { signal, onProgress, prepare } = {}) {
+    if (this._disposed) return Promise.reject(disposed());
+    if (signal && signal.aborted) return Promise.reject(aborted());
+    return new Promise((resolve, reject) => {
+      const call = { id: this._nextId++, op, args, onProgress, signal, settled: false };
+      // start preparing the input now (decoding an element into a bitmap can take a while);
+      // it is sent in queue order all the same
+      call.prepared = prepare ? Promise.resolve().then(prepare) : Promise.resolve({ args, transfer: [] });
+      call.prepared.catch(() => {}); // reported when the call's turn comes
+      const cleanup = () => { if (signal) signal.removeEventListener('abort', onAbort); };
+      call.resolve = (v) => { if (!call.settled) { call.settled = true; cleanup(); resolve(v); } };
+      call.reject = (e) => { if (!call.settled) { call.settled = true; cleanup(); reject(e); } };
+      const onAbort = () => {
+        const i = this._queue.indexOf(call);
+        if (i >= 0) this._queue.splice(i, 1);
+        else if (this._current === call) this._worker.postMessage({ type: 'abort', id: call.id });
+        call.reject(aborted());
+      };
+      if (signal) signal.addEventListener('abort', onAbort, { once: true });
+      this._queue.push(call);
+      this._pump();
+    });
+  }
+
+  async _pump() {
+    if (this._current || this._disposed || this._pumping) return;
+    this._pumping = true;
+    try {
+      while (!this._current && this._queue.length && !this._disposed) {
+        const call = this._queue[0];
+        let prepared;
+        try {
+          prepared = await call.prepared;
+        } catch (e) {
+          if (this._queue[0] === call) this._queue.shift();
+          call.reject(e instanceof GradCamError ? e : new GradCamError(ErrorCode.INVALID_ARGUMENT, e.message || String(e)));
+          continue;
+        }
+        if (this._disposed) return;
+        if (this._queue[0] !== call) continue; // aborted while preparing
+        this._queue.shift();
+        this._current = call;
+        try {
+          this._worker.postMessage({ type: 'call', id: call.id, op: call.op, args: prepared.args }, prepared.transfer);
+        } catch (e) {
+          this._current = null;
+          call.reject(new GradCamError(ErrorCode.INVALID_ARGUMENT, `the input cannot be sent to the worker: ${e.message || e}`));
+        }
+      }
+    } finally {
+      this._pumping = false;
+    }
+  }
+
+  _onMessage(msg) {
+    const call = this._current;
+    if (!call || msg.id !== call.id) return; // a late answer to a call that was disposed of
+    if (msg.type === 'progress') {
+      if (call.onProgress && !call.settled) {
+        try { call.onProgress(msg.progress); } catch (e) { console.error(e); }
+      }
+      return;
+    }
+    this._current = null;
+    if (msg.type === 'result') call.resolve(msg.value);
+    else call.reject(GradCamError.from(msg.error));
+    this._pump();
+  }
+
+  _fail(err) {
+    if (this._disposed) return;
+    if (this._current) { this._current.reject(err); this._current = null; }
+    for (const c of this._queue.splice(0)) c.reject(err);
+    this._disposed = true;
+    this._worker.terminate();
+  }
+}
+
+// ---- inputs ---------------------------------------------------------------------------
+function weightsSource(w) {
+  if (typeof w === 'string' || w instanceof URL) {
+    const base = globalThis.location ? location.href : undefined;
+    let url;
+    try { url = new URL(w, base).href; } catch { throw new GradCamError(ErrorCode.INVALID_ARGUMENT, `not a valid weights URL: ${w}`); }
+    return { url };
+  }
+  if (typeof Blob !== 'undefined' && w instanceof Blob) return { blob: w };
+  if (w instanceof ArrayBuffer) return { bytes: w };
+  if (ArrayBuffer.isView(w)) return { bytes: new Uint8Array(w.buffer, w.byteOffset, w.byteLength) };
+  throw new GradCamError(ErrorCode.INVALID_ARGUMENT, 'weights must be a URL, an ArrayBuffer, a typed array, a Blob or a File');
+}
+
+const is = (v, name) => typeof globalThis[name] === 'function' && v instanceof globalThis[name];
+const BITMAP_OPTIONS = { colorSpaceConversion: 'none', premultiplyAlpha: 'none' };
+
+async function bitmapOf(source, what) {
+  try {
+    return await createImageBitmap(source, BITMAP_OPTIONS);
+  } catch (e) {
+    throw new GradCamError(ErrorCode.IMAGE_INVALID, `cannot read the pixels of this ${what}: ${e.message || e}`);
+  }
+}
+
+/** {message, transfer} for the worker. Caller-owned objects are never detached: ImageData
+ *  pixels are copied once by postMessage, bitmaps made here from elements are transferred. */
+async function imageMessage(image) {
+  if (image == null) throw new GradCamError(ErrorCode.IMAGE_INVALID, 'no image given');
+  if (is(image, 'ImageData') || (image.data && typeof image.width === 'number' && typeof image.height === 'number' && !is(image, 'HTMLElement'))) {
+    const { data, width, height } = image;
+    if (!width || !height || !data || data.length !== width * height * 4) {
+      throw new GradCamError(ErrorCode.IMAGE_INVALID, `expected ${width}x${height} RGBA pixels, got ${data ? data.length : 0} bytes`);
+    }
+    return { message: { kind: 'pixels', data, width, height }, transfer: [] };
+  }
+  if (is(image, 'Blob')) return { message: { kind: 'blob', blob: image }, transfer: [] };
+  if (is(image, 'ImageBitmap')) {
+    if (!image.width || !image.height) throw new GradCamError(ErrorCode.IMAGE_INVALID, 'the ImageBitmap has no pixels (closed or zero-size)');
+    const copy = await bitmapOf(image, 'ImageBitmap');
+    return { message: { kind: 'bitmap', bitmap: copy }, transfer: [copy] };
+  }
+  if (is(image, 'HTMLImageElement') || is(image, 'SVGImageElement')) {
+    if (is(image, 'HTMLImageElement')) {
+      if (!image.complete) {
+        try { await image.decode(); } catch (e) { throw new GradCamError(ErrorCode.IMAGE_INVALID, `the image could not be loaded: ${image.currentSrc || image.src}`); }
+      }
+      if (!image.naturalWidth || !image.naturalHeight) {
+        throw new GradCamError(ErrorCode.IMAGE_INVALID, `the image is not loaded or broken: ${image.currentSrc || image.src || '(no src)'}`);
+      }
+    }
+  } else if (is(image, 'HTMLVideoElement')) {
+    if (image.readyState < 2 || !image.videoWidth) throw new GradCamError(ErrorCode.IMAGE_INVALID, 'the video has no current frame yet (wait for loadeddata)');
+  } else if (is(image, 'HTMLCanvasElement') || is(image, 'OffscreenCanvas')) {
+    if (!image.width || !image.height) throw new GradCamError(ErrorCode.IMAGE_INVALID, `the canvas has no pixels (${image.width}x${image.height})`);
+  } else if (!is(image, 'VideoFrame')) {
+    throw new GradCamError(ErrorCode.IMAGE_INVALID,
+      'image must be ImageData, an HTMLImageElement, HTMLCanvasElement, OffscreenCanvas, ImageBitmap, HTMLVideoElement, VideoFrame or a Blob/File');
+  }
+  const bitmap = await bitmapOf(image, image.constructor ? image.constructor.name : 'image');
+  return { message: { kind: 'bitmap', bitmap }, transfer: [bitmap] };
+}

@@ -1,0 +1,235 @@
+// worker.js - the dedicated module Web Worker that does all the computation of one GradCam
+// instance. It runs one call at a time (the page side queues them), in this protocol:
+//   page -> worker  {type: 'call', id, op, args}     op: init | weights | classify | explain | threads | dispose
+//                   {type: 'abort', id}              cancel the running call (downloads, conversion)
+//   worker -> page  {type: 'result', id, value}      typed arrays in `value` are transferred
+//                   {type: 'error', id, error: {code, message, detail}}
+//                   {type: 'progress', id, progress: {phase, loaded, total}}
+// Images arrive as {kind: 'pixels', data, width, height}, {kind: 'bitmap', bitmap} or
+// {kind: 'blob', blob}; bitmaps and blobs are turned into RGBA pixels here with an
+// OffscreenCanvas, without colour management, at full resolution (the core resizes).
+import { Engine } from './engine.js';
+import { ErrorCode, GradCamError, toGradCamError } from './errors.js';
+
+let engine = null;
+const running = new Map(); // call id -> AbortController
+
+const ops = {
+  async init({ wasmBase, mode, threads, simd }, ctl, progress) {
+    if (engine) throw new GradCamError(ErrorCode.INTERNAL, 'init called twice');
+    const dir = new URL(mode === 'threaded' ? 'wasm-mt/' : 'wasm-st/', wasmBase).href;
+    const glue = `${dir}gradcam.mjs`;
+    let factory;
+    let wasmModule;
+    try {
+      const [mod, bytes] = await Promise.all([
+        import(/* @vite-ignore */ /* webpackIgnore: true */ glue),
+        fetchBytes(`${dir}gradcam.wasm`, ctl.signal, (loaded, total) => progress({ phase: 'compile', loaded, total })),
+      ]);
+      factory = mod.default;
+      wasmModule = await WebAssembly.compile(bytes);
+    } catch (e) {
+      if (ctl.signal.aborted) throw new GradCamError(ErrorCode.ABORTED, 'the operation was aborted');
+      if (e instanceof GradCamError && e.code === ErrorCode.OUT_OF_MEMORY) throw e;
+      throw new GradCamError(ErrorCode.WASM_LOAD_FAILED, `could not load the WebAssembly core from ${dir} (set wasmBase to the folder holding wasm-st/ and wasm-mt/): ${e.message || e}`);
+    }
+    engine = await Engine.create({
+      factory, wasmModule, mode, threads, simd,
+      moduleOptions: { locateFile: (f) => dir + f, mainScriptUrlOrBlob: glue },
+    });
+    return { info: engine.info(), layers: engine.layers(), methods: engine.methods() };
+  },
+
+  async weights({ source, dtype, h5wasmUrl }, ctl, progress) {
+    need();
+    let bytes;
+    if (source.url !== undefined) {
+      bytes = await fetchBytes(source.url, ctl.signal, (loaded, total) => progress({ phase: 'download', loaded, total }), ErrorCode.WEIGHTS_FETCH_FAILED);
+    } else if (source.blob !== undefined) {
+      bytes = await readBlob(source.blob, ctl.signal, (loaded, total) => progress({ phase: 'download', loaded, total }));
+    } else {
+      bytes = new Uint8Array(source.bytes);
+    }
+    abortCheck(ctl.signal);
+    const r = await engine.loadWeights(bytes, { dtype, h5wasm: () => importH5wasm(h5wasmUrl), onProgress: progress, signal: ctl.signal });
+    return { ...r, info: engine.info() };
+  },
+
+  async classify({ image, topK }) {
+    need();
+    const t0 = performance.now();
+    const { data, width, height } = await pixelsOf(image);
+    const decode = performance.now() - t0;
+    const r = engine.classify(data, width, height, { topK });
+    r.timings.decode = decode;
+    return r;
+  },
+
+  async explain() {
+    need();
+    return engine.explain();
+  },
+
+  async threads({ threads }) {
+    need();
+    return { threads: engine.setThreads(threads), info: engine.info() };
+  },
+
+  async dispose() {
+    if (engine) engine.dispose();
+    engine = null;
+    return true;
+  },
+};
+
+function need() {
+  if (!engine) throw new GradCamError(ErrorCode.NOT_LOADED, 'the WebAssembly core is not loaded');
+}
+
+function abortCheck(signal) {
+  if (signal.aborted) throw new GradCamError(ErrorCode.ABORTED, 'the operation was aborted');
+}
+
+/** GET a URL into one Uint8Array, reporting progress; errors become `failCode`. */
+async function fetchBytes(url, signal, onProgress, failCode = ErrorCode.WASM_LOAD_FAILED) {
+  let res;
+  try {
+    res = await fetch(url, { signal, credentials: 'same-origin' });
+  } catch (e) {
+    abortCheck(signal);
+    throw new GradCamError(failCode, `could not fetch ${url}: ${e.message || e}`);
+  }
+  if (!res.ok) throw new GradCamError(failCode, `could not fetch ${url}: HTTP ${res.status} ${res.statusText}`.trim());
+  const length = Number(res.headers.get('content-length')) || 0;
+  // a compressed response's Content-Length counts compressed bytes: then report no total
+  const total = res.headers.get('content-encoding') ? 0 : length;
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  onProgress(0, total);
+  let out = total ? new Uint8Array(total) : null;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (out && loaded + value.length <= out.length) out.set(value, loaded);
+      else { if (out) { chunks.push(out.subarray(0, loaded)); out = null; } chunks.push(value); }
+      loaded += value.length;
+      onProgress(loaded, total);
+    }
+  } catch (e) {
+    abortCheck(signal);
+    throw new GradCamError(failCode, `downloading ${url} failed: ${e.message || e}`);
+  }
+  if (out && loaded === out.length) return out;
+  if (out) return out.subarray(0, loaded);
+  const all = new Uint8Array(loaded);
+  let o = 0;
+  for (const c of chunks) { all.set(c, o); o += c.length; }
+  return all;
+}
+
+async function readBlob(blob, signal, onProgress) {
+  const total = blob.size;
+  const out = new Uint8Array(total);
+  const reader = blob.stream().getReader();
+  let loaded = 0;
+  onProgress(0, total);
+  try {
+    for (;;) {
+      abortCheck(signal);
+      const { done, value } = await reader.read();
+      if (done) break;
+      out.set(value, loaded);
+      loaded += value.length;
+      onProgress(loaded, total);
+    }
+  } catch (e) {
+    if (e instanceof GradCamError) { reader.cancel().catch(() => {}); throw e; }
+    throw new GradCamError(ErrorCode.WEIGHTS_FETCH_FAILED, `could not read the weights file: ${e.message || e}`);
+  }
+  return out;
+}
+
+/** Import h5wasm lazily: the given URL, else the bare name (bundlers), else where npm puts it
+ *  next to this package, else the repository's node_modules. */
+async function importH5wasm(url) {
+  const candidates = url ? [url] : [
+    'h5wasm',
+    new URL('../../h5wasm/dist/esm/hdf5_hl.js', import.meta.url).href,
+    new URL('../node_modules/h5wasm/dist/esm/hdf5_hl.js', import.meta.url).href,
+  ];
+  const errors = [];
+  for (const c of candidates) {
+    try {
+      return await import(/* @vite-ignore */ /* webpackIgnore: true */ c);
+    } catch (e) {
+      errors.push(`${c}: ${e.message || e}`);
+    }
+  }
+  throw new GradCamError(ErrorCode.H5WASM_UNAVAILABLE,
+    `reading Keras .h5 weights needs the h5wasm package, which could not be imported (pass its ES module URL as h5wasmUrl): ${errors.join('; ')}`);
+}
+
+async function pixelsOf(image) {
+  if (!image || typeof image !== 'object') throw new GradCamError(ErrorCode.IMAGE_INVALID, 'no image given');
+  if (image.kind === 'pixels') return image;
+  let bitmap = image.bitmap;
+  if (image.kind === 'blob') {
+    if (!image.blob.size) throw new GradCamError(ErrorCode.IMAGE_INVALID, 'the image file is empty');
+    try {
+      bitmap = await createImageBitmap(image.blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    } catch (e) {
+      throw new GradCamError(ErrorCode.IMAGE_INVALID, `the file is not an image this browser can decode (${image.blob.type || 'unknown type'}): ${e.message || e}`);
+    }
+  }
+  if (!bitmap || !bitmap.width || !bitmap.height) throw new GradCamError(ErrorCode.IMAGE_INVALID, 'the image has no pixels');
+  const { width, height } = bitmap;
+  let data;
+  try {
+    const ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(bitmap, 0, 0);
+    data = ctx.getImageData(0, 0, width, height).data;
+  } catch (e) {
+    throw new GradCamError(ErrorCode.IMAGE_INVALID, `could not read the image's pixels (${width}x${height}): ${e.message || e}`);
+  } finally {
+    bitmap.close();
+  }
+  return { data, width, height };
+}
+
+/** Typed arrays and ImageData buffers in a result, to transfer instead of copy. */
+function transferables(value, out = []) {
+  if (!value || typeof value !== 'object') return out;
+  if (ArrayBuffer.isView(value)) { if (!out.includes(value.buffer)) out.push(value.buffer); return out; }
+  if (typeof ImageData !== 'undefined' && value instanceof ImageData) { out.push(value.data.buffer); return out; }
+  for (const v of Array.isArray(value) ? value : Object.values(value)) {
+    if (v && typeof v === 'object') transferables(v, out);
+  }
+  return out;
+}
+
+self.onmessage = async (ev) => {
+  const msg = ev.data;
+  if (msg.type === 'abort') {
+    const ctl = running.get(msg.id);
+    if (ctl) ctl.abort();
+    return;
+  }
+  if (msg.type !== 'call') return;
+  const { id, op, args } = msg;
+  const ctl = new AbortController();
+  running.set(id, ctl);
+  const progress = (p) => self.postMessage({ type: 'progress', id, progress: p });
+  try {
+    if (!(op in ops)) throw new GradCamError(ErrorCode.INTERNAL, `unknown operation ${op}`);
+    const value = await ops[op](args || {}, ctl, progress);
+    self.postMessage({ type: 'result', id, value }, transferables(value));
+  } catch (e) {
+    const err = toGradCamError(e);
+    self.postMessage({ type: 'error', id, error: { code: err.code, message: err.message, detail: err.detail } });
+  } finally {
+    running.delete(id);
+  }
+};
