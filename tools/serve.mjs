@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+// npm start - serve the demo page (web/demo/) on http://127.0.0.1:PORT.
+//
+// Builds what is missing first (tools/build.sh), then serves a few folders of the repository
+// read-only, with the headers that make the page cross-origin isolated (COOP/COEP/CORP), so
+// the threaded WebAssembly build can be used, and with the right MIME types (.mjs, .wasm).
+// It starts even without weights/xception.gcw: the page says how to get them.
+//
+//   node tools/serve.mjs [--port N] [--host H] [--no-isolation] [--no-build]
+//   PORT=N npm start
+//
+// Also a module: startServer({port, host, isolation, mounts}) for the browser tests.
+import { spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** URL prefix -> folder of the repository. Nothing else is served. */
+export const DEFAULT_MOUNTS = {
+  '/web/': 'web',
+  '/build/wasm-st/': 'build/wasm-st',
+  '/build/wasm-mt/': 'build/wasm-mt',
+  '/weights/': 'weights',
+  '/images/': 'tests/data/images',
+  '/node_modules/h5wasm/': 'node_modules/h5wasm',
+  '/dist/': 'dist',
+};
+
+export const MIME = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.md': 'text/markdown; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.ts': 'text/plain; charset=utf-8',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.svg': 'image/svg+xml',
+  '.ico': 'image/x-icon',
+  '.webmanifest': 'application/manifest+json',
+};
+
+/** The headers that make a page cross-origin isolated (and let same-origin files load in it). */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+/**
+ * Start the static server. Resolves to {server, url, port, close()}.
+ * @param {{port?: number, host?: string, isolation?: boolean, mounts?: Record<string,string>,
+ *          index?: string, log?: (line: string) => void}} [o]
+ */
+export function startServer({ port = 8080, host = '127.0.0.1', isolation = true, mounts = DEFAULT_MOUNTS,
+  index = '/web/demo/', log = () => {} } = {}) {
+  const table = Object.entries(mounts)
+    .map(([prefix, dir]) => [prefix.endsWith('/') ? prefix : `${prefix}/`, resolve(root, dir)])
+    .sort((a, b) => b[0].length - a[0].length);
+
+  const server = createServer((req, res) => {
+    const headers = { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache', ...(isolation ? ISOLATION_HEADERS : {}) };
+    const send = (status, body, extra = {}) => {
+      res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', ...extra });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      log(`${status} ${req.method} ${req.url}`);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n', { Allow: 'GET, HEAD' });
+    let path;
+    try {
+      path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    } catch {
+      return send(400, 'bad request\n');
+    }
+    if (path === '/' || path === '/index.html') return send(302, `see ${index}\n`, { Location: index });
+    if (path.includes('\0')) return send(400, 'bad request\n');
+    const hit = table.find(([prefix]) => path.startsWith(prefix) || `${path}/` === prefix);
+    if (!hit) return send(404, 'not found\n');
+    const [prefix, dir] = hit;
+    if (`${path}/` === prefix) return send(301, 'moved\n', { Location: prefix });
+    let file = resolve(dir, `.${sep}${path.slice(prefix.length)}`);
+    if (file !== dir && !file.startsWith(dir + sep)) return send(403, 'forbidden\n');
+    let st;
+    try {
+      st = statSync(file);
+      if (st.isDirectory()) {
+        if (!path.endsWith('/')) return send(301, 'moved\n', { Location: `${path}/` });
+        file = join(file, 'index.html');
+        st = statSync(file);
+      }
+    } catch {
+      return send(404, 'not found\n');
+    }
+    if (!st.isFile()) return send(404, 'not found\n');
+    res.writeHead(200, {
+      ...headers,
+      'Content-Type': MIME[extname(file).toLowerCase()] || 'application/octet-stream',
+      'Content-Length': st.size,
+    });
+    log(`200 ${req.method} ${req.url}`);
+    if (req.method === 'HEAD') return res.end();
+    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+  });
+
+  return new Promise((resolveStart, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      const actual = server.address().port;
+      resolveStart({
+        server,
+        port: actual,
+        url: `http://${host}:${actual}`,
+        close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+      });
+    });
+  });
+}
+
+// ---- npm start ------------------------------------------------------------------------
+const NEEDED = ['build/wasm-st/gradcam.mjs', 'build/wasm-st/gradcam.wasm', 'build/wasm-mt/gradcam.mjs',
+  'build/wasm-mt/gradcam.wasm', 'build/wasm-mt/gradcam.worker.js', 'build/native/gradcam', 'node_modules/h5wasm/package.json'];
+
+function parseArgs(argv) {
+  const o = { port: Number(process.env.PORT) || 8080, host: '127.0.0.1', isolation: true, build: true, verbose: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--port') o.port = Number(argv[++i]);
+    else if (a.startsWith('--port=')) o.port = Number(a.slice(7));
+    else if (a === '--host') o.host = argv[++i];
+    else if (a === '--no-isolation') o.isolation = false;
+    else if (a === '--no-build') o.build = false;
+    else if (a === '--verbose' || a === '-v') o.verbose = true;
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: npm start [-- --port N] [--host H] [--no-isolation] [--no-build] [--verbose]');
+      process.exit(0);
+    } else {
+      console.error(`serve: unknown argument ${a} (try --help)`);
+      process.exit(2);
+    }
+  }
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
+    console.error('serve: --port needs a number in 0..65535');
+    process.exit(2);
+  }
+  return o;
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const missing = NEEDED.filter((f) => !existsSync(join(root, f)));
+  if (missing.length && o.build) {
+    console.log(`[serve] building what is missing (${missing.join(', ')}): tools/build.sh`);
+    const r = spawnSync('bash', [join(root, 'tools/build.sh'), 'all'], { stdio: 'inherit' });
+    if (r.status !== 0) {
+      console.error('[serve] error: the build failed; see above');
+      process.exit(1);
+    }
+  } else if (missing.length) {
+    console.warn(`[serve] warning: missing ${missing.join(', ')} (run npm run build)`);
+  }
+  if (!existsSync(join(root, 'weights/xception.gcw'))) {
+    console.log('[serve] weights/xception.gcw is missing: run `npm run weights` to get them (the page explains it too,\n'
+      + '        and lets you pick a .gcw or Keras .h5 file instead)');
+  }
+  let s;
+  try {
+    s = await startServer({ port: o.port, host: o.host, isolation: o.isolation, log: o.verbose ? (l) => console.log(l) : undefined });
+  } catch (e) {
+    console.error(`[serve] error: cannot listen on ${o.host}:${o.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use (try --port N)' : e.message}`);
+    process.exit(1);
+  }
+  console.log(`[serve] demo: ${s.url}/   (${o.isolation ? 'cross-origin isolated: threaded build' : 'no COOP/COEP: single-thread build'}; Ctrl-C stops)`);
+  const stop = () => s.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] || '').href) main();
