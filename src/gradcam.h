@@ -201,6 +201,130 @@ gc_status gc_converter_finish(gc_converter *conv, gc_dtype dtype, void **bytes, 
                               char *errbuf, size_t errlen);
 void gc_converter_free(gc_converter *conv);
 
+/* ---- gradients (backward.c) ------------------------------------------------------------- */
+
+typedef enum gc_target {
+  GC_TARGET_LOGIT = 0, /* the class score before softmax (Grad-CAM's y^c) */
+  GC_TARGET_PROB = 1   /* the softmax probability of the class */
+} gc_target;
+
+/* Gradient of the class score of the last forward pass with respect to a named activation
+ * (any name of gc_layer_name(), including fused *_bn pre-activations) or, for layer NULL or
+ * "input", the preprocessed input tensor. guided != 0 gives guided backpropagation (ReLUs
+ * pass only positive gradients where their input was positive). *data points into the model
+ * and stays valid until the next call on it. Only the layers between the output and the
+ * requested one are crossed. */
+gc_status gc_model_gradient(gc_model *model, int class_index, const char *layer, gc_target target, int guided,
+                            const float **data, gc_shape *shape);
+
+/* ---- explanation methods (methods.c) ----------------------------------------------------- */
+
+typedef enum gc_method {
+  GC_METHOD_GRADCAM = 0,        /* "gradcam" */
+  GC_METHOD_GRADCAM_PP,         /* "gradcam++" */
+  GC_METHOD_HIRESCAM,           /* "hirescam" */
+  GC_METHOD_XGRADCAM,           /* "xgradcam" */
+  GC_METHOD_LAYERCAM,           /* "layercam" */
+  GC_METHOD_EIGENCAM,           /* "eigencam" (no gradient) */
+  GC_METHOD_SCORECAM,           /* "scorecam" */
+  GC_METHOD_SALIENCY,           /* "saliency" (input space) */
+  GC_METHOD_GUIDED_BACKPROP,    /* "guided-backprop" (input space, 3 channels) */
+  GC_METHOD_GUIDED_GRADCAM,     /* "guided-gradcam" (input space, 3 channels) */
+  GC_METHOD_SMOOTHGRAD,         /* "smoothgrad" (input space) */
+  GC_METHOD_INTEGRATED_GRADIENTS, /* "integrated-gradients" (input space) */
+  GC_METHOD_COUNT
+} gc_method;
+
+const char *gc_method_name(gc_method method); /* NULL when out of range */
+/* GC_ERR_INVALID_ARGUMENT for an unknown name */
+gc_status gc_method_from_name(const char *name, gc_method *method);
+/* 1 if the method works on a layer's activations (the CAM family), 0 if in input space. */
+int gc_method_uses_layer(gc_method method);
+
+typedef struct gc_explain_params {
+  gc_method method;        /* default GC_METHOD_GRADCAM */
+  int class_index;         /* -1 (default): the top-1 class of the forward pass */
+  const char *layer;       /* CAM methods; default "block14_sepconv2_act" */
+  gc_target target;        /* default GC_TARGET_LOGIT */
+  int scorecam_channels;   /* Score-CAM: the N channels with the highest mean activation (32) */
+  int smoothgrad_samples;  /* SmoothGrad: noisy samples (8) */
+  float smoothgrad_sigma;  /* SmoothGrad: noise std as a fraction of the input range (0.15) */
+  uint32_t seed;           /* SmoothGrad noise seed (1) */
+  int ig_steps;            /* Integrated Gradients: steps from the black baseline (16) */
+} gc_explain_params;
+
+gc_explain_params gc_default_explain_params(void);
+
+/* A map: height x width x channels floats, row-major (channels 1, or 3 for guided-backprop
+ * and guided-gradcam). CAM methods give the layer's resolution, input-space methods the
+ * input tensor's (299x299 for gc_model_forward_image). */
+typedef struct gc_map {
+  int height, width, channels;
+  const float *data; /* owned by the model: valid until its next explain / forward call */
+} gc_map;
+
+/* Explain the last forward pass (gc_model_forward_image or _tensor). The raw, un-normalised
+ * map comes back in *map (ReLU applied where the method defines it). *class_out (may be NULL)
+ * receives the class explained. Methods that run extra forward passes (Score-CAM) restore
+ * the model's results for the original input before returning. */
+gc_status gc_model_explain(gc_model *model, const gc_explain_params *params, gc_map *map, int *class_out);
+
+/* ---- heatmaps and overlays (render.c) ------------------------------------------------------ */
+
+typedef enum gc_colormap {
+  GC_COLORMAP_JET = 0, /* matplotlib "jet", as in keras.io's Grad-CAM example */
+  GC_COLORMAP_VIRIDIS,
+  GC_COLORMAP_INFERNO,
+  GC_COLORMAP_TURBO,
+  GC_COLORMAP_GRAY,
+  GC_COLORMAP_COUNT
+} gc_colormap;
+
+const char *gc_colormap_name(gc_colormap cmap);
+gc_status gc_colormap_from_name(const char *name, gc_colormap *cmap);
+
+typedef enum gc_blend {
+  GC_BLEND_ADDITIVE = 0, /* keras.io: image + alpha * heatmap, rescaled to 0..255 */
+  GC_BLEND_ALPHA = 1     /* (1 - alpha) * image + alpha * heatmap */
+} gc_blend;
+
+/* Normalise a 1-channel map to [0, 1] in place semantics into out (same size): non-finite
+ * values count as 0; a non-negative map is divided by its maximum (keras.io), a signed one is
+ * min-max scaled; an all-zero or constant map gives zeros, never NaN. */
+gc_status gc_normalize_map(const gc_map *map, float *out);
+
+/* Render a map for an image of width x height: normalise, upsample bilinearly to the image
+ * size, colourise and overlay. heatmap and overlay (either may be NULL) receive
+ * width * height * 4 bytes of RGBA. 3-channel maps (guided methods) are shown as an RGB image
+ * (gradient scaled around mid-grey) in both outputs. alpha in [0, 1]. */
+gc_status gc_render(const gc_map *map, const uint8_t *image, int width, int height, int stride,
+                    gc_pixel_format format, gc_colormap cmap, float alpha, gc_blend blend, uint8_t *heatmap,
+                    uint8_t *overlay);
+
+/* ---- faithfulness metrics (metrics.c) ------------------------------------------------------ */
+
+typedef enum gc_baseline { GC_BASELINE_BLUR = 0, GC_BASELINE_MEAN = 1 } gc_baseline;
+
+#define GC_MAX_METRIC_STEPS 64
+
+typedef struct gc_metrics {
+  int steps;                                 /* k: points are 0, 1/k, ..., 1 of the pixels */
+  float deletion[GC_MAX_METRIC_STEPS + 1];   /* class probability as pixels are removed */
+  float insertion[GC_MAX_METRIC_STEPS + 1];  /* class probability as pixels are inserted */
+  float deletion_auc, insertion_auc;         /* trapezoid areas over [0, 1] */
+  float average_drop;                        /* max(0, p - p_masked) / p, in [0, 1] */
+  int increase_in_confidence;                /* 1 if p_masked > p */
+} gc_metrics;
+
+/* Faithfulness of a 1-channel map (from gc_model_explain, any resolution) for a class, on the
+ * input of the last forward pass: pixels ordered by the map's importance are deleted from
+ * (replaced by the baseline) or inserted into (starting from the baseline) the input in
+ * `steps` equal steps (1..GC_MAX_METRIC_STEPS), with batched forward passes; average drop /
+ * increase in confidence compare the probability of the input multiplied by the normalised map
+ * (Chattopadhay et al. 2018). The model's results for the input are restored afterwards. */
+gc_status gc_model_metrics(gc_model *model, const gc_map *map, int class_index, int steps, gc_baseline baseline,
+                           gc_metrics *out);
+
 void gc_free(void *ptr);
 
 #ifdef __cplusplus

@@ -101,6 +101,11 @@ gc_status gc_weights_write(const gc_tensor_spec *specs, const float *const *data
 float gc_half_to_float(uint16_t h);
 uint16_t gc_float_to_half(float f);
 
+/* ---- maps (render.c) ---------------------------------------------------------------------- */
+
+/* Bilinear resize of a single-channel float map (pixel centres aligned, edges clamped). */
+void gc_resize_map(const float *src, int sh, int sw, float *dst, int dh, int dw);
+
 /* ---- helpers (status.c) ------------------------------------------------------------------- */
 
 void gc_set_error(char *buf, size_t len, const char *fmt, ...)

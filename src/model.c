@@ -176,12 +176,19 @@ int gc_table_weight_specs(gc_tensor_spec *specs, int cap) {
   return n;
 }
 
+/* The addressable layers: every row's output, preceded by its fused pre-activation if any. */
 int gc_layer_count(void) {
-  return TABLE_SIZE;
+  int n = 0;
+  for (int i = 0; i < TABLE_SIZE; i++) n += kXception[i].preact ? 2 : 1;
+  return n;
 }
 
 const char *gc_layer_name(int i) {
-  return (i >= 0 && i < TABLE_SIZE) ? kXception[i].name : NULL;
+  for (int r = 0; r < TABLE_SIZE && i >= 0; r++) {
+    if (kXception[r].preact && i-- == 0) return kXception[r].preact;
+    if (i-- == 0) return kXception[r].name;
+  }
+  return NULL;
 }
 
 gc_status gc_layer_shape(const char *layer, int height, int width, gc_shape *shape) {
@@ -192,6 +199,7 @@ gc_status gc_layer_shape(const char *layer, int height, int width, gc_shape *sha
       width > GC_MAX_INPUT_SIZE)
     return GC_ERR_IMAGE_SIZE;
   int i = gc_table_find(layer);
+  if (i < 0) i = gc_table_find_preact(layer);
   if (i < 0) return GC_ERR_LAYER_UNKNOWN;
   gc_layer rows[TABLE_SIZE];
   int oh[TABLE_SIZE], ow[TABLE_SIZE];

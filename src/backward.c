@@ -1,0 +1,419 @@
+/* backward.c - gradient of one class score with respect to any named activation or the input.
+ *
+ * The backward pass walks the same layer table as the forward pass, in reverse, from the
+ * logits down to the requested layer, and only through the rows that depend on it. No weight
+ * gradients are needed, so each row's backward is one operator:
+ *
+ *   dense            dx = W^T dy                           (plain loop, W kept as float32)
+ *   global avg pool  dx = dy / (H * W) everywhere
+ *   ReLU             dx = dy * [x > 0]      guided: dy * [x > 0] * [dy > 0]
+ *   conv + BN        dx = transposed convolution of dy with the folded weights
+ *                    (XNNPACK deconvolution; stride-2 and valid padding via its adjustment)
+ *   separable conv   dx = depthwise(rot180(Kdw)) applied to (Kpw^T dy): the transposed 1x1 is
+ *                    a 1x1 convolution with the transposed matrix, the transposed 3x3 "same"
+ *                    depthwise is a depthwise convolution with each kernel rotated by 180 degrees
+ *   max pool 3x3/2   dy goes to the arg-max of its window (first maximum in row-major order,
+ *                    as TensorFlow does; padded cells never win); windows overlap, so it adds up
+ *   residual add     dy goes unchanged to both inputs
+ *
+ * Fused ReLUs are undone first (mask by the stored output > 0). Backward operators are created
+ * the first time a row is crossed (from the weights the model keeps) and reshaped only when
+ * the input size changes; gradient buffers are allocated on first use.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state.h"
+
+#define SCRATCH 3
+
+static size_t row_elems(const gc_model *m, int i) {
+  return (size_t)m->nodes[i].h * m->nodes[i].w * m->rows[i].cout;
+}
+
+void gc_backward_release(gc_model *m) {
+  for (int i = 0; m->nodes && i < m->nrows; i++) {
+    gc_node *n = &m->nodes[i];
+    if (n->bop) xnn_delete_operator(n->bop);
+    if (n->bop2) xnn_delete_operator(n->bop2);
+    n->bop = n->bop2 = NULL;
+    free(n->grad);
+    n->grad = NULL;
+    n->has_grad = 0;
+  }
+  for (int k = 0; k < SCRATCH; k++) {
+    free(m->bscratch[k]);
+    m->bscratch[k] = NULL;
+  }
+  m->bscratch_size = 0;
+  free(m->dense_kernel);
+  m->dense_kernel = NULL;
+}
+
+/* Create the backward operators of a convolution row (once per model). */
+static gc_status create_backward_ops(gc_model *m, int i) {
+  gc_node *n = &m->nodes[i];
+  if (n->bop) return GC_OK;
+  const gc_layer *r = &m->rows[i];
+  const gc_layer_def *d = r->def;
+  float *k = NULL, *dw = NULL, *bias = NULL;
+  gc_status s = gc_row_weights(m, i, &k, &dw, &bias, m->error, sizeof m->error);
+  if (s != GC_OK) return s;
+  const int ci = r->cin, co = r->cout;
+  enum xnn_status xs = xnn_status_success;
+  float *t = NULL;
+  if (d->op == GC_OP_CONV) {
+    /* deconvolution kernel [in][kh][kw][out] = forward [out][kh][kw][in] with channels swapped */
+    const int kk = d->kernel * d->kernel;
+    t = malloc((size_t)ci * kk * co * sizeof *t);
+    if (!t) {
+      s = GC_ERR_OUT_OF_MEMORY;
+    } else {
+      for (int o = 0; o < co; o++)
+        for (int p = 0; p < kk; p++)
+          for (int c = 0; c < ci; c++) t[((size_t)c * kk + p) * co + o] = k[((size_t)o * kk + p) * ci + c];
+      xs = xnn_create_deconvolution2d_nhwc_f32(0, 0, 0, 0, d->kernel, d->kernel, d->stride, d->stride, 1, 1, 1,
+                                               co, ci, co, ci, t, NULL, -INFINITY, INFINITY, 0, NULL, NULL, &n->bop);
+    }
+  } else if (d->op == GC_OP_SEPCONV) {
+    /* 1x1 with the transposed matrix: [in][out] */
+    t = malloc(((size_t)ci * co > (size_t)9 * ci ? (size_t)ci * co : (size_t)9 * ci) * sizeof *t);
+    if (!t) {
+      s = GC_ERR_OUT_OF_MEMORY;
+    } else {
+      for (int o = 0; o < co; o++)
+        for (int c = 0; c < ci; c++) t[(size_t)c * co + o] = k[(size_t)o * ci + c];
+      xs = xnn_create_convolution2d_nhwc_f32(0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, co, ci, co, ci, t, NULL, -INFINITY,
+                                             INFINITY, 0, NULL, NULL, &n->bop);
+      /* depthwise with each 3x3 kernel rotated by 180 degrees, same padding: reuse t */
+      for (int p = 0; p < 9; p++) memcpy(t + (size_t)p * ci, dw + (size_t)(8 - p) * ci, (size_t)ci * sizeof *t);
+      if (xs == xnn_status_success)
+        xs = xnn_create_convolution2d_nhwc_f32(1, 1, 1, 1, 3, 3, 1, 1, 1, 1, ci, 1, 1, ci, ci, t, NULL, -INFINITY,
+                                               INFINITY, XNN_FLAG_DEPTHWISE_CONVOLUTION, NULL, NULL, &n->bop2);
+    }
+  }
+  free(t);
+  free(k);
+  free(dw);
+  free(bias);
+  if (s == GC_OK && xs != xnn_status_success) s = gc_backend_error(m, "create backward", d->name, xs);
+  n->bshape_h = n->bshape_w = 0;
+  return s;
+}
+
+gc_status gc_dense_kernel(gc_model *m, const float **kernel) {
+  if (!m->dense_kernel) {
+    float *k = NULL, *dw = NULL, *bias = NULL;
+    gc_status s = gc_row_weights(m, m->nrows - 1, &k, &dw, &bias, m->error, sizeof m->error);
+    free(bias);
+    if (s != GC_OK) return s;
+    m->dense_kernel = k;
+  }
+  *kernel = m->dense_kernel;
+  return GC_OK;
+}
+
+static gc_status ensure_workspace(gc_model *m, size_t ws) {
+  if (ws <= m->workspace_size) return GC_OK;
+  void *nw = NULL;
+  if (posix_memalign(&nw, 64, (ws + 63) / 64 * 64) != 0) return GC_ERR_OUT_OF_MEMORY;
+  free(m->workspace);
+  m->workspace = nw;
+  m->workspace_size = ws;
+  return GC_OK;
+}
+
+/* Reshape a row's backward operators for the current size (only when it changed). */
+static gc_status reshape_backward_ops(gc_model *m, int i) {
+  gc_node *n = &m->nodes[i];
+  const gc_layer *r = &m->rows[i];
+  const gc_node *in = &m->nodes[r->in0];
+  if (n->bshape_h == n->h && n->bshape_w == n->w) return GC_OK;
+  enum xnn_status xs;
+  size_t oh = 0, ow = 0, ws = 0, wa = 0;
+  if (r->def->op == GC_OP_CONV) {
+    const int s = r->def->stride, k = r->def->kernel;
+    const int adj_h = in->h - ((n->h - 1) * s + k), adj_w = in->w - ((n->w - 1) * s + k);
+    if (adj_h < 0 || adj_h >= s || adj_w < 0 || adj_w >= s) {
+      gc_set_error(m->error, sizeof m->error, "internal: deconvolution adjustment %d,%d at %s", adj_h, adj_w,
+                   r->def->name);
+      return GC_ERR_BACKEND;
+    }
+    xs = xnn_reshape_deconvolution2d_nhwc_f32(n->bop, 1, n->h, n->w, adj_h, adj_w, &oh, &ow, m->pool);
+  } else {
+    xs = xnn_reshape_convolution2d_nhwc_f32(n->bop, 1, n->h, n->w, &ws, &wa, &oh, &ow, m->pool);
+    if (xs == xnn_status_success && ensure_workspace(m, ws) != GC_OK) return GC_ERR_OUT_OF_MEMORY;
+    if (xs == xnn_status_success)
+      xs = xnn_reshape_convolution2d_nhwc_f32(n->bop2, 1, n->h, n->w, &ws, &wa, &oh, &ow, m->pool);
+    if (xs == xnn_status_success && ensure_workspace(m, ws) != GC_OK) return GC_ERR_OUT_OF_MEMORY;
+  }
+  if (xs != xnn_status_success) return gc_backend_error(m, "reshape backward", r->def->name, xs);
+  if ((int)oh != in->h || (int)ow != in->w) {
+    gc_set_error(m->error, sizeof m->error, "internal: backward of %s gives %zux%zu, not %dx%d", r->def->name, oh,
+                 ow, in->h, in->w);
+    return GC_ERR_BACKEND;
+  }
+  n->bshape_h = n->h;
+  n->bshape_w = n->w;
+  return GC_OK;
+}
+
+static gc_status ensure_scratch(gc_model *m) {
+  size_t need = 0;
+  for (int i = 0; i < m->nrows; i++) {
+    size_t e = (size_t)m->nodes[i].h * m->nodes[i].w * (m->rows[i].cin > m->rows[i].cout ? m->rows[i].cin : m->rows[i].cout);
+    if (e > need) need = e;
+  }
+  if (need <= m->bscratch_size && m->back_h == m->in_h && m->back_w == m->in_w) return GC_OK;
+  for (int k = 0; k < SCRATCH; k++) {
+    free(m->bscratch[k]);
+    m->bscratch[k] = gc_alloc_buffer(need);
+    if (!m->bscratch[k]) {
+      m->bscratch_size = 0;
+      return GC_ERR_OUT_OF_MEMORY;
+    }
+  }
+  m->bscratch_size = need;
+  m->back_h = m->in_h;
+  m->back_w = m->in_w;
+  return GC_OK;
+}
+
+static gc_status ensure_grad(gc_model *m, int i) {
+  gc_node *n = &m->nodes[i];
+  if (!n->grad) n->grad = gc_alloc_buffer(row_elems(m, i));
+  return n->grad ? GC_OK : GC_ERR_OUT_OF_MEMORY;
+}
+
+/* Where a contribution to row `dst`'s gradient should be written: straight into its buffer
+ * when it is the first, else into a scratch buffer that add_contribution() then adds. */
+static float *contribution_target(gc_model *m, int dst) {
+  return m->nodes[dst].has_grad ? m->bscratch[2] : m->nodes[dst].grad;
+}
+static void add_contribution(gc_model *m, int dst) {
+  gc_node *n = &m->nodes[dst];
+  if (n->has_grad) {
+    const size_t e = row_elems(m, dst);
+    const float *src = m->bscratch[2];
+    for (size_t k = 0; k < e; k++) n->grad[k] += src[k];
+  }
+  n->has_grad = 1;
+}
+
+/* dst (+)= g * [x > 0] (* [g > 0] when guided) */
+static void relu_backward(float *dst, int accumulate, const float *g, const float *x, size_t n, int guided) {
+  for (size_t k = 0; k < n; k++) {
+    float v = x[k] > 0.0f && (!guided || g[k] > 0.0f) ? g[k] : 0.0f;
+    dst[k] = accumulate ? dst[k] + v : v;
+  }
+}
+
+typedef struct pool_ctx {
+  const float *x, *g;
+  float *dx;
+  int ih, iw, oh, ow, c, pt, pl;
+} pool_ctx;
+
+/* One block of 16 channels of the max-pooling backward (channels are independent, so the
+ * blocks run in parallel without races). */
+static void pool_backward_block(void *ctx_, size_t block) {
+  const pool_ctx *p = ctx_;
+  const int c0 = (int)block * 16, c1 = c0 + 16 < p->c ? c0 + 16 : p->c;
+  for (int oy = 0; oy < p->oh; oy++)
+    for (int ox = 0; ox < p->ow; ox++)
+      for (int c = c0; c < c1; c++) {
+        int best = -1;
+        float bv = -INFINITY;
+        for (int ky = 0; ky < 3; ky++) {
+          const int y = 2 * oy + ky - p->pt;
+          if (y < 0 || y >= p->ih) continue;
+          for (int kx = 0; kx < 3; kx++) {
+            const int x = 2 * ox + kx - p->pl;
+            if (x < 0 || x >= p->iw) continue;
+            const int at = (y * p->iw + x) * p->c + c;
+            if (best < 0 || p->x[at] > bv) { /* strictly greater: ties keep the first */
+              bv = p->x[at];
+              best = at;
+            }
+          }
+        }
+        if (best >= 0) p->dx[best] += p->g[(oy * p->ow + ox) * p->c + c];
+      }
+}
+
+void gc_maxpool_backward(pthreadpool_t pool, const float *x, int ih, int iw, int c, const float *g, int oh, int ow,
+                         float *dx) {
+  /* TF "same": pad_before = floor(total / 2) */
+  const int th = (oh - 1) * 2 + 3 - ih, tw = (ow - 1) * 2 + 3 - iw;
+  pool_ctx p = {x, g, dx, ih, iw, oh, ow, c, th > 0 ? th / 2 : 0, tw > 0 ? tw / 2 : 0};
+  pthreadpool_parallelize_1d(pool, pool_backward_block, &p, (size_t)(c + 15) / 16, 0);
+}
+
+static gc_status run_op(gc_model *m, xnn_operator_t op, int deconv, const float *in, float *out, const char *name) {
+  enum xnn_status xs = deconv ? xnn_setup_deconvolution2d_nhwc_f32(op, in, out)
+                              : xnn_setup_convolution2d_nhwc_f32(op, m->workspace, in, out);
+  if (xs == xnn_status_success) xs = xnn_run_operator(op, m->pool);
+  return xs == xnn_status_success ? GC_OK : gc_backend_error(m, "run backward", name, xs);
+}
+
+/* Propagate row i's (complete) gradient into its inputs. */
+static gc_status backward_row(gc_model *m, int i, int guided) {
+  const gc_layer *r = &m->rows[i];
+  gc_node *n = &m->nodes[i];
+  const int a = r->in0, b = r->in1;
+  gc_status s = GC_OK;
+  const float *g = n->grad;
+  switch (r->def->op) {
+    case GC_OP_DENSE: {
+      const float *kernel;
+      if ((s = gc_dense_kernel(m, &kernel)) != GC_OK) return s;
+      if ((s = ensure_grad(m, a)) != GC_OK) return s;
+      float *dst = contribution_target(m, a);
+      const int ci = r->cin, co = r->cout;
+      for (int k = 0; k < ci; k++) dst[k] = 0.0f;
+      for (int o = 0; o < co; o++) {
+        if (g[o] == 0.0f) continue;
+        const float *w = kernel + (size_t)o * ci;
+        for (int k = 0; k < ci; k++) dst[k] += g[o] * w[k];
+      }
+      add_contribution(m, a);
+      return GC_OK;
+    }
+    case GC_OP_GAP: {
+      if ((s = ensure_grad(m, a)) != GC_OK) return s;
+      float *dst = contribution_target(m, a);
+      const size_t hw = (size_t)m->nodes[a].h * m->nodes[a].w, c = (size_t)r->cout;
+      for (size_t p = 0; p < hw; p++)
+        for (size_t k = 0; k < c; k++) dst[p * c + k] = g[k] / (float)hw;
+      add_contribution(m, a);
+      return GC_OK;
+    }
+    case GC_OP_RELU:
+      if ((s = ensure_grad(m, a)) != GC_OK) return s;
+      relu_backward(m->nodes[a].grad, m->nodes[a].has_grad, g, m->nodes[a].out, row_elems(m, i), guided);
+      m->nodes[a].has_grad = 1;
+      return GC_OK;
+    case GC_OP_ADD:
+      for (int k = 0; k < 2; k++) {
+        const int dst = k ? b : a;
+        if ((s = ensure_grad(m, dst)) != GC_OK) return s;
+        gc_node *d = &m->nodes[dst];
+        const size_t e = row_elems(m, dst);
+        if (d->has_grad)
+          for (size_t q = 0; q < e; q++) d->grad[q] += g[q];
+        else
+          memcpy(d->grad, g, e * sizeof *g);
+        d->has_grad = 1;
+      }
+      return GC_OK;
+    case GC_OP_MAXPOOL: {
+      if ((s = ensure_grad(m, a)) != GC_OK) return s;
+      gc_node *d = &m->nodes[a];
+      if (!d->has_grad) memset(d->grad, 0, row_elems(m, a) * sizeof *d->grad);
+      gc_maxpool_backward(m->pool, d->out, d->h, d->w, r->cin, g, n->h, n->w, d->grad);
+      d->has_grad = 1;
+      return GC_OK;
+    }
+    case GC_OP_CONV:
+    case GC_OP_SEPCONV: {
+      if ((s = create_backward_ops(m, i)) != GC_OK) return s;
+      if ((s = reshape_backward_ops(m, i)) != GC_OK) return s;
+      if ((s = ensure_grad(m, a)) != GC_OK) return s;
+      if (r->def->relu) { /* undo the fused ReLU: mask by the stored output */
+        relu_backward(m->bscratch[0], 0, g, n->out, row_elems(m, i), guided);
+        g = m->bscratch[0];
+      }
+      float *dst = contribution_target(m, a);
+      if (r->def->op == GC_OP_CONV) {
+        s = run_op(m, n->bop, 1, g, dst, r->def->name);
+      } else {
+        s = run_op(m, n->bop, 0, g, m->bscratch[1], r->def->name);
+        if (s == GC_OK) s = run_op(m, n->bop2, 0, m->bscratch[1], dst, r->def->name);
+      }
+      if (s == GC_OK) add_contribution(m, a);
+      return s;
+    }
+    case GC_OP_INPUT:
+      return GC_OK;
+  }
+  return GC_OK;
+}
+
+gc_status gc_model_gradient(gc_model *m, int class_index, const char *layer, gc_target target, int guided,
+                            const float **data, gc_shape *shape) {
+  if (!m || !data || !shape || (target != GC_TARGET_LOGIT && target != GC_TARGET_PROB)) return GC_ERR_INVALID_ARGUMENT;
+  *data = NULL;
+  m->error[0] = 0;
+  if (class_index < 0 || class_index >= GC_NUM_CLASSES) {
+    gc_set_error(m->error, sizeof m->error, "class %d is not in 0..999", class_index);
+    return GC_ERR_CLASS_OUT_OF_RANGE;
+  }
+  if (!layer) layer = "input";
+  int t = gc_table_find(layer);
+  const int pre = t < 0 ? gc_table_find_preact(layer) : -1;
+  if (pre >= 0) t = pre;
+  if (t < 0) {
+    gc_set_error(m->error, sizeof m->error, "no layer named '%s'", layer);
+    return GC_ERR_LAYER_UNKNOWN;
+  }
+  if (!m->ran) {
+    gc_set_error(m->error, sizeof m->error, "run a forward pass first");
+    return GC_ERR_NOT_RUN;
+  }
+  gc_status s = ensure_scratch(m);
+  if (s != GC_OK) return s;
+  for (int i = 0; i < m->nrows; i++) m->nodes[i].has_grad = 0;
+
+  /* seed: d score / d logits */
+  const int last = m->nrows - 1;
+  if ((s = ensure_grad(m, last)) != GC_OK) return s;
+  float *g = m->nodes[last].grad;
+  if (target == GC_TARGET_LOGIT) {
+    memset(g, 0, GC_NUM_CLASSES * sizeof *g);
+    g[class_index] = 1.0f;
+  } else { /* d p_c / d z_j = p_c (delta_cj - p_j) */
+    const float pc = m->probs[class_index];
+    for (int j = 0; j < GC_NUM_CLASSES; j++) g[j] = pc * ((j == class_index) - m->probs[j]);
+  }
+  m->nodes[last].has_grad = 1;
+
+  /* only the rows that depend on the target take part */
+  unsigned char *desc = calloc((size_t)m->nrows, 1);
+  if (!desc) return GC_ERR_OUT_OF_MEMORY;
+  desc[t] = 1;
+  for (int i = t + 1; i < m->nrows; i++) {
+    const gc_layer *r = &m->rows[i];
+    desc[i] = (r->in0 >= 0 && desc[r->in0]) || (r->in1 >= 0 && desc[r->in1]);
+  }
+  for (int i = last; s == GC_OK && i > t; i--)
+    if (desc[i] && m->nodes[i].has_grad) s = backward_row(m, i, guided);
+  free(desc);
+  if (s != GC_OK) return s;
+  gc_node *n = &m->nodes[t];
+  if (!n->has_grad) { /* nothing reached it (cannot happen for layers the output depends on) */
+    if ((s = ensure_grad(m, t)) != GC_OK) return s;
+    memset(n->grad, 0, row_elems(m, t) * sizeof *n->grad);
+    n->has_grad = 1;
+  }
+  const gc_op op = m->rows[t].def->op;
+  memset(shape, 0, sizeof *shape);
+  if (op == GC_OP_GAP || op == GC_OP_DENSE) {
+    shape->ndim = 2;
+    shape->dims[0] = 1;
+    shape->dims[1] = m->rows[t].cout;
+  } else {
+    shape->ndim = 4;
+    shape->dims[0] = 1;
+    shape->dims[1] = n->h;
+    shape->dims[2] = n->w;
+    shape->dims[3] = m->rows[t].cout;
+  }
+  if (pre >= 0) { /* gradient at the pre-activation: through the fused ReLU */
+    relu_backward(m->bscratch[0], 0, n->grad, n->out, row_elems(m, t), guided);
+    *data = m->bscratch[0];
+  } else {
+    *data = n->grad;
+  }
+  return GC_OK;
+}

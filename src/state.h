@@ -1,0 +1,82 @@
+/* state.h - the model handle's contents, shared by forward.c, backward.c and methods.c.
+ * Not public: callers see only the opaque gc_model. */
+#ifndef GRADCAM_STATE_H
+#define GRADCAM_STATE_H
+
+#include <pthreadpool.h>
+#include <xnnpack.h>
+
+#include "internal.h"
+
+typedef struct gc_node {
+  /* forward */
+  xnn_operator_t op;  /* conv, depthwise, relu, pool, add, dense */
+  xnn_operator_t op2; /* pointwise convolution of a separable convolution */
+  int h, w;           /* current output size */
+  float *out;         /* (batch, h, w, cout) + XNN_EXTRA_BYTES */
+  /* fused ReLU rows: the pre-activation (the Keras *_bn output), computed on demand */
+  xnn_operator_t pre_op; /* the row's last convolution without the ReLU clamp */
+  float *pre;            /* (1, h, w, cout) */
+  int pre_valid;
+  /* backward (created on first use) */
+  xnn_operator_t bop;  /* CONV: deconvolution; SEPCONV: transposed pointwise (1x1) */
+  xnn_operator_t bop2; /* SEPCONV: depthwise with the kernel rotated by 180 degrees */
+  int bshape_h, bshape_w; /* size the backward operators are reshaped for */
+  float *grad;         /* d(score)/d(out), (1, h, w, cout) */
+  int has_grad;
+} gc_node;
+
+struct gc_model {
+  gc_layer *rows; /* resolved layer table */
+  gc_node *nodes;
+  int nrows;
+  int threads;
+  pthreadpool_t pool;
+  int in_h, in_w, batch;  /* shape the forward operators are reshaped for (0 = none) */
+  int ran;                /* batch-1 results of a forward pass are available */
+  float *scratch;         /* depthwise output inside a separable convolution */
+  void *workspace;        /* shared convolution workspace */
+  size_t workspace_size;
+  float *image_input;     /* 299x299x3 buffer for gc_model_forward_image */
+  float logits[GC_NUM_CLASSES];
+  float probs[GC_NUM_CLASSES];
+  size_t param_count;
+  /* the weights, kept to create backward and pre-activation operators on demand */
+  uint8_t *wbytes;
+  gc_weights w;
+  float *dense_kernel; /* [1000][2048], for the dense layer's backward */
+  /* backward scratch: three buffers of the largest gradient size */
+  float *bscratch[3];
+  size_t bscratch_size;
+  int back_h, back_w;   /* input size the backward buffers are allocated for */
+  /* explanation results and working memory (methods.c, metrics.c) */
+  float *mapbuf;
+  size_t mapbuf_cap;
+  float *work[3];
+  size_t work_cap[3];
+  char error[GC_ERRBUF_SIZE];
+};
+
+void *gc_alloc_buffer(size_t floats);
+gc_status gc_backend_error(gc_model *m, const char *what, const char *layer, enum xnn_status s);
+/* Folded float32 weights of row i from the retained weights file: kernel (CONV: OHWI,
+ * SEPCONV: pointwise [O][I]), dw (SEPCONV depthwise [3][3][C], else NULL), bias [cout].
+ * The caller frees all three. */
+gc_status gc_row_weights(gc_model *m, int i, float **kernel, float **dw, float **bias, char *err, size_t errlen);
+/* Run the forward pass on a batch of `batch` NHWC inputs (h x w x 3 each). */
+gc_status gc_forward_batch(gc_model *m, const float *input, int batch, int h, int w);
+/* Logits of batch item b of the last gc_forward_batch. */
+const float *gc_batch_logits(const gc_model *m, int b);
+/* Free backward state (buffers and operators). */
+void gc_backward_release(gc_model *m);
+void gc_softmax(const float *logits, float *probs, int n);
+/* A float buffer of the model that grows as needed (contents not kept). */
+float *gc_model_buffer(float **buf, size_t *cap, size_t n);
+/* The dense kernel [1000][2048] as float32 (loaded on first use). */
+gc_status gc_dense_kernel(gc_model *m, const float **kernel);
+/* Largest batch for extra forward passes at h x w that stays within the memory budget. */
+int gc_batch_budget(const gc_model *m, int h, int w, int want);
+/* Rerun the batch-1 forward pass on a saved input so the model's results are the caller's. */
+gc_status gc_restore_forward(gc_model *m, const float *input, int h, int w);
+
+#endif
