@@ -16,7 +16,8 @@ log() { echo "[build] $*"; }
 export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"  # emcc 3.1.6 needs Debian's acorn
 jobs=${GRADCAM_JOBS:-2}
 
-bash tools/deps/system.sh gcc g++ make
+# chromium: the browser tests (tests/browser) drive Debian's Chromium with playwright-core
+bash tools/deps/system.sh gcc g++ make chromium
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm dev dependencies (npm ci)"

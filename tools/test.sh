@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm test: build whatever is missing (system packages, dependencies, native + wasm), then run
 # every test: the C unit tests and the leak check (ctest), and the Node tests (oracle
-# comparisons, wasm builds, converters, scripts).
+# comparisons, wasm builds, converters, scripts, the npm package's engine), and the browser
+# tests of the npm package in headless Chromium (tests/browser).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -14,5 +15,8 @@ ctest --test-dir build/native --output-on-failure
 
 echo "[test] Node tests"
 node --test --test-reporter=spec tests/js/
+
+echo "[test] browser tests (headless Chromium)"
+node --test --test-reporter=spec --test-concurrency=1 tests/browser/
 
 echo "[test] all tests passed in $(( $(date +%s) - start )) s"

@@ -1,0 +1,337 @@
+// api.test.mjs - the npm package's API in headless Chromium, on a page served by
+// tools/serve.mjs with COOP/COEP (threaded build) and without (single-thread fallback):
+// results equal the native CLI's, every image input kind, .h5 converted in the browser,
+// errors, abort, dispose, queued calls, a responsive main thread, no request off 127.0.0.1.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cli, imagesDir, relL2, testWeights } from '../js/helpers.mjs';
+import { openBrowser } from './browser.mjs';
+
+const weights = testWeights(1);
+const name = (p) => p.split('/').pop();
+const W = { f32: `/test-data/${name(weights.f32)}`, f16: `/test-data/${name(weights.f16)}`, h5: `/test-data/${name(weights.h5)}` };
+const IMAGE = 'skimage_chelsea.png';
+
+function nativeRun(weightsFile, image) {
+  const r = cli(['predict', '--weights', weightsFile, '--image', `${imagesDir}/${image}`, '--json', '--top', '5'], { json: true });
+  assert.equal(r.status, 0, r.stderr);
+  return { logits: Float32Array.from(r.json.logits), top: r.json.top.map((t) => t.index) };
+}
+const native = { f32: nativeRun(weights.f32, IMAGE), coffee: nativeRun(weights.f32, 'skimage_coffee.png') };
+
+function checkAgainstNative(label, result, ref = native.f32) {
+  const e = relL2(Float32Array.from(result.logits), ref.logits);
+  console.log(`  ${label}: logits rel L2 vs native CLI ${e.toExponential(2)}`);
+  assert.ok(e <= 1e-5, `${label}: relative L2 ${e}`);
+  assert.deepEqual(result.top.map((t) => t.index), ref.top, `${label}: top-5`);
+}
+
+// page-side helpers, installed once per page
+const HELPERS = () => {
+  window.T = {
+    async blob(url) { return (await fetch(url)).blob(); },
+    async bytes(url) { return new Uint8Array(await (await fetch(url)).arrayBuffer()); },
+    plain(r) { return { top: r.top, logits: Array.from(r.logits), probsLength: r.probs.length, timings: r.timings }; },
+    async err(promise) {
+      try { await promise; return { resolved: true }; } catch (e) {
+        return { name: e.name, code: e.code, message: e.message, detail: e.detail, isGradCamError: e instanceof window.pkg.GradCamError };
+      }
+    },
+  };
+};
+
+describe('cross-origin isolated page (threaded build)', () => {
+  let b;
+  before(async () => {
+    b = await openBrowser({ isolation: true });
+    await b.page.evaluate(HELPERS);
+    const t0 = Date.now();
+    const r = await b.page.evaluate(async (url) => {
+      const phases = {};
+      const gc = await window.pkg.GradCam.load({
+        weights: url, wasmBase: '/build/',
+        onProgress: (p) => { (phases[p.phase] ??= []).push([p.loaded, p.total]); },
+      });
+      window.gc = gc;
+      return { info: gc.info(), phases, isolated: crossOriginIsolated, layers: gc.layers(), methods: gc.methods() };
+    }, W.f32);
+    console.log(`  load (wasm + 88 MB f32 weights): ${Date.now() - t0} ms`);
+    b.loaded = r;
+  });
+  after(async () => { await b?.close(); });
+
+  test('load: threaded build, progress for compile, download and packing, layers', () => {
+    const { info, phases, isolated, layers, methods } = b.loaded;
+    assert.equal(isolated, true);
+    assert.equal(info.mode, 'threaded');
+    assert.equal(info.simd, true);
+    assert.ok(info.threads >= 1 && info.threads <= 4);
+    assert.equal(info.loaded, true);
+    assert.deepEqual(Object.keys(phases), ['compile', 'download', 'pack']);
+    for (const phase of ['compile', 'download']) {
+      const last = phases[phase].at(-1);
+      assert.ok(last[1] > 0 && last[0] === last[1], `${phase} ends complete: ${last}`);
+    }
+    assert.deepEqual(phases.pack, [[0, 1], [1, 1]]);
+    assert.ok(layers.length > 40);
+    assert.deepEqual(layers.find((l) => l.name === 'block14_sepconv2_act').shape, [1, 10, 10, 2048]);
+    assert.deepEqual(methods, []);
+    assert.equal(b.consoleLines.filter((l) => /COOP|Cross-Origin/.test(l.text)).length, 0, 'no isolation warning');
+  });
+
+  test('classify equals the native CLI for every image input kind', async () => {
+    const r = await b.page.evaluate(async (img) => {
+      const blob = await T.blob(img);
+      const out = {};
+      out.blob = T.plain(await gc.classify(blob, { topK: 5 }));
+      out.file = T.plain(await gc.classify(new File([blob], 'cat.png', { type: 'image/png' })));
+      const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+      out.imageBitmap = T.plain(await gc.classify(bitmap));
+      out.bitmapStillUsable = bitmap.width > 0;
+      const canvas = document.createElement('canvas');
+      canvas.width = bitmap.width; canvas.height = bitmap.height;
+      canvas.getContext('2d').drawImage(bitmap, 0, 0);
+      out.canvas = T.plain(await gc.classify(canvas));
+      const imageData = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+      out.imageData = T.plain(await gc.classify(imageData));
+      out.imageDataIntact = imageData.data.length === canvas.width * canvas.height * 4;
+      const off = new OffscreenCanvas(bitmap.width, bitmap.height);
+      off.getContext('2d').drawImage(bitmap, 0, 0);
+      out.offscreenCanvas = T.plain(await gc.classify(off));
+      const el = new Image();
+      el.src = URL.createObjectURL(blob); // classify waits for it to decode
+      out.imageElement = T.plain(await gc.classify(el));
+      // a video: record a few frames of the canvas, play them back, classify the current frame
+      try {
+        const stream = canvas.captureStream(10);
+        const rec = new MediaRecorder(stream, { mimeType: 'video/webm' });
+        const chunks = [];
+        rec.ondataavailable = (e) => chunks.push(e.data);
+        const stopped = new Promise((res) => { rec.onstop = res; });
+        rec.start();
+        const tick = setInterval(() => canvas.getContext('2d').drawImage(bitmap, 0, 0), 50);
+        await new Promise((res) => setTimeout(res, 400));
+        rec.stop(); await stopped; clearInterval(tick);
+        const video = document.createElement('video');
+        video.muted = true;
+        video.src = URL.createObjectURL(new Blob(chunks, { type: 'video/webm' }));
+        await new Promise((res, rej) => { video.onloadeddata = res; video.onerror = () => rej(new Error('video did not load')); });
+        await video.play();
+        await new Promise((res) => video.requestVideoFrameCallback(res));
+        video.pause();
+        const v = await gc.classify(video, { topK: 3 });
+        out.video = { width: video.videoWidth, height: video.videoHeight, top: v.top.length, logits: v.logits.length };
+      } catch (e) {
+        out.video = { error: String(e) };
+      }
+      return out;
+    }, `/images/${IMAGE}`);
+    for (const kind of ['blob', 'file', 'imageBitmap', 'canvas', 'imageData', 'offscreenCanvas', 'imageElement']) {
+      checkAgainstNative(`threaded, ${kind}`, r[kind]);
+    }
+    assert.equal(r.blob.probsLength, 1000);
+    assert.ok(r.blob.timings.forward > 0 && r.blob.timings.total >= r.blob.timings.forward);
+    console.log(`  threaded forward ${r.blob.timings.forward.toFixed(0)} ms, decode ${r.blob.timings.decode.toFixed(0)} ms, total ${r.blob.timings.total.toFixed(0)} ms`);
+    assert.ok(r.bitmapStillUsable && r.imageDataIntact, "the caller's objects are not detached");
+    assert.deepEqual(r.video, { width: 451, height: 300, top: 3, logits: 1000 }, JSON.stringify(r.video));
+  });
+
+  test('the main thread stays responsive during a classify', async () => {
+    const r = await b.page.evaluate(async (img) => {
+      const blob = await T.blob(img);
+      let frames = 0;
+      let ticks = 0;
+      let last = performance.now();
+      let maxGap = 0;
+      let running = true;
+      const raf = () => { frames++; if (running) requestAnimationFrame(raf); };
+      requestAnimationFrame(raf);
+      const timer = setInterval(() => { const t = performance.now(); maxGap = Math.max(maxGap, t - last); last = t; ticks++; }, 10);
+      const t0 = performance.now();
+      await gc.classify(blob);
+      await gc.classify(blob);
+      const ms = performance.now() - t0;
+      running = false;
+      clearInterval(timer);
+      return { ms, frames, ticks, maxGap };
+    }, `/images/${IMAGE}`);
+    console.log(`  during ${r.ms.toFixed(0)} ms of classify: ${r.frames} animation frames, ${r.ticks} timer ticks, longest timer gap ${r.maxGap.toFixed(0)} ms`);
+    assert.ok(r.maxGap < 150, `the longest gap between 10 ms timer ticks was ${r.maxGap} ms`);
+    assert.ok(r.frames >= r.ms / 100, `only ${r.frames} animation frames in ${r.ms} ms`);
+  });
+
+  test('concurrent calls are queued and all answered in order; abort drops queued work', async () => {
+    const r = await b.page.evaluate(async ([a, c]) => {
+      const [cat, coffee] = [await T.blob(a), await T.blob(c)];
+      const order = [];
+      const calls = [cat, coffee, cat, coffee, cat].map((img, i) => gc.classify(img, { topK: 1 + i }).then((v) => { order.push(i); return v; }));
+      const results = await Promise.all(calls);
+      // abort: the second and third calls are queued behind the first and are dropped
+      const ctl = new AbortController();
+      const first = gc.classify(cat);
+      const second = T.err(gc.classify(coffee, { signal: ctl.signal }));
+      const third = T.err(gc.classify(coffee, { signal: ctl.signal }));
+      ctl.abort();
+      const afterAbort = await Promise.all([first.then(T.plain), second, third]);
+      // aborting the running call rejects it at once; the instance goes on
+      const ctl2 = new AbortController();
+      const running = T.err(gc.classify(cat, { signal: ctl2.signal }));
+      await new Promise((res) => setTimeout(res, 50));
+      ctl2.abort();
+      const runningAborted = await running;
+      const next = T.plain(await gc.classify(coffee));
+      const preAborted = await T.err(gc.classify(cat, { signal: AbortSignal.abort() }));
+      return {
+        order, tops: results.map((x) => x.top.length), logits: results.map((x) => Array.from(x.logits)),
+        afterAbort, runningAborted, next, preAborted,
+      };
+    }, [`/images/${IMAGE}`, '/images/skimage_coffee.png']);
+    assert.deepEqual(r.order, [0, 1, 2, 3, 4]);
+    assert.deepEqual(r.tops, [1, 2, 3, 4, 5]);
+    for (const [i, ref] of [[0, native.f32], [1, native.coffee], [2, native.f32], [3, native.coffee], [4, native.f32]]) {
+      const e = relL2(Float32Array.from(r.logits[i]), ref.logits);
+      assert.ok(e <= 1e-5, `queued call ${i}: relative L2 ${e} against its own image`);
+    }
+    checkAgainstNative('call after the aborted ones', r.afterAbort[0]);
+    assert.equal(r.afterAbort[1].code, 'ABORTED');
+    assert.equal(r.afterAbort[2].code, 'ABORTED');
+    assert.equal(r.runningAborted.code, 'ABORTED');
+    assert.ok(relL2(Float32Array.from(r.next.logits), native.coffee.logits) <= 1e-5, 'usable after abort');
+    assert.equal(r.preAborted.code, 'ABORTED');
+  });
+
+  test('bad input: named error codes, and the instance stays usable', async () => {
+    const r = await b.page.evaluate(async ([img, good]) => {
+      const out = {};
+      out.text = await T.err(gc.classify(new Blob(['hello, not an image'], { type: 'image/png' })));
+      out.emptyBlob = await T.err(gc.classify(new Blob([])));
+      const c = document.createElement('canvas'); c.width = 0; c.height = 0;
+      out.zeroCanvas = await T.err(gc.classify(c));
+      out.zeroImageData = await T.err(gc.classify({ data: new Uint8ClampedArray(0), width: 0, height: 0 }));
+      out.brokenImg = await T.err(gc.classify(Object.assign(new Image(), { src: '/images/nothing-here.png' })));
+      out.number = await T.err(gc.classify(42));
+      out.topK = await T.err(gc.classify(await T.blob(img), { topK: 0 }));
+      out.explain = await T.err(gc.explain(await T.blob(img), { layer: 'block14_sepconv2_act' }));
+      out.explainClass = await T.err(gc.explain(await T.blob(img), { classIndex: 1000 }));
+      out.explainLayer = await T.err(gc.explain(await T.blob(img), { layer: 'block99_nope' }));
+      out.stillWorks = T.plain(await gc.classify(await T.blob(img)));
+      // weights: wrong bytes, a 404 URL, then good weights again
+      const bytes = await T.bytes(good);
+      const corrupt = bytes.slice(); corrupt.fill(7, 100000, 100004);
+      out.corrupt = await T.err(gc.loadWeights(corrupt));
+      out.notWeights = await T.err(gc.loadWeights(new Blob(['<html>not weights</html>'])));
+      out.afterFailedLoad = await T.err(gc.classify(await T.blob(img)));
+      out.missingUrl = await T.err(gc.loadWeights('/test-data/no-such-weights.gcw'));
+      out.badType = await T.err(gc.loadWeights({ some: 'object' }));
+      out.reload = await gc.loadWeights(bytes.buffer);
+      out.bytesIntact = bytes.byteLength > 0;
+      out.again = T.plain(await gc.classify(await T.blob(img)));
+      return out;
+    }, [`/images/${IMAGE}`, W.f32]);
+    for (const k of ['text', 'emptyBlob', 'zeroCanvas', 'zeroImageData', 'brokenImg', 'number']) {
+      assert.equal(r[k].code, 'IMAGE_INVALID', `${k}: ${JSON.stringify(r[k])}`);
+      assert.ok(r[k].isGradCamError && r[k].message.length > 10, k);
+    }
+    assert.equal(r.topK.code, 'INVALID_ARGUMENT');
+    assert.equal(r.explain.code, 'NOT_IMPLEMENTED');
+    assert.equal(r.explainClass.code, 'CLASS_OUT_OF_RANGE');
+    assert.equal(r.explainLayer.code, 'LAYER_UNKNOWN');
+    checkAgainstNative('after errors', r.stillWorks);
+    assert.equal(r.corrupt.code, 'WEIGHTS_INVALID');
+    assert.equal(r.corrupt.detail, 'WEIGHTS_CHECKSUM');
+    assert.equal(r.notWeights.code, 'WEIGHTS_INVALID');
+    assert.equal(r.afterFailedLoad.code, 'NOT_LOADED');
+    assert.equal(r.missingUrl.code, 'WEIGHTS_FETCH_FAILED');
+    assert.match(r.missingUrl.message, /404/);
+    assert.equal(r.badType.code, 'INVALID_ARGUMENT');
+    assert.equal(r.reload.format, 'gcw');
+    assert.ok(r.bytesIntact, 'the caller\'s ArrayBuffer is not detached');
+    checkAgainstNative('after reloading weights', r.again);
+  });
+
+  test('Keras .h5 weights converted in the browser equal the .gcw path', async () => {
+    const r = await b.page.evaluate(async ([h5, img]) => {
+      const phases = new Set();
+      const t0 = performance.now();
+      const info = await gc.loadWeights(h5, { dtype: 'f32', onProgress: (p) => phases.add(p.phase) });
+      const ms = performance.now() - t0;
+      const res = T.plain(await gc.classify(await T.blob(img)));
+      return { info, phases: [...phases], ms, res };
+    }, [W.h5, `/images/${IMAGE}`]);
+    console.log(`  .h5 download + conversion + packing in the browser: ${r.ms.toFixed(0)} ms`);
+    assert.equal(r.info.format, 'h5');
+    assert.deepEqual(r.phases, ['download', 'convert', 'pack']);
+    checkAgainstNative('.h5 converted in the browser', r.res);
+  });
+
+  test('abort during the weights download, and dispose', async () => {
+    const r = await b.page.evaluate(async ([url, img]) => {
+      const out = {};
+      const ctl = new AbortController();
+      let sawDownload = false;
+      const t0 = performance.now();
+      out.loadAborted = await T.err(window.pkg.GradCam.load({
+        weights: url, wasmBase: '/build/', signal: ctl.signal,
+        onProgress: (p) => { if (p.phase === 'download' && p.loaded > 0 && !sawDownload) { sawDownload = true; ctl.abort(); } },
+      }));
+      out.abortMs = performance.now() - t0;
+      out.sawDownload = sawDownload;
+      // dispose: the running call and queued ones reject with DISPOSED, later calls too
+      const blob = await T.blob(img);
+      const running = T.err(gc.classify(blob));
+      const queued = T.err(gc.classify(blob));
+      await new Promise((res) => setTimeout(res, 30));
+      gc.dispose();
+      out.running = await running;
+      out.queued = await queued;
+      out.after = await T.err(gc.classify(blob));
+      try { gc.info(); out.info = 'no error'; } catch (e) { out.info = e.code; }
+      out.disposedFlag = gc.disposed;
+      gc.dispose(); // twice is fine
+      return out;
+    }, [W.f32, `/images/${IMAGE}`]);
+    assert.equal(r.sawDownload, true);
+    assert.equal(r.loadAborted.code, 'ABORTED');
+    console.log(`  GradCam.load aborted mid-download after ${r.abortMs.toFixed(0)} ms`);
+    for (const k of ['running', 'queued', 'after']) assert.equal(r[k].code, 'DISPOSED', k);
+    assert.equal(r.info, 'DISPOSED');
+    assert.equal(r.disposedFlag, true);
+    // the workers are gone (module worker and its pthread workers)
+    for (let i = 0; i < 50 && b.page.workers().length; i++) await new Promise((res) => setTimeout(res, 100));
+    assert.equal(b.page.workers().length, 0, `workers left: ${b.page.workers().map((w) => w.url())}`);
+  });
+
+  test('no request left 127.0.0.1', () => {
+    assert.deepEqual(b.foreign, []);
+    const off = b.requests.filter((u) => !u.startsWith(`${b.origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
+    assert.deepEqual(off, []);
+    assert.ok(b.requests.some((u) => u.endsWith('/build/wasm-mt/gradcam.wasm')), 'the threaded build was fetched');
+    assert.ok(!b.requests.some((u) => u.includes('/build/wasm-st/')), 'the single-thread build was not');
+  });
+});
+
+describe('page without COOP/COEP (single-thread fallback)', () => {
+  let b;
+  before(async () => { b = await openBrowser({ isolation: false }); await b.page.evaluate(HELPERS); });
+  after(async () => { await b?.close(); });
+
+  test('falls back to the single-thread build with a warning, and equals the native CLI', async () => {
+    const r = await b.page.evaluate(async ([url, img]) => {
+      const gc = await window.pkg.GradCam.load({ weights: url, wasmBase: '/build/' });
+      const res = T.plain(await gc.classify(await T.blob(img)));
+      const info = gc.info();
+      gc.dispose();
+      return { isolated: crossOriginIsolated, info, res };
+    }, [W.f16, `/images/${IMAGE}`]);
+    assert.equal(r.isolated, false);
+    assert.equal(r.info.mode, 'single');
+    assert.equal(r.info.threads, 1);
+    const warnings = b.consoleLines.filter((l) => l.type === 'warning' && /Cross-Origin-Embedder-Policy/.test(l.text));
+    assert.equal(warnings.length, 1, JSON.stringify(b.consoleLines));
+    console.log(`  single-thread forward ${r.res.timings.forward.toFixed(0)} ms`);
+    checkAgainstNative('single-thread, f16 weights', r.res, nativeRun(weights.f16, IMAGE));
+    assert.ok(b.requests.some((u) => u.endsWith('/build/wasm-st/gradcam.wasm')));
+    assert.ok(!b.requests.some((u) => u.includes('/build/wasm-mt/')));
+    assert.deepEqual(b.foreign, []);
+  });
+});

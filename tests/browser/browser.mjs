@@ -1,0 +1,56 @@
+// browser.mjs - shared by the browser tests: a headless Debian Chromium (driven by
+// playwright-core, never a downloaded browser) on a page served by tools/serve.mjs on
+// 127.0.0.1, every request recorded and anything not for that origin refused.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { DEFAULT_MOUNTS, startServer } from '../../tools/serve.mjs';
+
+export const CHROMIUM = process.env.GRADCAM_CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export const TEST_MOUNTS = { ...DEFAULT_MOUNTS, '/test-data/': 'build/test-data', '/tests/browser/': 'tests/browser' };
+
+/**
+ * Serve (with or without COOP/COEP) and open a fresh Chromium profile.
+ * @returns {Promise<{url, context, page, requests: string[], foreign: string[], consoleLines: {type, text}[], close}>}
+ */
+export async function openBrowser({ isolation = true, mounts = TEST_MOUNTS, path = '/tests/browser/harness.html' } = {}) {
+  const server = await startServer({ port: 0, isolation, mounts });
+  const profile = mkdtempSync(join(tmpdir(), 'gradcam-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 720 },
+  });
+  const requests = [];
+  const foreign = [];
+  const origin = new URL(server.url).origin;
+  await context.route('**/*', (route) => {
+    const u = route.request().url();
+    if (u.startsWith(`${origin}/`) || u.startsWith('blob:') || u.startsWith('data:')) return route.continue();
+    foreign.push(u);
+    return route.abort('blockedbyclient');
+  });
+  context.on('request', (r) => requests.push(r.url()));
+  const page = context.pages()[0] || await context.newPage();
+  const consoleLines = [];
+  page.on('console', (m) => consoleLines.push({ type: m.type(), text: m.text() }));
+  page.on('pageerror', (e) => consoleLines.push({ type: 'pageerror', text: e.message }));
+  if (path) {
+    await page.goto(server.url + path);
+    if (path.startsWith('/tests/browser/harness.html')) {
+      await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 30000 });
+      const err = await page.evaluate(() => window.loadError);
+      if (err) throw new Error(`the package did not import: ${err}`);
+    }
+  }
+  return {
+    url: server.url, origin, context, page, requests, foreign, consoleLines,
+    async close() {
+      await context.close().catch(() => {});
+      await server.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
