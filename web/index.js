@@ -36,6 +36,10 @@ const COOP_COEP_WARNING =
   '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" ' +
   '(check self.crossOriginIsolated), or pass threads: 1 to choose the single-thread build and silence this warning.';
 
+/** Every explanation method the C core defines (methods() says which this build offers). */
+const KNOWN_METHODS = ['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam', 'eigencam', 'scorecam',
+  'saliency', 'guided-backprop', 'guided-gradcam', 'smoothgrad', 'integrated-gradients'];
+
 const aborted = () => new GradCamError(ErrorCode.ABORTED, 'the operation was aborted');
 const disposed = () => new GradCamError(ErrorCode.DISPOSED, 'this GradCam instance was disposed');
 
@@ -156,6 +160,9 @@ export class GradCam {
     }
     if (layer !== undefined && this._layers.length && !this._layers.some((l) => l.name === layer)) {
       return Promise.reject(new GradCamError(ErrorCode.LAYER_UNKNOWN, `no layer named '${layer}' (see layers())`));
+    }
+    if (method !== undefined && !KNOWN_METHODS.includes(method)) {
+      return Promise.reject(new GradCamError(ErrorCode.METHOD_UNKNOWN, `no explanation method '${method}' (known: ${KNOWN_METHODS.join(', ')})`));
     }
     if (method !== undefined && !this._methods.includes(method)) {
       return Promise.reject(new GradCamError(ErrorCode.NOT_IMPLEMENTED,

@@ -1,0 +1,90 @@
+// package.test.mjs - the npm package as a user gets it: `npm pack` (prepack assembles dist/),
+// the tarball's file list, then a fresh app in a temporary folder that installs the tarball
+// and imports the package by name (plain ES modules with an import map, no bundler), served
+// by tools/serve.mjs with COOP/COEP, classifying in Chromium with the wasm and worker found
+// next to the installed module, and reading Keras .h5 weights with the installed h5wasm.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, imagesDir, relL2, testWeights } from '../js/helpers.mjs';
+import { openBrowser } from './browser.mjs';
+import { pack } from '../../tools/package.mjs';
+
+const weights = testWeights(1);
+const base = (p) => p.split('/').pop();
+const work = mkdtempSync(join(tmpdir(), 'gradcam-package-'));
+let packed;
+let b;
+
+before(() => {
+  const t0 = Date.now();
+  packed = pack(work);
+  console.log(`  npm pack: ${base(packed.file)} ${(packed.size / 1024).toFixed(0)} KB, ${packed.entries.length} files, ${(packed.unpackedSize / 1024).toFixed(0)} KB unpacked (${Date.now() - t0} ms)`);
+});
+after(async () => {
+  await b?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+test('the tarball holds the JS, the types, both wasm flavours and the licence files, nothing else', () => {
+  const files = new Set(packed.entries);
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'NOTICE', 'dist/index.js', 'dist/index.d.ts', 'dist/worker.js',
+    'dist/engine.js', 'dist/errors.js', 'dist/core.js', 'dist/convert.js',
+    'dist/wasm-st/gradcam.mjs', 'dist/wasm-st/gradcam.wasm',
+    'dist/wasm-mt/gradcam.mjs', 'dist/wasm-mt/gradcam.wasm', 'dist/wasm-mt/gradcam.worker.js']) {
+    assert.ok(files.has(f), `${f} is in the tarball`);
+  }
+  for (const f of files) assert.match(f, /^(dist\/|package\.json$|README\.md$|LICENSE$|NOTICE$)/, `unexpected ${f}`);
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url)));
+  assert.equal(pkg.type, 'module');
+  assert.equal(pkg.sideEffects, false);
+  assert.deepEqual(Object.keys(pkg.exports['.']), ['types', 'default'], 'types first');
+  assert.ok(pkg.dependencies.h5wasm, 'h5wasm is a runtime dependency');
+});
+
+test('a fresh app installs the tarball, imports the package by name and classifies in Chromium', async () => {
+  const app = join(work, 'app');
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'gradcam-test-app', private: true, type: 'module' }));
+  const t0 = Date.now();
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', packed.file],
+    { cwd: app, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  console.log(`  npm install of the tarball into a new app: ${Date.now() - t0} ms`);
+  writeFileSync(join(app, 'index.html'), `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>app</title>
+<script type="importmap">{ "imports": { "xception-gradcam": "./node_modules/xception-gradcam/dist/index.js" } }</script>
+<script type="module">
+  import { GradCam, GradCamError, ErrorCode } from 'xception-gradcam';
+  window.pkg = { GradCam, GradCamError, ErrorCode };
+  document.body.dataset.ready = '1';
+</script></head><body></body></html>
+`);
+  b = await openBrowser({ isolation: true, mounts: { '/app/': app, '/test-data/': 'build/test-data', '/images/': 'tests/data/images' }, path: '/app/index.html' });
+  await b.page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 30000 });
+  const res = await b.page.evaluate(async ([gcw, h5, img]) => {
+    const blob = await (await fetch(img)).blob();
+    const gc = await window.pkg.GradCam.load({ weights: gcw }); // wasm found next to the module
+    const a = await gc.classify(blob);
+    await gc.loadWeights(h5, { dtype: 'f32' }); // h5wasm found in the app's node_modules
+    const c = await gc.classify(blob);
+    const info = gc.info();
+    gc.dispose();
+    return { info, a: Array.from(a.logits), top: a.top.map((t) => t.index), c: Array.from(c.logits) };
+  }, [`/test-data/${base(weights.f32)}`, `/test-data/${base(weights.h5)}`, '/images/skimage_chelsea.png']);
+  const ref = cli(['predict', '--weights', weights.f32, '--image', `${imagesDir}/skimage_chelsea.png`, '--json'], { json: true });
+  assert.equal(ref.status, 0, ref.stderr);
+  const e = relL2(Float32Array.from(res.a), Float32Array.from(ref.json.logits));
+  const eh5 = relL2(Float32Array.from(res.c), Float32Array.from(ref.json.logits));
+  console.log(`  installed package, threaded: logits rel L2 vs native ${e.toExponential(2)}; via .h5 ${eh5.toExponential(2)}`);
+  assert.equal(res.info.mode, 'threaded');
+  assert.ok(e <= 1e-5 && eh5 <= 1e-5);
+  assert.deepEqual(res.top, ref.json.top.map((t) => t.index));
+  const paths = b.requests.map((u) => new URL(u).pathname);
+  assert.ok(paths.includes('/app/node_modules/xception-gradcam/dist/wasm-mt/gradcam.wasm'), 'wasm next to the module');
+  assert.ok(paths.some((p) => p.startsWith('/app/node_modules/h5wasm/')), 'h5wasm from the app');
+  assert.deepEqual(b.foreign, []);
+});
