@@ -112,6 +112,10 @@ test('engine: bad weights, bad images and bad options give public error codes', 
     // a tiny image is resized up like any other
     const r = engine.classify(new Uint8Array(16).fill(128), 2, 2);
     assert.equal(r.top.length, 5);
+    // the heap cannot grow past its 2 GB maximum: an allocation that would need it fails
+    // with OUT_OF_MEMORY instead of aborting the module, which stays usable
+    assert.throws(() => engine._run(() => engine.core._alloc(2 ** 31 + 4096)), { code: ErrorCode.OUT_OF_MEMORY });
+    assert.equal(engine.classify(new Uint8Array(64 * 64 * 4).fill(200), 64, 64).logits.length, 1000);
     assert.throws(() => engine.setThreads(0), { code: ErrorCode.INVALID_ARGUMENT });
     assert.equal(engine.setThreads(3), 1, 'single build stays at 1 thread');
   } finally {

@@ -78,6 +78,7 @@ async function classify(image) {
     if (img.src.startsWith('blob:')) URL.revokeObjectURL(img.src);
     img.src = URL.createObjectURL(image);
     img.hidden = false;
+    img.onerror = () => { img.hidden = true; };
     $('caption').textContent = image.name || '';
   }
   if (!gc || !gc.info().loaded) return;
@@ -92,6 +93,7 @@ async function classify(image) {
     document.body.dataset.state = 'classified';
   } catch (e) {
     $('top5').replaceChildren();
+    $('preview').hidden = true;
     status('Could not classify this image.');
     showError(e);
     document.body.dataset.state = 'error';
