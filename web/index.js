@@ -59,7 +59,7 @@ export class GradCam {
       throw new GradCamError(ErrorCode.UNSUPPORTED_BROWSER, 'this browser lacks WebAssembly, module Web Workers or OffscreenCanvas');
     }
     if (!f.simd) {
-      throw new GradCamError(ErrorCode.UNSUPPORTED_BROWSER, 'this browser does not support WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+ do)');
+      throw new GradCamError(ErrorCode.UNSUPPORTED_BROWSER, 'this browser does not support WebAssembly SIMD (Chrome and Edge 91+, Firefox 114+, Safari 16.4+ do)');
     }
     if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
       throw new GradCamError(ErrorCode.INVALID_ARGUMENT, `threads must be a positive integer, not ${threads}`);
