@@ -160,6 +160,23 @@ describe('cross-origin isolated page (threaded build)', () => {
     assert.ok(r.frames >= r.ms / 100, `only ${r.frames} animation frames in ${r.ms} ms`);
   });
 
+  test('setThreads changes the thread count (at most 4) and results stay the same', async () => {
+    const r = await b.page.evaluate(async (img) => {
+      const blob = await T.blob(img);
+      const out = [];
+      for (const n of [1, 8, 2]) {
+        const used = await gc.setThreads(n);
+        const res = T.plain(await gc.classify(blob));
+        out.push({ n, used, info: gc.info().threads, res });
+      }
+      out.bad = await T.err(gc.setThreads(0));
+      return { runs: out, bad: out.bad };
+    }, `/images/${IMAGE}`);
+    assert.deepEqual(r.runs.map((x) => [x.n, x.used, x.info]), [[1, 1, 1], [8, 4, 4], [2, 2, 2]]);
+    for (const x of r.runs) checkAgainstNative(`${x.used} thread(s)`, x.res);
+    assert.equal(r.bad.code, 'INVALID_ARGUMENT');
+  });
+
   test('concurrent calls are queued and all answered in order; abort drops queued work', async () => {
     const r = await b.page.evaluate(async ([a, c]) => {
       const [cat, coffee] = [await T.blob(a), await T.blob(c)];
