@@ -51,6 +51,39 @@ void gc_backward_release(gc_model *m) {
   m->dense_kernel = NULL;
 }
 
+enum xnn_status gc_create_conv_backward(const float *k, int co, int ci, int ksize, int stride, xnn_operator_t *op) {
+  /* deconvolution kernel [in][kh][kw][out] = forward [out][kh][kw][in] with channels swapped */
+  const int kk = ksize * ksize;
+  float *t = malloc((size_t)ci * kk * co * sizeof *t);
+  if (!t) return xnn_status_out_of_memory;
+  for (int o = 0; o < co; o++)
+    for (int p = 0; p < kk; p++)
+      for (int c = 0; c < ci; c++) t[((size_t)c * kk + p) * co + o] = k[((size_t)o * kk + p) * ci + c];
+  enum xnn_status xs = xnn_create_deconvolution2d_nhwc_f32(0, 0, 0, 0, ksize, ksize, stride, stride, 1, 1, 1, co, ci,
+                                                           co, ci, t, NULL, -INFINITY, INFINITY, 0, NULL, NULL, op);
+  free(t);
+  return xs;
+}
+
+enum xnn_status gc_create_sepconv_backward(const float *pw, const float *dw, int co, int ci, xnn_operator_t *pw_op,
+                                           xnn_operator_t *dw_op) {
+  const size_t n = (size_t)ci * co > (size_t)9 * ci ? (size_t)ci * co : (size_t)9 * ci;
+  float *t = malloc(n * sizeof *t);
+  if (!t) return xnn_status_out_of_memory;
+  /* 1x1 with the transposed matrix: [in][out] */
+  for (int o = 0; o < co; o++)
+    for (int c = 0; c < ci; c++) t[(size_t)c * co + o] = pw[(size_t)o * ci + c];
+  enum xnn_status xs = xnn_create_convolution2d_nhwc_f32(0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, co, ci, co, ci, t, NULL,
+                                                         -INFINITY, INFINITY, 0, NULL, NULL, pw_op);
+  /* depthwise with each 3x3 kernel rotated by 180 degrees, same padding */
+  for (int p = 0; p < 9; p++) memcpy(t + (size_t)p * ci, dw + (size_t)(8 - p) * ci, (size_t)ci * sizeof *t);
+  if (xs == xnn_status_success)
+    xs = xnn_create_convolution2d_nhwc_f32(1, 1, 1, 1, 3, 3, 1, 1, 1, 1, ci, 1, 1, ci, ci, t, NULL, -INFINITY,
+                                           INFINITY, XNN_FLAG_DEPTHWISE_CONVOLUTION, NULL, NULL, dw_op);
+  free(t);
+  return xs;
+}
+
 /* Create the backward operators of a convolution row (once per model). */
 static gc_status create_backward_ops(gc_model *m, int i) {
   gc_node *n = &m->nodes[i];
@@ -60,44 +93,13 @@ static gc_status create_backward_ops(gc_model *m, int i) {
   float *k = NULL, *dw = NULL, *bias = NULL;
   gc_status s = gc_row_weights(m, i, &k, &dw, &bias, m->error, sizeof m->error);
   if (s != GC_OK) return s;
-  const int ci = r->cin, co = r->cout;
-  enum xnn_status xs = xnn_status_success;
-  float *t = NULL;
-  if (d->op == GC_OP_CONV) {
-    /* deconvolution kernel [in][kh][kw][out] = forward [out][kh][kw][in] with channels swapped */
-    const int kk = d->kernel * d->kernel;
-    t = malloc((size_t)ci * kk * co * sizeof *t);
-    if (!t) {
-      s = GC_ERR_OUT_OF_MEMORY;
-    } else {
-      for (int o = 0; o < co; o++)
-        for (int p = 0; p < kk; p++)
-          for (int c = 0; c < ci; c++) t[((size_t)c * kk + p) * co + o] = k[((size_t)o * kk + p) * ci + c];
-      xs = xnn_create_deconvolution2d_nhwc_f32(0, 0, 0, 0, d->kernel, d->kernel, d->stride, d->stride, 1, 1, 1,
-                                               co, ci, co, ci, t, NULL, -INFINITY, INFINITY, 0, NULL, NULL, &n->bop);
-    }
-  } else if (d->op == GC_OP_SEPCONV) {
-    /* 1x1 with the transposed matrix: [in][out] */
-    t = malloc(((size_t)ci * co > (size_t)9 * ci ? (size_t)ci * co : (size_t)9 * ci) * sizeof *t);
-    if (!t) {
-      s = GC_ERR_OUT_OF_MEMORY;
-    } else {
-      for (int o = 0; o < co; o++)
-        for (int c = 0; c < ci; c++) t[(size_t)c * co + o] = k[(size_t)o * ci + c];
-      xs = xnn_create_convolution2d_nhwc_f32(0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, co, ci, co, ci, t, NULL, -INFINITY,
-                                             INFINITY, 0, NULL, NULL, &n->bop);
-      /* depthwise with each 3x3 kernel rotated by 180 degrees, same padding: reuse t */
-      for (int p = 0; p < 9; p++) memcpy(t + (size_t)p * ci, dw + (size_t)(8 - p) * ci, (size_t)ci * sizeof *t);
-      if (xs == xnn_status_success)
-        xs = xnn_create_convolution2d_nhwc_f32(1, 1, 1, 1, 3, 3, 1, 1, 1, 1, ci, 1, 1, ci, ci, t, NULL, -INFINITY,
-                                               INFINITY, XNN_FLAG_DEPTHWISE_CONVOLUTION, NULL, NULL, &n->bop2);
-    }
-  }
-  free(t);
+  enum xnn_status xs = d->op == GC_OP_CONV
+                           ? gc_create_conv_backward(k, r->cout, r->cin, d->kernel, d->stride, &n->bop)
+                           : gc_create_sepconv_backward(k, dw, r->cout, r->cin, &n->bop, &n->bop2);
   free(k);
   free(dw);
   free(bias);
-  if (s == GC_OK && xs != xnn_status_success) s = gc_backend_error(m, "create backward", d->name, xs);
+  if (xs != xnn_status_success) s = gc_backend_error(m, "create backward", d->name, xs);
   n->bshape_h = n->bshape_w = 0;
   return s;
 }

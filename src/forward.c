@@ -487,6 +487,18 @@ gc_status gc_forward_batch(gc_model *m, const float *input, int batch, int h, in
   return s;
 }
 
+gc_status gc_forward_from(gc_model *m, int row) {
+  if (!m->ran || m->batch != 1 || row < 0 || row >= m->nrows) return GC_ERR_NOT_RUN;
+  gc_status s = GC_OK;
+  for (int i = row + 1; s == GC_OK && i < m->nrows; i++) s = run_row(m, i, m->nodes[0].out);
+  for (int i = 0; i < m->nrows; i++) m->nodes[i].pre_valid = m->nodes[i].has_grad = 0;
+  if (s == GC_OK) {
+    memcpy(m->logits, gc_batch_logits(m, 0), sizeof m->logits);
+    gc_softmax(m->logits, m->probs, GC_NUM_CLASSES);
+  }
+  return s;
+}
+
 const float *gc_batch_logits(const gc_model *m, int b) {
   return m->nodes[m->nrows - 1].out + (size_t)b * GC_NUM_CLASSES;
 }

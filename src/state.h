@@ -65,6 +65,9 @@ gc_status gc_backend_error(gc_model *m, const char *what, const char *layer, enu
 gc_status gc_row_weights(gc_model *m, int i, float **kernel, float **dw, float **bias, char *err, size_t errlen);
 /* Run the forward pass on a batch of `batch` NHWC inputs (h x w x 3 each). */
 gc_status gc_forward_batch(gc_model *m, const float *input, int batch, int h, int w);
+/* Rerun the batch-1 forward pass from the row after `row` on the stored activations (the
+ * tests perturb an activation in place and rerun, for finite differences). */
+gc_status gc_forward_from(gc_model *m, int row);
 /* Logits of batch item b of the last gc_forward_batch. */
 const float *gc_batch_logits(const gc_model *m, int b);
 /* Free backward state (buffers and operators). */
@@ -78,5 +81,18 @@ gc_status gc_dense_kernel(gc_model *m, const float **kernel);
 int gc_batch_budget(const gc_model *m, int h, int w, int want);
 /* Rerun the batch-1 forward pass on a saved input so the model's results are the caller's. */
 gc_status gc_restore_forward(gc_model *m, const float *input, int h, int w);
+
+/* Backward operators (backward.c), also used by the tests on small tensors:
+ * the input gradient of a convolution (OHWI kernel k, valid / 1x1 "same" padding) is a
+ * deconvolution; of a separable convolution (pointwise [co][ci], depthwise [3][3][ci]) a
+ * transposed 1x1 then a depthwise convolution with rotated kernels. */
+enum xnn_status gc_create_conv_backward(const float *k, int co, int ci, int ksize, int stride, xnn_operator_t *op);
+enum xnn_status gc_create_sepconv_backward(const float *pw, const float *dw, int co, int ci, xnn_operator_t *pw_op,
+                                           xnn_operator_t *dw_op);
+/* Max pooling 3x3 / 2 "same" backward: dx += routed g (dx must be initialised). */
+void gc_maxpool_backward(pthreadpool_t pool, const float *x, int ih, int iw, int c, const float *g, int oh, int ow,
+                         float *dx);
+/* The Gaussian noise SmoothGrad adds to sample `sample` (sigma_abs = sigma * input range). */
+void gc_smoothgrad_noise(uint32_t seed, int sample, float sigma_abs, float *noise, size_t n);
 
 #endif

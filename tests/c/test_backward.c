@@ -1,0 +1,667 @@
+/* test_backward.c - the backward pass and the explanation methods.
+ *  1. Finite differences of each backward kernel on small random tensors: max pooling with
+ *     TF "same" padding (asymmetric too), the transposed convolutions (3x3 stride 2 and 1
+ *     valid, 1x1 stride 2), the separable convolution.
+ *  2. Finite differences through the whole network from several layers (ReLU, adds, pools,
+ *     global pooling and the dense layer in composition).
+ *  3. The block14 Grad-CAM fast path equals the general path; the gradient there is W/(HW).
+ *  4. Every method against an independent re-implementation of its formula in this file.
+ * The gradients are compared with TF.js autodiff in tests/js/backward.test.mjs. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "state.h"
+#include "synth.h"
+
+static uint32_t rng = 12345;
+static float urand(void) { return synth_uniform(&rng); }
+
+static double rel_l2(const float *a, const double *b, size_t n) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < n; i++) {
+    num += (a[i] - b[i]) * (a[i] - b[i]);
+    den += b[i] * b[i];
+  }
+  return sqrt(num / (den + 1e-300));
+}
+static double rel_l2f(const float *a, const float *b, size_t n) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < n; i++) {
+    num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    den += (double)b[i] * b[i];
+  }
+  return sqrt(num / (den + 1e-300));
+}
+
+/* ---- 1. kernels ---------------------------------------------------------------------------- */
+
+static double pool_loss(const double *x, int ih, int iw, int c, const double *g, int oh, int ow) {
+  const int pt = ((oh - 1) * 2 + 3 - ih) / 2, pl = ((ow - 1) * 2 + 3 - iw) / 2;
+  double loss = 0;
+  for (int y = 0; y < oh; y++)
+    for (int xx = 0; xx < ow; xx++)
+      for (int k = 0; k < c; k++) {
+        double best = -INFINITY;
+        for (int ky = 0; ky < 3; ky++)
+          for (int kx = 0; kx < 3; kx++) {
+            int sy = 2 * y + ky - pt, sx = 2 * xx + kx - pl;
+            if (sy >= 0 && sy < ih && sx >= 0 && sx < iw && x[(sy * iw + sx) * c + k] > best)
+              best = x[(sy * iw + sx) * c + k];
+          }
+        loss += g[(y * ow + xx) * c + k] * best;
+      }
+  return loss;
+}
+
+static void test_maxpool(void) {
+  const int sizes[3][2] = {{7, 8}, {8, 7}, {9, 9}}; /* paddings 1/1, 0/1 and 1/1 */
+  for (int t = 0; t < 3; t++) {
+    const int ih = sizes[t][0], iw = sizes[t][1], c = 5, oh = (ih + 1) / 2, ow = (iw + 1) / 2;
+    const int n = ih * iw * c, no = oh * ow * c;
+    double *x = malloc(n * sizeof *x), *g = malloc(no * sizeof *g);
+    float *xf = malloc(n * sizeof *xf), *gf = malloc(no * sizeof *gf), *dx = calloc(n, sizeof *dx);
+    /* distinct values at least 0.01 apart, so a small step never changes an arg-max */
+    for (int i = 0; i < n; i++) x[i] = i * 0.01;
+    for (int i = n - 1; i > 0; i--) {
+      int j = (int)((urand() + 1) * 0.5f * i);
+      double tmp = x[i];
+      x[i] = x[j];
+      x[j] = tmp;
+    }
+    for (int i = 0; i < n; i++) xf[i] = (float)x[i];
+    for (int i = 0; i < no; i++) gf[i] = (float)(g[i] = urand());
+    gc_maxpool_backward(NULL, xf, ih, iw, c, gf, oh, ow, dx);
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+      const double h = 1e-3, keep = x[i];
+      x[i] = keep + h;
+      double lp = pool_loss(x, ih, iw, c, g, oh, ow);
+      x[i] = keep - h;
+      double lm = pool_loss(x, ih, iw, c, g, oh, ow);
+      x[i] = keep;
+      double fd = (lp - lm) / (2 * h);
+      if (fabs(fd - dx[i]) > worst) worst = fabs(fd - dx[i]);
+    }
+    CHECK(worst < 1e-4, "max pool %dx%d: finite differences differ by %g", ih, iw, worst);
+    free(x), free(g), free(xf), free(gf), free(dx);
+  }
+  /* ties: the first maximum in row-major order takes the gradient, padding never wins */
+  float x[3 * 3] = {1, 1, 0, 1, 1, 0, 0, 0, 0}, g[4] = {1, 2, 3, 4}, dx[9] = {0};
+  gc_maxpool_backward(NULL, x, 3, 3, 1, g, 2, 2, dx);
+  /* 3x3 -> 2x2, pads 1/1: windows centred at (0,0),(0,2),(2,0),(2,2) */
+  CHECK(dx[0] == 1 && dx[1] == 2 && dx[3] == 3 && dx[4] == 4, "ties go to the first maximum (%g %g %g %g)", dx[0],
+        dx[1], dx[3], dx[4]);
+  float neg[4] = {-5, -6, -7, -8}, gn[1] = {1}, dn[4] = {0};
+  gc_maxpool_backward(NULL, neg, 2, 2, 1, gn, 1, 1, dn); /* 2x2 -> 1x1, pads 0/1 */
+  CHECK(dn[0] == 1 && dn[1] == 0, "negative inputs: padded cells are not zeros that win");
+}
+
+static double conv_loss(const double *x, int ih, int iw, int ci, const float *k, int co, int ks, int s,
+                        const double *g, int oh, int ow) {
+  double loss = 0;
+  for (int y = 0; y < oh; y++)
+    for (int xx = 0; xx < ow; xx++)
+      for (int o = 0; o < co; o++) {
+        double acc = 0;
+        for (int ky = 0; ky < ks; ky++)
+          for (int kx = 0; kx < ks; kx++)
+            for (int c = 0; c < ci; c++)
+              acc += x[((y * s + ky) * iw + xx * s + kx) * ci + c] * k[((o * ks + ky) * ks + kx) * ci + c];
+        loss += g[(y * ow + xx) * co + o] * acc;
+      }
+  return loss;
+}
+
+static void test_conv_backward(void) {
+  /* {ih, iw, ci, co, k, stride}: the stem convolutions and a residual 1x1 stride 2 */
+  const int cases[4][6] = {{9, 10, 3, 4, 3, 2}, {6, 7, 4, 3, 3, 1}, {7, 8, 5, 6, 1, 2}, {8, 8, 2, 3, 1, 2}};
+  for (int t = 0; t < 4; t++) {
+    const int ih = cases[t][0], iw = cases[t][1], ci = cases[t][2], co = cases[t][3], ks = cases[t][4], s = cases[t][5];
+    const int oh = (ih - ks) / s + 1, ow = (iw - ks) / s + 1;
+    const int n = ih * iw * ci, no = oh * ow * co, nk = co * ks * ks * ci;
+    float *k = malloc(nk * sizeof *k), *gf = malloc(no * sizeof *gf), *dx = malloc((n + 64) * sizeof *dx);
+    double *x = malloc(n * sizeof *x), *g = malloc(no * sizeof *g), *fd = malloc(n * sizeof *fd);
+    for (int i = 0; i < nk; i++) k[i] = urand();
+    for (int i = 0; i < n; i++) x[i] = urand();
+    for (int i = 0; i < no; i++) gf[i] = (float)(g[i] = urand());
+    xnn_operator_t op = NULL;
+    size_t rh = 0, rw = 0;
+    enum xnn_status xs = gc_create_conv_backward(k, co, ci, ks, s, &op);
+    if (xs == xnn_status_success)
+      xs = xnn_reshape_deconvolution2d_nhwc_f32(op, 1, oh, ow, ih - ((oh - 1) * s + ks), iw - ((ow - 1) * s + ks),
+                                                &rh, &rw, NULL);
+    if (xs == xnn_status_success) xs = xnn_setup_deconvolution2d_nhwc_f32(op, gf, dx);
+    if (xs == xnn_status_success) xs = xnn_run_operator(op, NULL);
+    CHECK(xs == xnn_status_success && (int)rh == ih && (int)rw == iw, "deconvolution %d: status %d, %zux%zu", t, xs,
+          rh, rw);
+    for (int i = 0; i < n; i++) {
+      const double h = 1e-2, keep = x[i];
+      x[i] = keep + h;
+      double lp = conv_loss(x, ih, iw, ci, k, co, ks, s, g, oh, ow);
+      x[i] = keep - h;
+      fd[i] = (lp - conv_loss(x, ih, iw, ci, k, co, ks, s, g, oh, ow)) / (2 * h);
+      x[i] = keep;
+    }
+    double e = rel_l2(dx, fd, n);
+    CHECK(e < 1e-5, "conv %dx%d k%d s%d backward vs finite differences: %g", ih, iw, ks, s, e);
+    xnn_delete_operator(op);
+    free(k), free(gf), free(dx), free(x), free(g), free(fd);
+  }
+}
+
+static double sep_loss(const double *x, int H, int W, int ci, const float *dw, const float *pw, int co,
+                       const double *g) {
+  double loss = 0;
+  double *d = calloc((size_t)H * W * ci, sizeof *d);
+  for (int y = 0; y < H; y++)
+    for (int xx = 0; xx < W; xx++)
+      for (int c = 0; c < ci; c++) {
+        double acc = 0;
+        for (int ky = -1; ky <= 1; ky++)
+          for (int kx = -1; kx <= 1; kx++) {
+            int sy = y + ky, sx = xx + kx;
+            if (sy >= 0 && sy < H && sx >= 0 && sx < W) acc += x[(sy * W + sx) * ci + c] * dw[((ky + 1) * 3 + kx + 1) * ci + c];
+          }
+        d[(y * W + xx) * ci + c] = acc;
+      }
+  for (int p = 0; p < H * W; p++)
+    for (int o = 0; o < co; o++) {
+      double acc = 0;
+      for (int c = 0; c < ci; c++) acc += d[p * ci + c] * pw[o * ci + c];
+      loss += g[p * co + o] * acc;
+    }
+  free(d);
+  return loss;
+}
+
+static void test_sepconv_backward(void) {
+  const int H = 5, W = 6, ci = 4, co = 7, n = H * W * ci, no = H * W * co;
+  float dw[9 * 4], pw[7 * 4], gf[5 * 6 * 7], tmp[5 * 6 * 4 + 64], dx[5 * 6 * 4 + 64];
+  double x[5 * 6 * 4], g[5 * 6 * 7], fd[5 * 6 * 4];
+  for (int i = 0; i < 36; i++) dw[i] = urand();
+  for (int i = 0; i < 28; i++) pw[i] = urand();
+  for (int i = 0; i < n; i++) x[i] = urand();
+  for (int i = 0; i < no; i++) gf[i] = (float)(g[i] = urand());
+  xnn_operator_t op_pw = NULL, op_dw = NULL;
+  size_t ws = 0, wa = 0, rh = 0, rw = 0;
+  enum xnn_status xs = gc_create_sepconv_backward(pw, dw, co, ci, &op_pw, &op_dw);
+  if (xs == xnn_status_success) xs = xnn_reshape_convolution2d_nhwc_f32(op_pw, 1, H, W, &ws, &wa, &rh, &rw, NULL);
+  if (xs == xnn_status_success) xs = xnn_setup_convolution2d_nhwc_f32(op_pw, NULL, gf, tmp);
+  if (xs == xnn_status_success) xs = xnn_run_operator(op_pw, NULL);
+  if (xs == xnn_status_success) xs = xnn_reshape_convolution2d_nhwc_f32(op_dw, 1, H, W, &ws, &wa, &rh, &rw, NULL);
+  void *work = ws ? malloc(ws) : NULL;
+  if (xs == xnn_status_success) xs = xnn_setup_convolution2d_nhwc_f32(op_dw, work, tmp, dx);
+  if (xs == xnn_status_success) xs = xnn_run_operator(op_dw, NULL);
+  CHECK(xs == xnn_status_success, "separable backward status %d", xs);
+  for (int i = 0; i < n; i++) {
+    const double h = 1e-2, keep = x[i];
+    x[i] = keep + h;
+    double lp = sep_loss(x, H, W, ci, dw, pw, co, g);
+    x[i] = keep - h;
+    fd[i] = (lp - sep_loss(x, H, W, ci, dw, pw, co, g)) / (2 * h);
+    x[i] = keep;
+  }
+  double e = rel_l2(dx, fd, n);
+  CHECK(e < 1e-5, "separable convolution backward vs finite differences: %g", e);
+  free(work);
+  xnn_delete_operator(op_pw);
+  xnn_delete_operator(op_dw);
+}
+
+/* ---- 2..4: the model ------------------------------------------------------------------------ */
+
+static gc_model *model;
+static synth weights;
+static const int H0 = 75, W0 = 81;
+static float *input;
+
+/* Directional finite differences of the logit of class c w.r.t. a row's output along
+ * v = G * mask / max|G * mask| for random half masks: (y(a + h v) - y(a - h v)) / 2h must equal
+ * G . v. Following the gradient keeps the signal far above float32 rounding (random signs
+ * would cancel it out), and no element moves by more than h, so few ReLU or max-pool
+ * decisions change. A wrong gradient (a flipped kernel, a lost branch) points elsewhere and
+ * the finite difference along it falls short. */
+static void fd_through_network(const char *layer, int c) {
+  const int row = gc_table_find(layer);
+  gc_model_forward_tensor(model, input, H0, W0);
+  const float *g;
+  gc_shape sh;
+  CHECK_STATUS(gc_model_gradient(model, c, layer, GC_TARGET_LOGIT, 0, &g, &sh), GC_OK);
+  const size_t n = (size_t)sh.dims[1] * sh.dims[2] * sh.dims[3];
+  float *grad = malloc(n * sizeof *grad), *keep = malloc(n * sizeof *keep);
+  signed char *v = malloc(n);
+  memcpy(grad, g, n * sizeof *grad);
+  float *a = model->nodes[row].out;
+  memcpy(keep, a, n * sizeof *keep);
+  enum { S = 6 };
+  double fd[S];
+  float an[S];
+  uint32_t s = 77;
+  const float h = 1e-3f;
+  float *dir = malloc(n * sizeof *dir);
+  for (int t = 0; t < S; t++) {
+    double dot = 0, mx = 0;
+    for (size_t i = 0; i < n; i++) {
+      v[i] = t == 0 || ((synth_rng(&s) >> 7) & 1);
+      mx = fmax(mx, fabs(grad[i] * v[i]));
+    }
+    for (size_t i = 0; i < n; i++) {
+      dir[i] = mx > 0 ? (float)(grad[i] * v[i] / mx) : 0.0f;
+      dot += (double)grad[i] * dir[i];
+    }
+    for (size_t i = 0; i < n; i++) a[i] = keep[i] + h * dir[i];
+    gc_forward_from(model, row);
+    const double lp = model->logits[c];
+    for (size_t i = 0; i < n; i++) a[i] = keep[i] - h * dir[i];
+    gc_forward_from(model, row);
+    const double lm = model->logits[c];
+    fd[t] = (lp - lm) / (2.0 * h);
+    an[t] = (float)dot;
+  }
+  memcpy(a, keep, n * sizeof *keep);
+  gc_forward_from(model, row);
+  const double e = rel_l2(an, fd, S);
+  CHECK(e < 1e-2, "%s: gradient vs finite differences through the network, relative L2 %g", layer, e);
+  free(grad), free(keep), free(v), free(dir);
+}
+
+static void setup_model(void) {
+  CHECK(synth_make(&weights, 21) == 0, "weights");
+  void *bytes = NULL;
+  size_t size = 0;
+  CHECK_STATUS(synth_write(&weights, GC_DTYPE_F32, &bytes, &size), GC_OK);
+  gc_params p = gc_default_params();
+  p.threads = 2;
+  char err[GC_ERRBUF_SIZE];
+  CHECK_STATUS(gc_model_load_memory(bytes, size, &p, &model, err, sizeof err), GC_OK);
+  gc_free(bytes);
+  input = malloc((size_t)H0 * W0 * 3 * sizeof *input);
+  for (int i = 0; i < H0 * W0 * 3; i++) input[i] = urand();
+  CHECK_STATUS(gc_model_forward_tensor(model, input, H0, W0), GC_OK);
+}
+
+static int top1(void) {
+  gc_class_score t;
+  gc_model_top_k(model, 1, &t);
+  return t.index;
+}
+
+static void test_network_fd(void) {
+  const int c = top1();
+  fd_through_network("block14_sepconv1_act", c); /* separable conv + fused ReLU, pool, dense */
+  fd_through_network("block12_add", c);          /* block 13: residual 1x1/2, ReLU, max pool, add */
+  fd_through_network("block3_pool", (c + 17) % 1000);
+  fd_through_network("block1_conv1_act", c); /* stem 3x3 valid, block 2 */
+  fd_through_network("input", c);            /* the 3x3 stride-2 stem */
+}
+
+static void test_fast_path(void) {
+  gc_model_forward_tensor(model, input, H0, W0);
+  const int c = top1();
+  const float *G, *A, *dk;
+  gc_shape sg, sa;
+  CHECK_STATUS(gc_model_gradient(model, c, "block14_sepconv2_act", GC_TARGET_LOGIT, 0, &G, &sg), GC_OK);
+  CHECK_STATUS(gc_dense_kernel(model, &dk), GC_OK);
+  const int hw = sg.dims[1] * sg.dims[2], K = sg.dims[3];
+  int bad = 0;
+  for (int p = 0; p < hw; p++)
+    for (int k = 0; k < K; k++) bad += fabsf(G[p * K + k] - dk[(size_t)c * K + k] / hw) > 1e-7f;
+  CHECK(bad == 0, "block14 gradient is W[c]/HW everywhere (%d off)", bad);
+  /* general path: mean of the gradient per channel */
+  CHECK_STATUS(gc_model_activation(model, "block14_sepconv2_act", &A, &sa), GC_OK);
+  double *ref = calloc((size_t)hw, sizeof *ref);
+  for (int k = 0; k < K; k++) {
+    double w = 0;
+    for (int p = 0; p < hw; p++) w += G[p * K + k];
+    w /= hw;
+    for (int p = 0; p < hw; p++) ref[p] += w * A[p * K + k];
+  }
+  for (int p = 0; p < hw; p++) ref[p] = ref[p] > 0 ? ref[p] : 0;
+  gc_explain_params ep = gc_default_explain_params();
+  gc_map map;
+  int cls = -1;
+  CHECK_STATUS(gc_model_explain(model, &ep, &map, &cls), GC_OK);
+  CHECK(cls == c, "default class is the top-1");
+  CHECK(map.height == sg.dims[1] && map.width == sg.dims[2] && map.channels == 1, "map shape");
+  double e = rel_l2(map.data, ref, hw);
+  CHECK(e < 1e-5, "fast path vs general backward path: %g", e);
+  free(ref);
+  /* the probability target is the softmax-weighted combination of logit gradients */
+  const float *Gp;
+  CHECK_STATUS(gc_model_gradient(model, c, "block14_sepconv2_act", GC_TARGET_PROB, 0, &Gp, &sg), GC_OK);
+  const float *pr = gc_model_probs(model);
+  double num = 0, den = 0;
+  for (int k = 0; k < K; k++) {
+    double want = 0;
+    for (int j = 0; j < 1000; j++) want += pr[c] * ((j == c) - pr[j]) * dk[(size_t)j * K + k] / hw;
+    num += (Gp[k] - want) * (Gp[k] - want);
+    den += want * want;
+  }
+  CHECK(sqrt(num / den) < 1e-4, "probability target gradient: %g", sqrt(num / den));
+}
+
+/* explain with one method at a layer; returns a copy of the map */
+static float *explain(gc_method m, const char *layer, int c, gc_map *map) {
+  gc_explain_params ep = gc_default_explain_params();
+  ep.method = m;
+  ep.layer = layer;
+  ep.class_index = c;
+  ep.scorecam_channels = 4;
+  ep.smoothgrad_samples = 3;
+  ep.ig_steps = 4;
+  gc_status s = gc_model_explain(model, &ep, map, NULL);
+  CHECK(s == GC_OK, "%s: %s (%s)", gc_method_name(m), gc_status_to_string(s), gc_model_last_error(model));
+  if (s != GC_OK) return NULL;
+  size_t n = (size_t)map->height * map->width * map->channels;
+  float *copy = malloc(n * sizeof *copy);
+  memcpy(copy, map->data, n * sizeof *copy);
+  return copy;
+}
+
+static void test_methods(void) {
+  const char *L = "block8_sepconv3_act";
+  gc_model_forward_tensor(model, input, H0, W0);
+  const int c = (top1() + 3) % 1000; /* not the top-1: classes matter */
+  const float *Ap, *Gp;
+  gc_shape sa, sg;
+  CHECK_STATUS(gc_model_activation(model, L, &Ap, &sa), GC_OK);
+  const int hw = sa.dims[1] * sa.dims[2], K = sa.dims[3];
+  float *A = malloc((size_t)hw * K * sizeof *A), *G = malloc((size_t)hw * K * sizeof *G);
+  memcpy(A, Ap, (size_t)hw * K * sizeof *A);
+  CHECK_STATUS(gc_model_gradient(model, c, L, GC_TARGET_LOGIT, 0, &Gp, &sg), GC_OK);
+  memcpy(G, Gp, (size_t)hw * K * sizeof *G);
+  double *ref = malloc((size_t)hw * sizeof *ref), *w = malloc((size_t)K * sizeof *w);
+  gc_map map;
+  float *got;
+#define RELU_REF() for (int p = 0; p < hw; p++) ref[p] = ref[p] > 0 ? ref[p] : 0
+#define COMBINE()                                                                  \
+  for (int p = 0; p < hw; p++) {                                                   \
+    ref[p] = 0;                                                                    \
+    for (int k = 0; k < K; k++) ref[p] += w[k] * A[p * K + k];                     \
+  }                                                                                \
+  RELU_REF()
+#define EXPECT(method, tol)                                                        \
+  got = explain(method, L, c, &map);                                               \
+  if (got) {                                                                       \
+    double e_ = rel_l2(got, ref, hw);                                              \
+    CHECK(e_ < tol, "%s vs its formula: %g", gc_method_name(method), e_);          \
+    double s_ = 0;                                                                 \
+    for (int p = 0; p < hw; p++) s_ += ref[p];                                     \
+    CHECK(s_ > 0, "%s: the reference map is not all zero", gc_method_name(method)); \
+    free(got);                                                                     \
+  }
+
+  /* Grad-CAM: mean gradient per channel */
+  for (int k = 0; k < K; k++) {
+    w[k] = 0;
+    for (int p = 0; p < hw; p++) w[k] += G[p * K + k];
+    w[k] /= hw;
+  }
+  COMBINE();
+  EXPECT(GC_METHOD_GRADCAM, 1e-5);
+  /* Grad-CAM++ */
+  for (int k = 0; k < K; k++) {
+    double sa_ = 0;
+    for (int p = 0; p < hw; p++) sa_ += A[p * K + k];
+    w[k] = 0;
+    for (int p = 0; p < hw; p++) {
+      double g = G[p * K + k];
+      if (g != 0) w[k] += g * g / (2 * g * g + sa_ * g * g * g + 1e-7) * (g > 0 ? g : 0);
+    }
+  }
+  COMBINE();
+  EXPECT(GC_METHOD_GRADCAM_PP, 1e-4);
+  /* HiResCAM */
+  for (int p = 0; p < hw; p++) {
+    ref[p] = 0;
+    for (int k = 0; k < K; k++) ref[p] += (double)G[p * K + k] * A[p * K + k];
+  }
+  RELU_REF();
+  EXPECT(GC_METHOD_HIRESCAM, 1e-5);
+  /* XGrad-CAM */
+  for (int k = 0; k < K; k++) {
+    double sa_ = 0, acc = 0;
+    for (int p = 0; p < hw; p++) sa_ += A[p * K + k], acc += (double)A[p * K + k] * G[p * K + k];
+    w[k] = acc / (sa_ + 1e-7);
+  }
+  COMBINE();
+  EXPECT(GC_METHOD_XGRADCAM, 1e-4);
+  /* LayerCAM */
+  for (int p = 0; p < hw; p++) {
+    ref[p] = 0;
+    for (int k = 0; k < K; k++) ref[p] += (G[p * K + k] > 0 ? G[p * K + k] : 0) * (double)A[p * K + k];
+  }
+  RELU_REF();
+  EXPECT(GC_METHOD_LAYERCAM, 1e-5);
+  /* Eigen-CAM: first principal component from the K x K covariance (power iteration in
+   * double on the covariance, unlike the core's iteration on the data) */
+  {
+    double *mean = calloc(K, sizeof *mean), *C = calloc((size_t)K * K, sizeof *C), *v = malloc(K * sizeof *v),
+           *nv = malloc(K * sizeof *nv);
+    for (int p = 0; p < hw; p++)
+      for (int k = 0; k < K; k++) mean[k] += A[p * K + k] / (double)hw;
+    for (int p = 0; p < hw; p++)
+      for (int i = 0; i < K; i++) {
+        const double xi = A[p * K + i] - mean[i];
+        if (xi == 0) continue;
+        for (int j = 0; j < K; j++) C[(size_t)i * K + j] += xi * (A[p * K + j] - mean[j]);
+      }
+    for (int k = 0; k < K; k++) v[k] = (k % 7) + 1.0;
+    for (int it = 0; it < 300; it++) {
+      double nrm = 0;
+      for (int i = 0; i < K; i++) {
+        nv[i] = 0;
+        for (int j = 0; j < K; j++) nv[i] += C[(size_t)i * K + j] * v[j];
+        nrm += nv[i] * nv[i];
+      }
+      nrm = sqrt(nrm);
+      for (int i = 0; i < K; i++) v[i] = nv[i] / nrm;
+    }
+    double corr = 0, mu = 0;
+    double *cm = malloc(hw * sizeof *cm);
+    for (int p = 0; p < hw; p++) {
+      ref[p] = 0;
+      cm[p] = 0;
+      for (int k = 0; k < K; k++) ref[p] += (A[p * K + k] - mean[k]) * v[k], cm[p] += A[p * K + k] / K;
+      mu += cm[p] / hw;
+    }
+    for (int p = 0; p < hw; p++) corr += ref[p] * (cm[p] - mu);
+    for (int p = 0; p < hw; p++) ref[p] = corr < 0 ? -ref[p] : ref[p];
+    RELU_REF();
+    EXPECT(GC_METHOD_EIGENCAM, 1e-3);
+    free(mean), free(C), free(v), free(nv), free(cm);
+  }
+  /* Score-CAM with 4 channels: masked inputs run one by one through the public API */
+  {
+    int ch[4];
+    double mean[1024] = {0};
+    for (int p = 0; p < hw; p++)
+      for (int k = 0; k < K; k++) mean[k] += A[p * K + k];
+    for (int j = 0; j < 4; j++) {
+      int best = -1;
+      for (int k = 0; k < K; k++) {
+        int taken = 0;
+        for (int t = 0; t < j; t++) taken |= ch[t] == k;
+        if (!taken && (best < 0 || mean[k] > mean[best])) best = k;
+      }
+      ch[j] = best;
+    }
+    const int n = H0 * W0;
+    float *chan = malloc(hw * sizeof *chan), *up = malloc(n * sizeof *up), *xm = malloc(n * 3 * sizeof *xm);
+    double score[4], mx = -1e300, sum = 0;
+    for (int j = 0; j < 4; j++) {
+      float lo = 1e30f, hi = -1e30f;
+      for (int p = 0; p < hw; p++) {
+        chan[p] = A[p * K + ch[j]];
+        lo = fminf(lo, chan[p]);
+        hi = fmaxf(hi, chan[p]);
+      }
+      gc_resize_map(chan, sa.dims[1], sa.dims[2], up, H0, W0);
+      for (int q = 0; q < n; q++)
+        for (int k = 0; k < 3; k++) xm[q * 3 + k] = input[q * 3 + k] * (hi > lo ? (up[q] - lo) / (hi - lo) : 0);
+      gc_model_forward_tensor(model, xm, H0, W0);
+      score[j] = gc_model_logits(model)[c];
+      mx = fmax(mx, score[j]);
+    }
+    for (int k = 0; k < K; k++) w[k] = 0;
+    for (int j = 0; j < 4; j++) sum += exp(score[j] - mx);
+    for (int j = 0; j < 4; j++) w[ch[j]] = exp(score[j] - mx) / sum;
+    COMBINE();
+    gc_model_forward_tensor(model, input, H0, W0);
+    EXPECT(GC_METHOD_SCORECAM, 1e-4);
+    /* the model's results are those of the original input again */
+    const float *a2;
+    gc_shape s2;
+    gc_model_activation(model, L, &a2, &s2);
+    CHECK(!memcmp(a2, A, (size_t)hw * K * sizeof *A), "Score-CAM restores the forward pass");
+    free(chan), free(up), free(xm);
+  }
+  free(ref), free(w), free(A), free(G);
+}
+
+static void test_input_methods(void) {
+  gc_model_forward_tensor(model, input, H0, W0);
+  const int c = top1(), n = H0 * W0;
+  const float *g;
+  gc_shape sh;
+  gc_map map;
+  float *plain = malloc(n * 3 * sizeof *plain), *guided = malloc(n * 3 * sizeof *guided);
+  double *ref = malloc(n * 3 * sizeof *ref);
+  CHECK_STATUS(gc_model_gradient(model, c, "input", GC_TARGET_LOGIT, 0, &g, &sh), GC_OK);
+  memcpy(plain, g, n * 3 * sizeof *plain);
+  CHECK_STATUS(gc_model_gradient(model, c, NULL, GC_TARGET_LOGIT, 1, &g, &sh), GC_OK);
+  memcpy(guided, g, n * 3 * sizeof *guided);
+  CHECK(rel_l2f(guided, plain, n * 3) > 0.05, "guided gradients differ from plain ones");
+  /* saliency: max over channels of |gradient| */
+  for (int q = 0; q < n; q++) ref[q] = fmax(fabs(plain[3 * q]), fmax(fabs(plain[3 * q + 1]), fabs(plain[3 * q + 2])));
+  float *got = explain(GC_METHOD_SALIENCY, NULL, c, &map);
+  CHECK(got && map.height == H0 && map.width == W0 && map.channels == 1, "saliency map at input size");
+  if (got) CHECK(rel_l2(got, ref, n) < 1e-6, "saliency formula");
+  free(got);
+  /* guided backpropagation: the guided input gradient */
+  for (int q = 0; q < n * 3; q++) ref[q] = guided[q];
+  got = explain(GC_METHOD_GUIDED_BACKPROP, NULL, c, &map);
+  CHECK(got && map.channels == 3, "guided backprop has 3 channels");
+  if (got) CHECK(rel_l2(got, ref, n * 3) < 1e-6, "guided backprop");
+  free(got);
+  /* Guided Grad-CAM: guided gradient times the upsampled Grad-CAM scaled to max 1 */
+  {
+    float *cam = explain(GC_METHOD_GRADCAM, "block4_add", c, &map);
+    const int ch = map.height, cw = map.width;
+    float *up = malloc(n * sizeof *up), mx = 0;
+    for (int q = 0; cam && q < ch * cw; q++) mx = fmaxf(mx, cam[q]);
+    if (cam) gc_resize_map(cam, ch, cw, up, H0, W0);
+    for (int q = 0; q < n; q++)
+      for (int k = 0; k < 3; k++) ref[q * 3 + k] = guided[q * 3 + k] * (mx > 0 ? up[q] / mx : 0);
+    got = explain(GC_METHOD_GUIDED_GRADCAM, "block4_add", c, &map);
+    if (got) CHECK(rel_l2(got, ref, n * 3) < 1e-5, "guided Grad-CAM");
+    free(got), free(cam), free(up);
+  }
+  /* SmoothGrad: the same noise through the public gradient API */
+  {
+    float lo = 1e30f, hi = -1e30f;
+    for (int q = 0; q < n * 3; q++) lo = fminf(lo, input[q]), hi = fmaxf(hi, input[q]);
+    float *noise = malloc(n * 3 * sizeof *noise);
+    double *acc = calloc(n * 3, sizeof *acc);
+    for (int i = 0; i < 3; i++) {
+      gc_smoothgrad_noise(1, i, 0.15f * (hi - lo), noise, (size_t)n * 3);
+      for (int q = 0; q < n * 3; q++) noise[q] += input[q];
+      gc_model_forward_tensor(model, noise, H0, W0);
+      gc_model_gradient(model, c, "input", GC_TARGET_LOGIT, 0, &g, &sh);
+      for (int q = 0; q < n * 3; q++) acc[q] += g[q];
+    }
+    for (int q = 0; q < n; q++)
+      ref[q] = fmax(fabs(acc[3 * q]), fmax(fabs(acc[3 * q + 1]), fabs(acc[3 * q + 2]))) / 3;
+    gc_model_forward_tensor(model, input, H0, W0);
+    got = explain(GC_METHOD_SMOOTHGRAD, NULL, c, &map);
+    if (got) CHECK(rel_l2(got, ref, n) < 1e-5, "SmoothGrad");
+    free(noise), free(acc), free(got);
+    CHECK(gc_model_input(model, &g, &sh) == GC_OK && !memcmp(g, input, n * 3 * sizeof *input),
+          "SmoothGrad restores the forward pass of the input");
+  }
+  /* Integrated Gradients from the black baseline (-1), 4 steps */
+  {
+    float *xs = malloc(n * 3 * sizeof *xs);
+    double *acc = calloc(n * 3, sizeof *acc);
+    for (int k = 1; k <= 4; k++) {
+      for (int q = 0; q < n * 3; q++) xs[q] = -1.0f + (k / 4.0f) * (input[q] + 1.0f);
+      gc_model_forward_tensor(model, xs, H0, W0);
+      gc_model_gradient(model, c, "input", GC_TARGET_LOGIT, 0, &g, &sh);
+      for (int q = 0; q < n * 3; q++) acc[q] += g[q];
+    }
+    for (int q = 0; q < n; q++) {
+      double v = 0;
+      for (int k = 0; k < 3; k++) v += (input[q * 3 + k] + 1.0) * acc[q * 3 + k] / 4;
+      ref[q] = fabs(v);
+    }
+    gc_model_forward_tensor(model, input, H0, W0);
+    got = explain(GC_METHOD_INTEGRATED_GRADIENTS, NULL, c, &map);
+    if (got) CHECK(rel_l2(got, ref, n) < 1e-5, "Integrated Gradients");
+    free(xs), free(acc), free(got);
+  }
+  free(plain), free(guided), free(ref);
+}
+
+static void test_explain_errors(void) {
+  gc_model_forward_tensor(model, input, H0, W0);
+  gc_explain_params ep = gc_default_explain_params();
+  gc_map map;
+  ep.class_index = 1000;
+  CHECK_STATUS(gc_model_explain(model, &ep, &map, NULL), GC_ERR_CLASS_OUT_OF_RANGE);
+  ep = gc_default_explain_params();
+  ep.layer = "block99_add";
+  CHECK_STATUS(gc_model_explain(model, &ep, &map, NULL), GC_ERR_LAYER_UNKNOWN);
+  ep.layer = "avg_pool";
+  CHECK_STATUS(gc_model_explain(model, &ep, &map, NULL), GC_ERR_LAYER_UNKNOWN);
+  ep = gc_default_explain_params();
+  ep.method = (gc_method)99;
+  CHECK_STATUS(gc_model_explain(model, &ep, &map, NULL), GC_ERR_INVALID_ARGUMENT);
+  const float *g;
+  gc_shape sh;
+  CHECK_STATUS(gc_model_gradient(model, -1, "input", GC_TARGET_LOGIT, 0, &g, &sh), GC_ERR_CLASS_OUT_OF_RANGE);
+  CHECK_STATUS(gc_model_gradient(model, 1, "nope", GC_TARGET_LOGIT, 0, &g, &sh), GC_ERR_LAYER_UNKNOWN);
+  for (int i = 0; i < GC_METHOD_COUNT; i++) {
+    gc_method m;
+    CHECK(gc_method_from_name(gc_method_name((gc_method)i), &m) == GC_OK && m == (gc_method)i, "method name %d", i);
+  }
+  gc_method m;
+  CHECK_STATUS(gc_method_from_name("grad-cam", &m), GC_ERR_INVALID_ARGUMENT);
+  /* a gradient at a fused pre-activation is the post-activation gradient masked by it */
+  const float *gpre, *pre;
+  float *gpost;
+  CHECK_STATUS(gc_model_gradient(model, 5, "block14_sepconv1_act", GC_TARGET_LOGIT, 0, &g, &sh), GC_OK);
+  size_t n = (size_t)sh.dims[1] * sh.dims[2] * sh.dims[3];
+  gpost = malloc(n * sizeof *gpost);
+  memcpy(gpost, g, n * sizeof *gpost);
+  CHECK_STATUS(gc_model_gradient(model, 5, "block14_sepconv1_bn", GC_TARGET_LOGIT, 0, &gpre, &sh), GC_OK);
+  CHECK_STATUS(gc_model_activation(model, "block14_sepconv1_bn", &pre, &sh), GC_OK);
+  int bad = 0, negatives = 0;
+  for (size_t i = 0; i < n; i++) {
+    bad += gpre[i] != (pre[i] > 0 ? gpost[i] : 0.0f);
+    negatives += pre[i] < 0;
+  }
+  CHECK(bad == 0 && negatives > 0, "pre-activation gradient (%d off, %d negative pre-activations)", bad, negatives);
+  free(gpost);
+}
+
+int main(void) {
+  CHECK(xnn_initialize(NULL) == xnn_status_success, "XNNPACK initialises");
+  test_maxpool();
+  test_conv_backward();
+  test_sepconv_backward();
+  setup_model();
+  if (model) {
+    test_fast_path();
+    test_network_fd();
+    test_methods();
+    test_input_methods();
+    test_explain_errors();
+  }
+  gc_model_free(model);
+  synth_free(&weights);
+  free(input);
+  xnn_deinitialize();
+  return check_report("test_backward");
+}
