@@ -604,6 +604,52 @@ static void test_input_methods(void) {
   free(plain), free(guided), free(ref);
 }
 
+static void test_batch_and_metrics(void) {
+  /* a batched pass equals single passes */
+  const int n = H0 * W0 * 3;
+  float *three = malloc((size_t)3 * n * sizeof *three);
+  for (int b = 0; b < 3; b++)
+    for (int i = 0; i < n; i++) three[(size_t)b * n + i] = input[i] * (1.0f - 0.3f * b);
+  CHECK_STATUS(gc_forward_batch(model, three, 3, H0, W0), GC_OK);
+  float batched[3][1000];
+  for (int b = 0; b < 3; b++) memcpy(batched[b], gc_batch_logits(model, b), sizeof batched[b]);
+  for (int b = 0; b < 3; b++) {
+    gc_model_forward_tensor(model, three + (size_t)b * n, H0, W0);
+    CHECK(rel_l2f(batched[b], gc_model_logits(model), 1000) < 1e-5, "batch item %d equals a single pass", b);
+  }
+  free(three);
+
+  gc_model_forward_tensor(model, input, H0, W0);
+  const int c = top1();
+  const float p0 = gc_model_probs(model)[c];
+  gc_explain_params ep = gc_default_explain_params();
+  gc_map map;
+  CHECK_STATUS(gc_model_explain(model, &ep, &map, NULL), GC_OK);
+  float *copy = malloc((size_t)map.height * map.width * sizeof *copy);
+  memcpy(copy, map.data, (size_t)map.height * map.width * sizeof *copy);
+  gc_map mm = {map.height, map.width, 1, copy};
+  gc_metrics mt;
+  for (int bl = 0; bl < 2; bl++) {
+    CHECK_STATUS(gc_model_metrics(model, &mm, c, 8, (gc_baseline)bl, &mt), GC_OK);
+    CHECK(mt.steps == 8, "steps");
+    CHECK(fabsf(mt.deletion[0] - p0) < 1e-4f * (1 + p0), "deletion starts at the original probability");
+    CHECK(fabsf(mt.insertion[8] - p0) < 1e-4f * (1 + p0), "insertion ends at the original probability");
+    CHECK(fabsf(mt.deletion[8] - mt.insertion[0]) < 1e-5f, "both meet at the baseline");
+    double d = 0, in = 0;
+    for (int j = 0; j < 8; j++) d += (mt.deletion[j] + mt.deletion[j + 1]) / 16.0, in += (mt.insertion[j] + mt.insertion[j + 1]) / 16.0;
+    CHECK(fabs(d - mt.deletion_auc) < 1e-5 && fabs(in - mt.insertion_auc) < 1e-5, "trapezoid AUC");
+    CHECK(mt.average_drop >= 0 && mt.average_drop <= 1, "average drop in [0, 1]");
+  }
+  CHECK(gc_model_probs(model)[c] == p0, "metrics restore the forward pass");
+  /* an all-ones map masks nothing: no drop */
+  for (int i = 0; i < map.height * map.width; i++) copy[i] = 1.0f;
+  CHECK_STATUS(gc_model_metrics(model, &mm, c, 4, GC_BASELINE_MEAN, &mt), GC_OK);
+  CHECK(mt.average_drop < 1e-4f && !mt.increase_in_confidence, "all-ones map: drop %g", mt.average_drop);
+  CHECK_STATUS(gc_model_metrics(model, &mm, c, 0, GC_BASELINE_MEAN, &mt), GC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(gc_model_metrics(model, &mm, 1000, 4, GC_BASELINE_MEAN, &mt), GC_ERR_CLASS_OUT_OF_RANGE);
+  free(copy);
+}
+
 static void test_explain_errors(void) {
   gc_model_forward_tensor(model, input, H0, W0);
   gc_explain_params ep = gc_default_explain_params();
@@ -658,6 +704,7 @@ int main(void) {
     test_methods();
     test_input_methods();
     test_explain_errors();
+    test_batch_and_metrics();
   }
   gc_model_free(model);
   synth_free(&weights);
