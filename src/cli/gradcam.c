@@ -3,6 +3,9 @@
  *   gradcam predict --weights FILE --image IMG [--top K] [--threads N] [--json]
  *   gradcam predict --weights FILE --input-tensor X.f32 --input-size HxW [...]
  *                   [--dump-dir DIR --dump-layers a,b,c] [--save-input X.f32]
+ *   gradcam explain --weights FILE --image IMG [--class C | --top K] [--layer NAME] [--method NAME]
+ *                   [--colormap NAME] [--alpha A] [--blend additive|alpha] [--out-heatmap PNG]
+ *                   [--out-overlay PNG] [--metrics [--steps K] [--baseline blur|mean]] [--json]
  *   gradcam layers  [--size HxW]
  *   gradcam convert --in KERAS.h5 --out FILE.gcw [--dtype f16|f32]
  *   gradcam bench   --weights FILE [--threads N] [--runs N] [--warmup N] [--size S]
@@ -19,6 +22,15 @@
 #include "gradcam.h"
 #include "h5.h"
 
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_STATIC
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#endif
+#include <stb/stb_image_write.h>
+
 static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -31,6 +43,11 @@ static int usage(void) {
       "  gradcam predict --weights FILE --image IMG [--top K] [--threads N] [--json] [--input-size HxW]\n"
       "  gradcam predict --weights FILE --input-tensor X.f32 --input-size HxW [--top K] [--json]\n"
       "                  [--dump-dir DIR --dump-layers NAME,NAME,...] [--save-input X.f32]\n"
+      "  gradcam explain --weights FILE --image IMG [--class C | --top K] [--layer NAME] [--method NAME]\n"
+      "                  [--colormap jet|viridis|inferno|turbo|gray] [--alpha A] [--blend additive|alpha]\n"
+      "                  [--out-heatmap PNG] [--out-overlay PNG] [--metrics [--steps K] [--baseline blur|mean]]\n"
+      "                  [--samples N] [--sigma S] [--seed N] [--ig-steps N] [--channels N] [--target logit|prob]\n"
+      "                  [--threads N] [--json]\n"
       "  gradcam layers  [--size HxW]\n"
       "  gradcam convert --in KERAS.h5 --out FILE.gcw [--dtype f16|f32]\n"
       "  gradcam bench   --weights FILE [--threads N] [--runs N] [--warmup N] [--size S] [--json]\n"
@@ -88,7 +105,10 @@ static int write_file(const char *path, const void *data, size_t size) {
 
 typedef struct opts {
   const char *weights, *image, *tensor, *dump_dir, *dump_layers, *save_input, *in, *out;
-  int top, threads, json, runs, warmup, h, w;
+  const char *layer, *method, *colormap, *out_heatmap, *out_overlay, *blend, *baseline, *target;
+  int top, threads, json, runs, warmup, h, w, class_index, metrics, steps, samples, seed, ig_steps, channels;
+  int top_given;
+  float alpha, sigma;
   gc_dtype dtype;
 } opts;
 
@@ -118,6 +138,14 @@ static int parse(int argc, char **argv, opts *o) {
   o->runs = 7;
   o->warmup = 2;
   o->dtype = GC_DTYPE_F16;
+  o->class_index = -1;
+  o->alpha = 0.4f;
+  o->sigma = 0.15f;
+  o->steps = 16;
+  o->samples = 8;
+  o->seed = 1;
+  o->ig_steps = 16;
+  o->channels = 32;
   for (int i = 2; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -145,7 +173,33 @@ static int parse(int argc, char **argv, opts *o) {
     else if (!strcmp(a, "--save-input")) { VAL(); o->save_input = v; }
     else if (!strcmp(a, "--in")) { VAL(); o->in = v; }
     else if (!strcmp(a, "--out")) { VAL(); o->out = v; }
-    else if (!strcmp(a, "--top")) INT(1, GC_NUM_CLASSES, &o->top);
+    else if (!strcmp(a, "--top")) { INT(1, GC_NUM_CLASSES, &o->top); o->top_given = 1; }
+    else if (!strcmp(a, "--class")) INT(0, GC_NUM_CLASSES - 1, &o->class_index);
+    else if (!strcmp(a, "--layer")) { VAL(); o->layer = v; }
+    else if (!strcmp(a, "--method")) { VAL(); o->method = v; }
+    else if (!strcmp(a, "--colormap")) { VAL(); o->colormap = v; }
+    else if (!strcmp(a, "--blend")) { VAL(); o->blend = v; }
+    else if (!strcmp(a, "--baseline")) { VAL(); o->baseline = v; }
+    else if (!strcmp(a, "--target")) { VAL(); o->target = v; }
+    else if (!strcmp(a, "--out-heatmap")) { VAL(); o->out_heatmap = v; }
+    else if (!strcmp(a, "--out-overlay")) { VAL(); o->out_overlay = v; }
+    else if (!strcmp(a, "--metrics")) o->metrics = 1;
+    else if (!strcmp(a, "--steps")) INT(1, GC_MAX_METRIC_STEPS, &o->steps);
+    else if (!strcmp(a, "--samples")) INT(1, 256, &o->samples);
+    else if (!strcmp(a, "--seed")) INT(0, 2147483647, &o->seed);
+    else if (!strcmp(a, "--ig-steps")) INT(1, 512, &o->ig_steps);
+    else if (!strcmp(a, "--channels")) INT(1, 2048, &o->channels);
+    else if (!strcmp(a, "--alpha") || !strcmp(a, "--sigma")) {
+      VAL();
+      char *end;
+      float f = strtof(v, &end);
+      if (*end || end == v || !(f >= 0.0f && f <= (a[2] == 'a' ? 1.0f : 10.0f))) {
+        fprintf(stderr, "gradcam: %s wants a number in 0..%s\n", a, a[2] == 'a' ? "1" : "10");
+        return -1;
+      }
+      if (a[2] == 'a') o->alpha = f;
+      else o->sigma = f;
+    }
     else if (!strcmp(a, "--threads")) INT(0, 256, &o->threads);
     else if (!strcmp(a, "--runs")) INT(1, 1000, &o->runs);
     else if (!strcmp(a, "--warmup")) INT(0, 1000, &o->warmup);
@@ -359,6 +413,208 @@ static int cmd_convert(const opts *o) {
   return 0;
 }
 
+/* Decode an image file and run the forward pass on it (299x299, or --input-size). */
+static int forward_file(gc_model *m, const opts *o, uint8_t **rgba, int *w, int *h, double *t_decode,
+                        double *t_forward) {
+  size_t size = 0;
+  char err[GC_ERRBUF_SIZE] = "";
+  unsigned char *bytes = read_file(o->image, &size);
+  if (!bytes) {
+    fprintf(stderr, "gradcam: cannot read %s: %s\n", o->image, strerror(errno));
+    return 1;
+  }
+  double t0 = now_ms();
+  gc_status s = gc_decode_image(bytes, size, rgba, w, h, err, sizeof err);
+  free(bytes);
+  double t1 = now_ms();
+  *t_decode = t1 - t0;
+  if (s != GC_OK) return fail(o->image, s, err);
+  if (o->h > 0) {
+    float *x = malloc((size_t)o->h * o->w * 3 * sizeof *x);
+    s = x ? gc_preprocess_image(*rgba, *w, *h, *w * 4, GC_PIXEL_RGBA8, o->w, o->h, x) : GC_ERR_OUT_OF_MEMORY;
+    if (s == GC_OK) s = gc_model_forward_tensor(m, x, o->h, o->w);
+    free(x);
+  } else {
+    s = gc_model_forward_image(m, *rgba, *w, *h, *w * 4, GC_PIXEL_RGBA8);
+  }
+  *t_forward = now_ms() - t1;
+  return s == GC_OK ? 0 : fail(o->image, s, gc_model_last_error(m));
+}
+
+static void class_path(char *out, size_t len, const char *path, int cls) {
+  if (cls < 0) {
+    snprintf(out, len, "%s", path);
+    return;
+  }
+  const char *dot = strrchr(path, '.');
+  const int stem = dot && !strchr(dot, '/') ? (int)(dot - path) : (int)strlen(path);
+  snprintf(out, len, "%.*s-%d%s", stem, path, cls, path + stem);
+}
+
+static int write_png(const char *path, const uint8_t *rgba, int w, int h) {
+  if (!stbi_write_png(path, w, h, 4, rgba, w * 4)) {
+    fprintf(stderr, "gradcam: cannot write %s\n", path);
+    return 1;
+  }
+  return 0;
+}
+
+static int cmd_explain(const opts *o) {
+  if (!o->weights || !o->image) {
+    fprintf(stderr, "gradcam explain: needs --weights and --image\n");
+    return 2;
+  }
+  gc_explain_params ep = gc_default_explain_params();
+  gc_colormap cmap = GC_COLORMAP_JET;
+  gc_blend blend = GC_BLEND_ADDITIVE;
+  gc_baseline baseline = GC_BASELINE_BLUR;
+  if (o->method && gc_method_from_name(o->method, &ep.method) != GC_OK) {
+    fprintf(stderr, "gradcam: unknown method '%s'; one of:", o->method);
+    for (int i = 0; i < GC_METHOD_COUNT; i++) fprintf(stderr, " %s", gc_method_name((gc_method)i));
+    fprintf(stderr, "\n");
+    return 2;
+  }
+  if (o->colormap && gc_colormap_from_name(o->colormap, &cmap) != GC_OK) {
+    fprintf(stderr, "gradcam: unknown colormap '%s' (jet, viridis, inferno, turbo, gray)\n", o->colormap);
+    return 2;
+  }
+  if (o->blend) {
+    if (!strcmp(o->blend, "alpha")) blend = GC_BLEND_ALPHA;
+    else if (strcmp(o->blend, "additive")) {
+      fprintf(stderr, "gradcam: --blend is additive or alpha\n");
+      return 2;
+    }
+  }
+  if (o->baseline) {
+    if (!strcmp(o->baseline, "mean")) baseline = GC_BASELINE_MEAN;
+    else if (strcmp(o->baseline, "blur")) {
+      fprintf(stderr, "gradcam: --baseline is blur or mean\n");
+      return 2;
+    }
+  }
+  if (o->target) {
+    if (!strcmp(o->target, "prob")) ep.target = GC_TARGET_PROB;
+    else if (strcmp(o->target, "logit")) {
+      fprintf(stderr, "gradcam: --target is logit or prob\n");
+      return 2;
+    }
+  }
+  if (o->class_index >= 0 && o->top_given) {
+    fprintf(stderr, "gradcam explain: give --class or --top, not both\n");
+    return 2;
+  }
+  if (o->layer) ep.layer = o->layer;
+  ep.scorecam_channels = o->channels;
+  ep.smoothgrad_samples = o->samples;
+  ep.smoothgrad_sigma = o->sigma;
+  ep.seed = (uint32_t)o->seed;
+  ep.ig_steps = o->ig_steps;
+
+  char err[GC_ERRBUF_SIZE] = "";
+  gc_model *m = NULL;
+  gc_status s = load_model(o->weights, o->threads, &m, err, sizeof err);
+  if (s != GC_OK) return fail(o->weights, s, err);
+  uint8_t *rgba = NULL;
+  int w = 0, h = 0, rc;
+  double t_decode = 0, t_forward = 0, t_explain = 0, t_render = 0, t_metrics = 0;
+  rc = forward_file(m, o, &rgba, &w, &h, &t_decode, &t_forward);
+  /* the classes to explain: --class C, else the top K (default 1) */
+  int classes[GC_NUM_CLASSES], nclass = 1;
+  if (rc == 0) {
+    if (o->class_index >= 0) {
+      classes[0] = o->class_index;
+    } else {
+      gc_class_score top[GC_NUM_CLASSES];
+      nclass = o->top_given ? o->top : 1;
+      gc_model_top_k(m, nclass, top);
+      for (int i = 0; i < nclass; i++) classes[i] = top[i].index;
+    }
+  }
+  if (o->json && rc == 0) printf(nclass > 1 ? "[" : "");
+  for (int k = 0; rc == 0 && k < nclass; k++) {
+    ep.class_index = classes[k];
+    gc_map map;
+    double t0 = now_ms();
+    s = gc_model_explain(m, &ep, &map, NULL);
+    t_explain = now_ms() - t0;
+    if (s != GC_OK) {
+      rc = fail("explain", s, gc_model_last_error(m));
+      break;
+    }
+    const size_t n = (size_t)map.height * map.width * map.channels;
+    float *cam = malloc(n * sizeof *cam);
+    uint8_t *heat = malloc((size_t)w * h * 4), *over = malloc((size_t)w * h * 4);
+    if (!cam || !heat || !over) {
+      rc = fail("explain", GC_ERR_OUT_OF_MEMORY, "");
+      free(cam), free(heat), free(over);
+      break;
+    }
+    memcpy(cam, map.data, n * sizeof *cam);
+    gc_map mine = {map.height, map.width, map.channels, cam};
+    t0 = now_ms();
+    s = gc_render(&mine, rgba, w, h, w * 4, GC_PIXEL_RGBA8, cmap, o->alpha, blend, heat, over);
+    t_render = now_ms() - t0;
+    if (s != GC_OK) rc = fail("render", s, "");
+    /* with several classes, out.png becomes out-<class>.png */
+    char hp[4096], op[4096];
+    if (o->out_heatmap) class_path(hp, sizeof hp, o->out_heatmap, nclass > 1 ? classes[k] : -1);
+    if (o->out_overlay) class_path(op, sizeof op, o->out_overlay, nclass > 1 ? classes[k] : -1);
+    if (rc == 0 && o->out_heatmap) rc = write_png(hp, heat, w, h);
+    if (rc == 0 && o->out_overlay) rc = write_png(op, over, w, h);
+    gc_metrics mt;
+    int have_metrics = 0;
+    if (rc == 0 && o->metrics) {
+      if (mine.channels != 1) {
+        fprintf(stderr, "gradcam: --metrics needs a single-channel map (not %s)\n", gc_method_name(ep.method));
+        rc = 2;
+      } else {
+        t0 = now_ms();
+        s = gc_model_metrics(m, &mine, classes[k], o->steps, baseline, &mt);
+        t_metrics = now_ms() - t0;
+        if (s != GC_OK) rc = fail("metrics", s, gc_model_last_error(m));
+        have_metrics = s == GC_OK;
+      }
+    }
+    if (rc == 0 && o->json) {
+      printf("%s{\"class\":%d,\"name\":", k ? "," : "", classes[k]);
+      json_string(gc_class_name(classes[k]));
+      printf(",\"prob\":%.9g,\"layer\":", gc_model_probs(m)[classes[k]]);
+      json_string(gc_method_uses_layer(ep.method) || ep.method == GC_METHOD_GUIDED_GRADCAM ? ep.layer : "input");
+      printf(",\"method\":");
+      json_string(gc_method_name(ep.method));
+      printf(",\"h\":%d,\"w\":%d,\"channels\":%d,\"cam\":[", map.height, map.width, map.channels);
+      for (size_t i = 0; i < n; i++) printf("%s%.9g", i ? "," : "", cam[i]);
+      printf("]");
+      if (have_metrics) {
+        printf(",\"metrics\":{\"steps\":%d,\"deletion_auc\":%.6g,\"insertion_auc\":%.6g,\"average_drop\":%.6g,"
+               "\"increase_in_confidence\":%d,\"deletion\":[",
+               mt.steps, mt.deletion_auc, mt.insertion_auc, mt.average_drop, mt.increase_in_confidence);
+        for (int j = 0; j <= mt.steps; j++) printf("%s%.6g", j ? "," : "", mt.deletion[j]);
+        printf("],\"insertion\":[");
+        for (int j = 0; j <= mt.steps; j++) printf("%s%.6g", j ? "," : "", mt.insertion[j]);
+        printf("]}");
+      }
+      printf(",\"ms\":{\"decode\":%.3f,\"forward\":%.3f,\"explain\":%.3f,\"render\":%.3f%s", t_decode, t_forward,
+             t_explain, t_render, have_metrics ? "" : "}}");
+      if (have_metrics) printf(",\"metrics\":%.3f}}", t_metrics);
+    } else if (rc == 0) {
+      printf("%s (class %d, p=%.4f): %s at %s, map %dx%d%s\n", gc_class_name(classes[k]), classes[k],
+             gc_model_probs(m)[classes[k]], gc_method_name(ep.method),
+             gc_method_uses_layer(ep.method) || ep.method == GC_METHOD_GUIDED_GRADCAM ? ep.layer : "input",
+             map.height, map.width, map.channels == 3 ? "x3" : "");
+      if (have_metrics)
+        printf("  deletion AUC %.4f, insertion AUC %.4f, average drop %.1f%%, increase in confidence %s\n",
+               mt.deletion_auc, mt.insertion_auc, 100.0 * mt.average_drop, mt.increase_in_confidence ? "yes" : "no");
+      printf("  forward %.1f ms, explain %.1f ms, render %.1f ms\n", t_forward, t_explain, t_render);
+    }
+    free(cam), free(heat), free(over);
+  }
+  if (o->json && rc == 0) printf(nclass > 1 ? "]\n" : "\n");
+  gc_free(rgba);
+  gc_model_free(m);
+  return rc;
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -419,6 +675,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "layers")) return cmd_layers(&o);
   if (!strcmp(cmd, "convert")) return cmd_convert(&o);
   if (!strcmp(cmd, "bench")) return cmd_bench(&o);
+  if (!strcmp(cmd, "explain")) return cmd_explain(&o);
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
     usage();
     return 0;
