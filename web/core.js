@@ -169,6 +169,118 @@ export class Core {
   className(i) { const p = this.M._gcw_class_name(i); return p ? this.M.UTF8ToString(p) : null; }
   classWnid(i) { const p = this.M._gcw_class_wnid(i); return p ? this.M.UTF8ToString(p) : null; }
 
+  // ---- gradients and explanations ------------------------------------------------------
+  /** Names of the explanation methods, in the core's order. */
+  methods() {
+    const out = [];
+    for (let i = 0; i < this.M._gcw_method_count(); i++) {
+      out.push({ name: this.M.UTF8ToString(this.M._gcw_method_name(i)), usesLayer: !!this.M._gcw_method_uses_layer(i) });
+    }
+    return out;
+  }
+
+  colormaps() {
+    const out = [];
+    for (let i = 0; i < this.M._gcw_colormap_count(); i++) out.push(this.M.UTF8ToString(this.M._gcw_colormap_name(i)));
+    return out;
+  }
+
+  /** d score / d activation (layer name, or 'input'): {shape, data}. */
+  gradient(classIndex, layer = 'input', { target = 'logit', guided = false } = {}) {
+    this._need();
+    const name = this._str(layer);
+    const out = this._alloc(24);
+    try {
+      const s = this.M._gcw_gradient(this.model, classIndex, name, target === 'prob' ? 1 : 0, guided ? 1 : 0, out, out + 4);
+      this._check(s, this._modelError());
+      const d = this._i32s(out + 4, 5);
+      const shape = d.slice(1, 1 + d[0]);
+      return { shape, data: this._f32copy(this._u32(out), shape.reduce((a, b) => a * b, 1)) };
+    } finally {
+      this.M._free(name);
+      this.M._free(out);
+    }
+  }
+
+  /**
+   * Explain the last forward pass.
+   * @returns {{classIndex, height, width, channels, data: Float32Array}} the raw map
+   */
+  explain({ method = 'gradcam', classIndex = -1, layer = 'block14_sepconv2_act', target = 'logit',
+    channels = 0, samples = 0, sigma = -1, seed = -1, steps = 0 } = {}) {
+    this._need();
+    const m = this._str(method);
+    const l = this._str(layer || '');
+    const out = this._alloc(4 + 16);
+    try {
+      const s = this.M._gcw_explain(this.model, m, classIndex, l, target === 'prob' ? 1 : 0, channels, samples,
+        sigma, seed, steps, out, out + 4);
+      if (s === 1 && !this.methods().some((x) => x.name === method)) {
+        throw new CoreError('INVALID_ARGUMENT', `unknown method '${method}'`, s);
+      }
+      this._check(s, this._modelError());
+      const [height, width, ch, cls] = this._i32s(out + 4, 4);
+      return { classIndex: cls, height, width, channels: ch, data: this._f32copy(this._u32(out), height * width * ch) };
+    } finally {
+      this.M._free(m);
+      this.M._free(l);
+      this.M._free(out);
+    }
+  }
+
+  /**
+   * Heatmap and overlay (RGBA8, image-sized) of a map for an image.
+   * @param {{height, width, channels, data}} map
+   * @param {Uint8Array|Uint8ClampedArray} pixels RGBA (or RGB with channels 3)
+   */
+  render(map, pixels, width, height, { colormap = 'jet', alpha = 0.4, blend = 'additive', channels = 4 } = {}) {
+    const mp = this._alloc(map.data.length * 4);
+    const img = this._alloc(pixels.length);
+    const cm = this._str(colormap);
+    const n = width * height * 4;
+    const heat = this._alloc(n);
+    const over = this._alloc(n);
+    try {
+      new Float32Array(this.M.HEAPU8.buffer, mp, map.data.length).set(map.data);
+      this.M.HEAPU8.set(pixels, img);
+      const s = this.M._gcw_render(mp, map.height, map.width, map.channels, img, width, height, width * channels,
+        channels, cm, alpha, blend === 'alpha' ? 1 : 0, heat, over);
+      if (s === 1 && !this.colormaps().includes(colormap)) {
+        throw new CoreError('INVALID_ARGUMENT', `unknown colormap '${colormap}'`, s);
+      }
+      this._check(s);
+      return { heatmap: this.M.HEAPU8.slice(heat, heat + n), overlay: this.M.HEAPU8.slice(over, over + n) };
+    } finally {
+      for (const p of [mp, img, cm, heat, over]) this.M._free(p);
+    }
+  }
+
+  /** Deletion / insertion curves and AUC, average drop, increase in confidence. */
+  metrics(map, classIndex, { steps = 16, baseline = 'blur' } = {}) {
+    this._need();
+    const mp = this._alloc(map.data.length * 4);
+    const out = this._alloc((2 * steps + 6) * 4);
+    try {
+      new Float32Array(this.M.HEAPU8.buffer, mp, map.data.length).set(map.data);
+      const s = this.M._gcw_metrics(this.model, mp, map.height, map.width, classIndex, steps,
+        baseline === 'mean' ? 1 : 0, out);
+      this._check(s, this._modelError());
+      const r = this._f32copy(out, 2 * steps + 6);
+      return {
+        steps,
+        deletion: r.slice(0, steps + 1),
+        insertion: r.slice(steps + 1, 2 * steps + 2),
+        deletionAuc: r[2 * steps + 2],
+        insertionAuc: r[2 * steps + 3],
+        averageDrop: r[2 * steps + 4],
+        increaseInConfidence: r[2 * steps + 5] === 1,
+      };
+    } finally {
+      this.M._free(mp);
+      this.M._free(out);
+    }
+  }
+
   // ---- conversion -----------------------------------------------------------------------
   /**
    * Convert Keras Xception weights to the project format.

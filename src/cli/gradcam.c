@@ -47,7 +47,7 @@ static int usage(void) {
       "                  [--colormap jet|viridis|inferno|turbo|gray] [--alpha A] [--blend additive|alpha]\n"
       "                  [--out-heatmap PNG] [--out-overlay PNG] [--metrics [--steps K] [--baseline blur|mean]]\n"
       "                  [--samples N] [--sigma S] [--seed N] [--ig-steps N] [--channels N] [--target logit|prob]\n"
-      "                  [--threads N] [--json]\n"
+      "                  [--input-size HxW] [--save-grad F.f32] [--threads N] [--json]\n"
       "  gradcam layers  [--size HxW]\n"
       "  gradcam convert --in KERAS.h5 --out FILE.gcw [--dtype f16|f32]\n"
       "  gradcam bench   --weights FILE [--threads N] [--runs N] [--warmup N] [--size S] [--json]\n"
@@ -105,7 +105,7 @@ static int write_file(const char *path, const void *data, size_t size) {
 
 typedef struct opts {
   const char *weights, *image, *tensor, *dump_dir, *dump_layers, *save_input, *in, *out;
-  const char *layer, *method, *colormap, *out_heatmap, *out_overlay, *blend, *baseline, *target;
+  const char *layer, *method, *colormap, *out_heatmap, *out_overlay, *blend, *baseline, *target, *save_grad;
   int top, threads, json, runs, warmup, h, w, class_index, metrics, steps, samples, seed, ig_steps, channels;
   int top_given;
   float alpha, sigma;
@@ -182,6 +182,7 @@ static int parse(int argc, char **argv, opts *o) {
     else if (!strcmp(a, "--baseline")) { VAL(); o->baseline = v; }
     else if (!strcmp(a, "--target")) { VAL(); o->target = v; }
     else if (!strcmp(a, "--out-heatmap")) { VAL(); o->out_heatmap = v; }
+    else if (!strcmp(a, "--save-grad")) { VAL(); o->save_grad = v; }
     else if (!strcmp(a, "--out-overlay")) { VAL(); o->out_overlay = v; }
     else if (!strcmp(a, "--metrics")) o->metrics = 1;
     else if (!strcmp(a, "--steps")) INT(1, GC_MAX_METRIC_STEPS, &o->steps);
@@ -561,6 +562,18 @@ static int cmd_explain(const opts *o) {
     if (o->out_overlay) class_path(op, sizeof op, o->out_overlay, nclass > 1 ? classes[k] : -1);
     if (rc == 0 && o->out_heatmap) rc = write_png(hp, heat, w, h);
     if (rc == 0 && o->out_overlay) rc = write_png(op, over, w, h);
+    if (rc == 0 && o->save_grad) { /* the raw gradient the method used (tests compare it) */
+      const int in_space = !gc_method_uses_layer(ep.method);
+      const float *g;
+      gc_shape gs;
+      s = gc_model_gradient(m, classes[k], in_space ? "input" : ep.layer, ep.target,
+                            ep.method == GC_METHOD_GUIDED_BACKPROP, &g, &gs);
+      if (s != GC_OK) rc = fail("gradient", s, gc_model_last_error(m));
+      else if (write_file(o->save_grad, g, (size_t)gs.dims[1] * gs.dims[2] * gs.dims[3] * sizeof *g)) {
+        fprintf(stderr, "gradcam: cannot write %s\n", o->save_grad);
+        rc = 1;
+      }
+    }
     gc_metrics mt;
     int have_metrics = 0;
     if (rc == 0 && o->metrics) {

@@ -70,3 +70,71 @@ EXPORT int gcw_converter_finish(gc_converter *c, int dtype, void **bytes, size_t
   return gc_converter_finish(c, (gc_dtype)dtype, bytes, size, err, errlen);
 }
 EXPORT void gcw_converter_free(gc_converter *c) { gc_converter_free(c); }
+
+/* ---- gradients, explanations, rendering, metrics ------------------------------------------ */
+
+EXPORT int gcw_gradient(gc_model *m, int cls, const char *layer, int target, int guided, const float **data,
+                        int *dims) {
+  gc_shape s;
+  gc_status st = gc_model_gradient(m, cls, layer, (gc_target)target, guided, data, &s);
+  if (st == GC_OK) put_shape(&s, dims);
+  return st;
+}
+
+EXPORT int gcw_method_count(void) { return GC_METHOD_COUNT; }
+EXPORT const char *gcw_method_name(int i) { return gc_method_name((gc_method)i); }
+EXPORT int gcw_method_uses_layer(int i) { return gc_method_uses_layer((gc_method)i); }
+EXPORT int gcw_colormap_count(void) { return GC_COLORMAP_COUNT; }
+EXPORT const char *gcw_colormap_name(int i) { return gc_colormap_name((gc_colormap)i); }
+
+/* out: [height, width, channels, class]; *data: the raw map */
+EXPORT int gcw_explain(gc_model *m, const char *method, int cls, const char *layer, int target, int channels,
+                       int samples, float sigma, int seed, int ig_steps, const float **data, int *out) {
+  gc_explain_params p = gc_default_explain_params();
+  if (method && gc_method_from_name(method, &p.method) != GC_OK) return GC_ERR_INVALID_ARGUMENT;
+  p.class_index = cls;
+  if (layer && *layer) p.layer = layer;
+  p.target = (gc_target)target;
+  if (channels > 0) p.scorecam_channels = channels;
+  if (samples > 0) p.smoothgrad_samples = samples;
+  if (sigma >= 0) p.smoothgrad_sigma = sigma;
+  if (seed >= 0) p.seed = (uint32_t)seed;
+  if (ig_steps > 0) p.ig_steps = ig_steps;
+  gc_map map;
+  int c = -1;
+  gc_status st = gc_model_explain(m, &p, &map, &c);
+  if (st == GC_OK) {
+    *data = map.data;
+    out[0] = map.height;
+    out[1] = map.width;
+    out[2] = map.channels;
+    out[3] = c;
+  }
+  return st;
+}
+
+EXPORT int gcw_render(const float *map, int mh, int mw, int mc, const uint8_t *image, int w, int h, int stride,
+                      int channels, const char *cmap_name, float alpha, int blend, uint8_t *heat, uint8_t *over) {
+  gc_colormap cmap;
+  if (gc_colormap_from_name(cmap_name, &cmap) != GC_OK) return GC_ERR_INVALID_ARGUMENT;
+  gc_map m = {mh, mw, mc, map};
+  return gc_render(&m, image, w, h, stride, (gc_pixel_format)channels, cmap, alpha, (gc_blend)blend, heat, over);
+}
+
+/* out: deletion[steps+1], insertion[steps+1], deletion_auc, insertion_auc, average_drop,
+ * increase_in_confidence (as 0/1) */
+EXPORT int gcw_metrics(gc_model *m, const float *map, int mh, int mw, int cls, int steps, int baseline, float *out) {
+  gc_map mp = {mh, mw, 1, map};
+  gc_metrics r;
+  gc_status st = gc_model_metrics(m, &mp, cls, steps, (gc_baseline)baseline, &r);
+  if (st != GC_OK) return st;
+  for (int j = 0; j <= steps; j++) {
+    out[j] = r.deletion[j];
+    out[steps + 1 + j] = r.insertion[j];
+  }
+  out[2 * steps + 2] = r.deletion_auc;
+  out[2 * steps + 3] = r.insertion_auc;
+  out[2 * steps + 4] = r.average_drop;
+  out[2 * steps + 5] = (float)r.increase_in_confidence;
+  return GC_OK;
+}
