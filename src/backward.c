@@ -32,6 +32,50 @@ static size_t row_elems(const gc_model *m, int i) {
   return (size_t)m->nodes[i].h * m->nodes[i].w * m->rows[i].cout;
 }
 
+/* Elementwise passes, split into chunks over the thread pool (they are memory-bound and would
+ * otherwise run on one core while the convolutions use all of them). */
+enum { EW_RELU, EW_ADD, EW_COPY };
+typedef struct ew_ctx {
+  int kind, accumulate, guided;
+  float *dst;
+  const float *g, *x;
+  size_t n;
+} ew_ctx;
+
+#define EW_CHUNK 16384
+
+static void ew_task(void *ctx_, size_t chunk) {
+  const ew_ctx *c = ctx_;
+  const size_t lo = chunk * EW_CHUNK, hi = lo + EW_CHUNK < c->n ? lo + EW_CHUNK : c->n;
+  float *d = c->dst;
+  const float *g = c->g, *x = c->x;
+  switch (c->kind) {
+    case EW_RELU: /* d (+)= g * [x > 0] (* [g > 0] when guided) */
+      for (size_t k = lo; k < hi; k++) {
+        const float v = x[k] > 0.0f && (!c->guided || g[k] > 0.0f) ? g[k] : 0.0f;
+        d[k] = c->accumulate ? d[k] + v : v;
+      }
+      break;
+    case EW_ADD:
+      for (size_t k = lo; k < hi; k++) d[k] += g[k];
+      break;
+    default:
+      memcpy(d + lo, g + lo, (hi - lo) * sizeof *d);
+      break;
+  }
+}
+
+static void ew(gc_model *m, int kind, float *dst, int accumulate, const float *g, const float *x, size_t n,
+               int guided) {
+  ew_ctx c = {kind, accumulate, guided, dst, g, x, n};
+  pthreadpool_parallelize_1d(m->pool, ew_task, &c, (n + EW_CHUNK - 1) / EW_CHUNK, 0);
+}
+
+static void relu_backward(gc_model *m, float *dst, int accumulate, const float *g, const float *x, size_t n,
+                          int guided) {
+  ew(m, EW_RELU, dst, accumulate, g, x, n, guided);
+}
+
 void gc_backward_release(gc_model *m) {
   for (int i = 0; m->nodes && i < m->nrows; i++) {
     gc_node *n = &m->nodes[i];
@@ -195,20 +239,8 @@ static float *contribution_target(gc_model *m, int dst) {
 }
 static void add_contribution(gc_model *m, int dst) {
   gc_node *n = &m->nodes[dst];
-  if (n->has_grad) {
-    const size_t e = row_elems(m, dst);
-    const float *src = m->bscratch[2];
-    for (size_t k = 0; k < e; k++) n->grad[k] += src[k];
-  }
+  if (n->has_grad) ew(m, EW_ADD, n->grad, 1, m->bscratch[2], NULL, row_elems(m, dst), 0);
   n->has_grad = 1;
-}
-
-/* dst (+)= g * [x > 0] (* [g > 0] when guided) */
-static void relu_backward(float *dst, int accumulate, const float *g, const float *x, size_t n, int guided) {
-  for (size_t k = 0; k < n; k++) {
-    float v = x[k] > 0.0f && (!guided || g[k] > 0.0f) ? g[k] : 0.0f;
-    dst[k] = accumulate ? dst[k] + v : v;
-  }
 }
 
 typedef struct pool_ctx {
@@ -221,27 +253,31 @@ typedef struct pool_ctx {
  * blocks run in parallel without races). */
 static void pool_backward_block(void *ctx_, size_t block) {
   const pool_ctx *p = ctx_;
-  const int c0 = (int)block * 16, c1 = c0 + 16 < p->c ? c0 + 16 : p->c;
+  const int c0 = (int)block * 16, nc = c0 + 16 < p->c ? 16 : p->c - c0;
   for (int oy = 0; oy < p->oh; oy++)
-    for (int ox = 0; ox < p->ow; ox++)
-      for (int c = c0; c < c1; c++) {
-        int best = -1;
-        float bv = -INFINITY;
-        for (int ky = 0; ky < 3; ky++) {
-          const int y = 2 * oy + ky - p->pt;
-          if (y < 0 || y >= p->ih) continue;
-          for (int kx = 0; kx < 3; kx++) {
-            const int x = 2 * ox + kx - p->pl;
-            if (x < 0 || x >= p->iw) continue;
-            const int at = (y * p->iw + x) * p->c + c;
-            if (best < 0 || p->x[at] > bv) { /* strictly greater: ties keep the first */
-              bv = p->x[at];
-              best = at;
+    for (int ox = 0; ox < p->ow; ox++) {
+      float bv[16];
+      int bi[16];
+      for (int k = 0; k < nc; k++) bv[k] = -INFINITY, bi[k] = -1;
+      for (int ky = 0; ky < 3; ky++) {
+        const int y = 2 * oy + ky - p->pt;
+        if (y < 0 || y >= p->ih) continue;
+        for (int kx = 0; kx < 3; kx++) {
+          const int x = 2 * ox + kx - p->pl;
+          if (x < 0 || x >= p->iw) continue;
+          const int at = (y * p->iw + x) * p->c + c0;
+          const float *v = p->x + at;
+          for (int k = 0; k < nc; k++)
+            if (bi[k] < 0 || v[k] > bv[k]) { /* strictly greater: ties keep the first */
+              bv[k] = v[k];
+              bi[k] = at + k;
             }
-          }
         }
-        if (best >= 0) p->dx[best] += p->g[(oy * p->ow + ox) * p->c + c];
       }
+      const float *g = p->g + (oy * p->ow + ox) * p->c + c0;
+      for (int k = 0; k < nc; k++)
+        if (bi[k] >= 0) p->dx[bi[k]] += g[k];
+    }
 }
 
 void gc_maxpool_backward(pthreadpool_t pool, const float *x, int ih, int iw, int c, const float *g, int oh, int ow,
@@ -293,7 +329,7 @@ static gc_status backward_row(gc_model *m, int i, int guided) {
     }
     case GC_OP_RELU:
       if ((s = ensure_grad(m, a)) != GC_OK) return s;
-      relu_backward(m->nodes[a].grad, m->nodes[a].has_grad, g, m->nodes[a].out, row_elems(m, i), guided);
+      relu_backward(m, m->nodes[a].grad, m->nodes[a].has_grad, g, m->nodes[a].out, row_elems(m, i), guided);
       m->nodes[a].has_grad = 1;
       return GC_OK;
     case GC_OP_ADD:
@@ -302,10 +338,7 @@ static gc_status backward_row(gc_model *m, int i, int guided) {
         if ((s = ensure_grad(m, dst)) != GC_OK) return s;
         gc_node *d = &m->nodes[dst];
         const size_t e = row_elems(m, dst);
-        if (d->has_grad)
-          for (size_t q = 0; q < e; q++) d->grad[q] += g[q];
-        else
-          memcpy(d->grad, g, e * sizeof *g);
+        ew(m, d->has_grad ? EW_ADD : EW_COPY, d->grad, 1, g, NULL, e, 0);
         d->has_grad = 1;
       }
       return GC_OK;
@@ -323,7 +356,7 @@ static gc_status backward_row(gc_model *m, int i, int guided) {
       if ((s = reshape_backward_ops(m, i)) != GC_OK) return s;
       if ((s = ensure_grad(m, a)) != GC_OK) return s;
       if (r->def->relu) { /* undo the fused ReLU: mask by the stored output */
-        relu_backward(m->bscratch[0], 0, g, n->out, row_elems(m, i), guided);
+        relu_backward(m, m->bscratch[0], 0, g, n->out, row_elems(m, i), guided);
         g = m->bscratch[0];
       }
       float *dst = contribution_target(m, a);
@@ -412,7 +445,7 @@ gc_status gc_model_gradient(gc_model *m, int class_index, const char *layer, gc_
     shape->dims[3] = m->rows[t].cout;
   }
   if (pre >= 0) { /* gradient at the pre-activation: through the fused ReLU */
-    relu_backward(m->bscratch[0], 0, n->grad, n->out, row_elems(m, t), guided);
+    relu_backward(m, m->bscratch[0], 0, n->grad, n->out, row_elems(m, t), guided);
     *data = m->bscratch[0];
   } else {
     *data = n->grad;

@@ -51,6 +51,7 @@ static int usage(void) {
       "  gradcam layers  [--size HxW]\n"
       "  gradcam convert --in KERAS.h5 --out FILE.gcw [--dtype f16|f32]\n"
       "  gradcam bench   --weights FILE [--threads N] [--runs N] [--warmup N] [--size S] [--json]\n"
+      "                  [--method NAME [--layer NAME] [--samples N] [--channels N] [--ig-steps N]]\n"
       "FILE is a project weights file (.gcw) or the Keras HDF5 file (converted on the fly).\n",
       stderr);
   return 2;
@@ -633,20 +634,36 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+static double median(double *t, int n) {
+  qsort(t, (size_t)n, sizeof *t, cmp_double);
+  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* gradcam bench: forward pass time; with --method, also the time of that explanation after a
+ * forward pass (median of --runs after --warmup), and the ratio (forward + explain) / forward. */
 static int cmd_bench(const opts *o) {
   if (!o->weights) {
     fprintf(stderr, "gradcam bench: needs --weights\n");
     return 2;
   }
+  gc_explain_params ep = gc_default_explain_params();
+  if (o->method && gc_method_from_name(o->method, &ep.method) != GC_OK) {
+    fprintf(stderr, "gradcam: unknown method '%s'\n", o->method);
+    return 2;
+  }
+  if (o->layer) ep.layer = o->layer;
+  ep.scorecam_channels = o->channels;
+  ep.smoothgrad_samples = o->samples;
+  ep.ig_steps = o->ig_steps;
   int h = o->h ? o->h : GC_INPUT_SIZE, w = o->w ? o->w : GC_INPUT_SIZE;
   char err[GC_ERRBUF_SIZE] = "";
   gc_model *m = NULL;
   gc_status s = load_model(o->weights, o->threads, &m, err, sizeof err);
   if (s != GC_OK) return fail(o->weights, s, err);
   float *x = malloc((size_t)h * w * 3 * sizeof *x);
-  double *t = malloc((size_t)o->runs * sizeof *t);
+  double *t = malloc((size_t)o->runs * sizeof *t), *te = malloc((size_t)o->runs * sizeof *te);
   int rc = 0;
-  if (!x || !t) {
+  if (!x || !t || !te) {
     rc = fail("bench", GC_ERR_OUT_OF_MEMORY, "");
   } else {
     uint32_t r = 12345;
@@ -657,24 +674,41 @@ static int cmd_bench(const opts *o) {
     for (int i = 0; i < o->warmup + o->runs && rc == 0; i++) {
       double t0 = now_ms();
       s = gc_model_forward_tensor(m, x, h, w);
+      double t1 = now_ms();
       if (s != GC_OK) rc = fail("forward", s, gc_model_last_error(m));
-      else if (i >= o->warmup) t[i - o->warmup] = now_ms() - t0;
+      if (rc == 0 && o->method) {
+        gc_map map;
+        s = gc_model_explain(m, &ep, &map, NULL);
+        if (s != GC_OK) rc = fail("explain", s, gc_model_last_error(m));
+      }
+      if (i >= o->warmup) {
+        t[i - o->warmup] = t1 - t0;
+        te[i - o->warmup] = now_ms() - t1;
+      }
     }
   }
   if (rc == 0) {
-    qsort(t, (size_t)o->runs, sizeof *t, cmp_double);
-    double med = o->runs % 2 ? t[o->runs / 2] : 0.5 * (t[o->runs / 2 - 1] + t[o->runs / 2]);
-    double gflop = 16.7 * ((double)h * w) / (299.0 * 299.0);
-    if (o->json)
+    double tmin = 1e300, tmax = 0;
+    for (int i = 0; i < o->runs; i++) tmin = t[i] < tmin ? t[i] : tmin, tmax = t[i] > tmax ? t[i] : tmax;
+    const double med = median(t, o->runs), emed = o->method ? median(te, o->runs) : 0;
+    const double gflop = 16.7 * ((double)h * w) / (299.0 * 299.0);
+    if (o->json) {
       printf("{\"threads\":%d,\"size\":[%d,%d],\"runs\":%d,\"median_ms\":%.3f,\"min_ms\":%.3f,\"max_ms\":%.3f,"
-             "\"gflops\":%.2f}\n",
-             gc_model_threads(m), h, w, o->runs, med, t[0], t[o->runs - 1], gflop / (med / 1e3));
-    else
+             "\"gflops\":%.2f",
+             gc_model_threads(m), h, w, o->runs, med, tmin, tmax, gflop / (med / 1e3));
+      if (o->method)
+        printf(",\"method\":\"%s\",\"layer\":\"%s\",\"explain_ms\":%.3f,\"ratio\":%.3f", gc_method_name(ep.method),
+               ep.layer, emed, (med + emed) / med);
+      printf("}\n");
+    } else {
       printf("forward %dx%d, %d thread(s): median %.1f ms (min %.1f, max %.1f, %d runs) = %.1f GFLOP/s\n", w, h,
-             gc_model_threads(m), med, t[0], t[o->runs - 1], o->runs, gflop / (med / 1e3));
+             gc_model_threads(m), med, tmin, tmax, o->runs, gflop / (med / 1e3));
+      if (o->method)
+        printf("%s at %s: explain %.1f ms; (forward + explain) / forward = %.2f\n", gc_method_name(ep.method), ep.layer,
+               emed, (med + emed) / med);
+    }
   }
-  free(x);
-  free(t);
+  free(x), free(t), free(te);
   gc_model_free(m);
   return rc;
 }
