@@ -31,10 +31,10 @@ need_tools() {
 need_tools cmake ninja patch tar xz sha256sum python3
 if [ "$flavour" = native ]; then
   need_tools gcc g++
-  compiler=$(gcc --version | head -n 1)
+  compiler=$(gcc --version | sed -n 1p)  # sed reads to the end: no SIGPIPE under pipefail
 else
   need_tools emcc emcmake
-  compiler=$(emcc --version | head -n 1)
+  compiler=$(emcc --version | sed -n 1p)
 fi
 
 # ---- cache key and install prefix
