@@ -108,7 +108,7 @@ test('input gradient, saliency, guided backpropagation and Integrated Gradients 
 test('the CAM family at block14_sepconv2_act against the oracle (1e-3)', async () => {
   const c = classes[1];
   const ref = await O.gradAt(await oracle(), x, H, W, 'block14_sepconv2_act', c);
-  const pairs = [['gradcam++', O.gradcamPlusPlus], ['hirescam', O.hirescam], ['xgradcam', O.xgradcam],
+  const pairs = [['gradcam++', (A, G, s) => O.gradcamPlusPlus(A, G, s, { eps: 1e-7 })], ['hirescam', O.hirescam], ['xgradcam', O.xgradcam],
     ['layercam', O.layercam], ['eigencam', (A, G, s) => O.eigencam(A, s)]];
   for (const [name, fn] of pairs) {
     const mine = explain(name, 'block14_sepconv2_act', c);
