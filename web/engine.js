@@ -79,9 +79,10 @@ export class Engine {
     return this._layers;
   }
 
-  /** Explanation methods this build offers (none until the core has its backward pass). */
+  /** Explanation methods the package offers: none until explain() is wired to the core's
+   *  methods (Core.methods() lists what the core itself has). */
   methods() {
-    return typeof this.core.methods === 'function' ? this.core.methods() : [];
+    return [];
   }
 
   setThreads(n) {
