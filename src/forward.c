@@ -634,7 +634,10 @@ gc_status gc_model_activation(const gc_model *m_, const char *layer, const float
     gc_set_error(m->error, sizeof m->error, "no layer named '%s'", layer);
     return GC_ERR_LAYER_UNKNOWN;
   }
-  if (!m->ran) return GC_ERR_NOT_RUN;
+  if (!m->ran) {
+    gc_set_error(m->error, sizeof m->error, "run a forward pass first");
+    return GC_ERR_NOT_RUN;
+  }
   if (pre >= 0) {
     gc_status s = compute_preact(m, pre);
     if (s != GC_OK) return s;

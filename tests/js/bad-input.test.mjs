@@ -82,7 +82,10 @@ test('wasm: bad weights and bad images raise CoreError with codes', async () => 
     assert.throws(() => core.forwardImage(new Uint8Array(0), 0, 0), { code: 'IMAGE_SIZE' });
     assert.throws(() => core.forwardImage(new Uint8Array(16), 2, 2, 4, 3), { code: 'IMAGE_INVALID' });
     assert.throws(() => core.forwardTensor(new Float32Array(60 * 60 * 3), 60, 60), { code: 'IMAGE_SIZE' });
-    assert.throws(() => core.activation('block3_sepconv1_bn'), (e) => e.code === 'LAYER_UNKNOWN' && /fused/.test(e.message));
+    assert.throws(() => core.activation('block3_sepconv1_bn'), { code: 'NOT_RUN' });
+    core.forwardTensor(new Float32Array(75 * 75 * 3).fill(0.5), 75, 75);
+    assert.deepEqual(core.activation('block3_sepconv1_bn').shape, [1, 18, 18, 256], 'fused pre-activations on demand');
+    assert.throws(() => core.activation('block3_sepconv9_bn'), { code: 'LAYER_UNKNOWN' });
     core.forwardImage(new Uint8Array(100000 * 4).fill(128), 100000, 1, 4);
     assert.equal(core.topK(5).length, 5);
     // class names in the module match the shipped Keras class index
@@ -93,7 +96,7 @@ test('wasm: bad weights and bad images raise CoreError with codes', async () => 
     }
     assert.equal(core.className(1000), null);
     const layers = core.layers();
-    assert.equal(layers.length, 70);
+    assert.equal(layers.length, 94);
     assert.deepEqual(layers.find((l) => l.name === 'block14_sepconv2_act').shape, [1, 10, 10, 2048]);
   } finally {
     shutdownCore(core);
