@@ -246,46 +246,54 @@ static void add_contribution(gc_model *m, int dst) {
 typedef struct pool_ctx {
   const float *x, *g;
   float *dx;
-  int ih, iw, oh, ow, c, pt, pl;
+  int ih, iw, oh, ow, c, pt, pl, parity;
 } pool_ctx;
 
-/* One block of 16 channels of the max-pooling backward (channels are independent, so the
- * blocks run in parallel without races). */
-static void pool_backward_block(void *ctx_, size_t block) {
+/* One output row of the max-pooling backward, all channels (contiguous in memory). Windows of
+ * output rows oy and oy + 1 share one input row, so even and odd rows run in two passes and
+ * the rows of one pass never write the same cells. */
+static void pool_backward_row(void *ctx_, size_t task) {
   const pool_ctx *p = ctx_;
-  const int c0 = (int)block * 16, nc = c0 + 16 < p->c ? 16 : p->c - c0;
-  for (int oy = 0; oy < p->oh; oy++)
-    for (int ox = 0; ox < p->ow; ox++) {
+  const int oy = 2 * (int)task + p->parity;
+  const int y0 = 2 * oy - p->pt;
+  for (int ox = 0; ox < p->ow; ox++) {
+    const int x0 = 2 * ox - p->pl;
+    const float *g = p->g + ((size_t)oy * p->ow + ox) * p->c;
+    for (int c0 = 0; c0 < p->c; c0 += 16) {
+      const int nc = c0 + 16 < p->c ? 16 : p->c - c0;
       float bv[16];
       int bi[16];
-      for (int k = 0; k < nc; k++) bv[k] = -INFINITY, bi[k] = -1;
-      for (int ky = 0; ky < 3; ky++) {
-        const int y = 2 * oy + ky - p->pt;
-        if (y < 0 || y >= p->ih) continue;
-        for (int kx = 0; kx < 3; kx++) {
-          const int x = 2 * ox + kx - p->pl;
-          if (x < 0 || x >= p->iw) continue;
+      for (int k = 0; k < 16; k++) bv[k] = -INFINITY, bi[k] = -1;
+      for (int y = y0 < 0 ? 0 : y0; y < y0 + 3 && y < p->ih; y++)
+        for (int x = x0 < 0 ? 0 : x0; x < x0 + 3 && x < p->iw; x++) {
           const int at = (y * p->iw + x) * p->c + c0;
           const float *v = p->x + at;
-          for (int k = 0; k < nc; k++)
-            if (bi[k] < 0 || v[k] > bv[k]) { /* strictly greater: ties keep the first */
-              bv[k] = v[k];
-              bi[k] = at + k;
+          if (nc == 16) {
+            for (int k = 0; k < 16; k++) { /* branch-free; strictly greater keeps the first of ties */
+              const int gt = v[k] > bv[k];
+              bv[k] = gt ? v[k] : bv[k];
+              bi[k] = gt ? at + k : bi[k];
             }
+          } else {
+            for (int k = 0; k < nc; k++)
+              if (v[k] > bv[k]) bv[k] = v[k], bi[k] = at + k;
+          }
         }
-      }
-      const float *g = p->g + (oy * p->ow + ox) * p->c + c0;
       for (int k = 0; k < nc; k++)
-        if (bi[k] >= 0) p->dx[bi[k]] += g[k];
+        if (bi[k] >= 0) p->dx[bi[k]] += g[c0 + k];
     }
+  }
 }
 
 void gc_maxpool_backward(pthreadpool_t pool, const float *x, int ih, int iw, int c, const float *g, int oh, int ow,
                          float *dx) {
   /* TF "same": pad_before = floor(total / 2) */
   const int th = (oh - 1) * 2 + 3 - ih, tw = (ow - 1) * 2 + 3 - iw;
-  pool_ctx p = {x, g, dx, ih, iw, oh, ow, c, th > 0 ? th / 2 : 0, tw > 0 ? tw / 2 : 0};
-  pthreadpool_parallelize_1d(pool, pool_backward_block, &p, (size_t)(c + 15) / 16, 0);
+  for (int parity = 0; parity < 2; parity++) {
+    pool_ctx p = {x, g, dx, ih, iw, oh, ow, c, th > 0 ? th / 2 : 0, tw > 0 ? tw / 2 : 0, parity};
+    const size_t rows = (size_t)(oh - parity + 1) / 2;
+    if (rows) pthreadpool_parallelize_1d(pool, pool_backward_row, &p, rows, 0);
+  }
 }
 
 static gc_status run_op(gc_model *m, xnn_operator_t op, int deconv, const float *in, float *out, const char *name) {
@@ -335,10 +343,19 @@ static gc_status backward_row(gc_model *m, int i, int guided) {
     case GC_OP_ADD:
       for (int k = 0; k < 2; k++) {
         const int dst = k ? b : a;
-        if ((s = ensure_grad(m, dst)) != GC_OK) return s;
         gc_node *d = &m->nodes[dst];
-        const size_t e = row_elems(m, dst);
-        ew(m, d->has_grad ? EW_ADD : EW_COPY, d->grad, 1, g, NULL, e, 0);
+        if (k == 0 && !d->has_grad) {
+          /* the first input's gradient is this row's: hand the buffer over instead of copying
+           * (this row's own gradient is not needed any more; the target row is never crossed) */
+          float *t = d->grad;
+          d->grad = n->grad;
+          n->grad = t;
+          n->has_grad = 0;
+          d->has_grad = 1;
+          continue;
+        }
+        if ((s = ensure_grad(m, dst)) != GC_OK) return s;
+        ew(m, d->has_grad ? EW_ADD : EW_COPY, d->grad, 1, g, NULL, row_elems(m, dst), 0);
         d->has_grad = 1;
       }
       return GC_OK;
