@@ -5,6 +5,9 @@
 // read-only, with the headers that make the page cross-origin isolated (COOP/COEP/CORP), so
 // the threaded WebAssembly build can be used, and with the right MIME types (.mjs, .wasm).
 // It starts even without weights/xception.gcw: the page says how to get them.
+// The demo's pages get a Content-Security-Policy that allows this origin only (DEMO_CSP), and
+// its service worker (web/demo/sw.js) may control the whole origin (Service-Worker-Allowed),
+// since the page uses the package and the wasm files from outside web/demo/.
 //
 //   node tools/serve.mjs [--port N] [--host H] [--no-isolation] [--no-build]
 //   PORT=N npm start
@@ -55,6 +58,24 @@ export const ISOLATION_HEADERS = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
+/** The demo's policy: this origin only; WebAssembly compilation; no plugins, frames or forms. */
+export const DEMO_CSP = [
+  "default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "worker-src 'self' blob:", "connect-src 'self' blob:",
+  "img-src 'self' blob: data:", "media-src 'self' blob: mediastream:", "style-src 'self'", "font-src 'self'",
+  "manifest-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+].join('; ');
+
+/** Extra headers by path: the demo's CSP, and the scope its service worker may take. */
+function pathHeaders(path, index) {
+  const h = {};
+  if (path.startsWith(index)) {
+    h['Content-Security-Policy'] = DEMO_CSP;
+    h['Referrer-Policy'] = 'no-referrer';
+    if (path === `${index}sw.js`) h['Service-Worker-Allowed'] = '/';
+  }
+  return h;
+}
+
 /**
  * Start the static server. Resolves to {server, url, port, close()}.
  * @param {{port?: number, host?: string, isolation?: boolean, mounts?: Record<string,string>,
@@ -102,8 +123,10 @@ export function startServer({ port = 8080, host = '127.0.0.1', isolation = true,
     if (!st.isFile()) return send(404, 'not found\n');
     res.writeHead(200, {
       ...headers,
+      ...pathHeaders(path, index),
       'Content-Type': MIME[extname(file).toLowerCase()] || 'application/octet-stream',
       'Content-Length': st.size,
+      'Last-Modified': st.mtime.toUTCString(),
     });
     log(`200 ${req.method} ${req.url}`);
     if (req.method === 'HEAD') return res.end();

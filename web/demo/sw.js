@@ -1,0 +1,73 @@
+// sw.js - the demo page's service worker: after one visit the page works with the network off.
+//
+// Registered by demo.js with the scope of the site's root (npm start sends
+// Service-Worker-Allowed: / for this file), because the page uses files outside web/demo/:
+// the package (web/*.js), its worker and the WebAssembly builds (build/wasm-*/).
+// Strategy: network first for everything of this origin, so a page under development is never
+// stale; a copy of each answer is kept, and used when the network fails. The weights (.gcw,
+// .h5) are not handled here: the page keeps them itself in Cache Storage (demo.js), so they
+// are stored once. Nothing from another origin is ever fetched or cached.
+const VERSION = 'v1';
+const CACHE = `xception-gradcam-app-${VERSION}`;
+const here = (p) => new URL(p, self.location.href).href;
+
+/** What the page needs, cached when the worker installs. */
+const SHELL = [
+  './', 'demo.js', 'demo.css', 'manifest.webmanifest', 'icons/icon-192.png', 'icons/icon.svg',
+  ...['cat', 'cat-and-dog', 'coffee', 'eagle', 'astronaut', 'rocket'].flatMap((s) => [`samples/${s}.jpg`, `samples/thumbs/${s}.jpg`]),
+  '../index.js', '../worker.js', '../engine.js', '../errors.js', '../core.js', '../convert.js',
+  '../../build/wasm-st/gradcam.mjs', '../../build/wasm-st/gradcam.wasm',
+  '../../build/wasm-mt/gradcam.mjs', '../../build/wasm-mt/gradcam.wasm', '../../build/wasm-mt/gradcam.worker.js',
+].map(here);
+
+const WEIGHTS = /\.(gcw|h5|hdf5)$/i;
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    // one by one, so a file this site does not have (e.g. no threaded build) does not stop the rest
+    const results = await Promise.allSettled(SHELL.map(async (url) => {
+      const res = await fetch(url, { cache: 'no-cache' });
+      if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+      await cache.put(url, res);
+    }));
+    const failed = results.filter((r) => r.status === 'rejected').map((r) => r.reason.message);
+    if (failed.length) console.warn(`offline copy incomplete: ${failed.join(', ')}`);
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith('xception-gradcam-app-') && name !== CACHE) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  const url = new URL(req.url);
+  if (req.method !== 'GET' || url.origin !== self.location.origin || WEIGHTS.test(url.pathname)
+    || req.headers.has('range')) return; // the browser does it as if there were no worker
+  event.respondWith(networkFirst(req, url));
+});
+
+async function networkFirst(req, url) {
+  const cache = await caches.open(CACHE);
+  try {
+    const res = await fetch(req);
+    if (res.ok && res.type === 'basic') {
+      const key = req.mode === 'navigate' ? here('./') : req.url;
+      if (req.mode !== 'navigate' || url.pathname === new URL(here('./')).pathname) cache.put(key, res.clone()).catch(() => {});
+    }
+    return res;
+  } catch (e) {
+    const hit = req.mode === 'navigate'
+      ? await cache.match(req, { ignoreSearch: true }) || await cache.match(here('./'))
+      : await cache.match(req, { ignoreSearch: true });
+    if (hit) return hit;
+    throw e;
+  }
+}
