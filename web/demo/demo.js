@@ -103,8 +103,8 @@ async function weightsCache() {
 const sameFile = (kept, head) => kept.headers.get('content-length') === head.headers.get('content-length')
   && (kept.headers.get('last-modified') || '') === (head.headers.get('last-modified') || '');
 
-/** Download the site's weights with progress: a Blob, or null (missing / offline). */
-async function downloadWeights(cache) {
+/** Download the site's weights with progress: {blob, headers}, or null (missing / offline). */
+async function downloadWeights() {
   let res;
   try { res = await fetch(WEIGHTS_URL, { cache: 'no-store' }); } catch { return null; }
   if (!res.ok) return null;
@@ -113,6 +113,7 @@ async function downloadWeights(cache) {
   const chunks = [];
   let loaded = 0;
   setState('loading');
+  setTask('weights', `Downloading the weights… 0.0${total ? ` / ${MB(total)}` : ''} MB`, { loaded, total });
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
@@ -121,35 +122,47 @@ async function downloadWeights(cache) {
     setTask('weights', `Downloading the weights… ${MB(loaded)}${total ? ` / ${MB(total)}` : ''} MB`, { loaded, total });
   }
   const blob = new Blob(chunks, { type: 'application/octet-stream' });
-  if (cache) {
-    const headers = { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) };
-    if (res.headers.get('last-modified')) headers['last-modified'] = res.headers.get('last-modified');
-    setTask('weights', 'Keeping the weights in this browser…', null);
-    await cache.put(WEIGHTS_URL, new Response(blob, { headers })).catch((e) => console.warn('could not keep the weights:', e));
-  }
-  return blob;
+  const headers = { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) };
+  if (res.headers.get('last-modified')) headers['last-modified'] = res.headers.get('last-modified');
+  return { blob, headers };
 }
 
-/** The weights to use: {blob, from: 'site'|'picked', name} or null when there are none. */
-async function findWeights() {
+/**
+ * The weights to try, best first: the site's file kept from an earlier visit (unless the site
+ * now has another one), the file the user chose earlier, the site's file downloaded now.
+ * Each is {blob, from: 'site-kept'|'picked'|'site-new', name, headers?}.
+ */
+async function* weightsCandidates() {
   const cache = await weightsCache();
   setTask('weights', 'Looking for the weights…', null);
   const kept = cache && await cache.match(WEIGHTS_URL);
+  let changed = false;
   if (kept) {
-    // kept from an earlier visit: use it unless the site now has another file
     const head = await fetch(WEIGHTS_URL, { method: 'HEAD', cache: 'no-store' }).catch(() => null);
-    if (!head || !head.ok || sameFile(kept, head)) return { blob: await kept.blob(), from: 'site', name: 'xception.gcw' };
+    changed = !!head && head.ok && !sameFile(kept, head);
+    if (!changed) yield { blob: await kept.blob(), from: 'site-kept', name: SITE_NAME };
   }
-  const blob = await downloadWeights(cache);
-  if (blob) return { blob, from: 'site', name: 'xception.gcw' };
   const picked = cache && await cache.match(PICKED_KEY);
-  if (picked) return { blob: await picked.blob(), from: 'picked', name: picked.headers.get('x-file-name') || 'weights' };
-  return null;
+  if (picked && !changed) yield { blob: await picked.blob(), from: 'picked', name: decodeURIComponent(picked.headers.get('x-file-name') || 'weights') };
+  setTask('weights', 'Looking for the weights on this site…', null);
+  const got = await downloadWeights();
+  if (got) yield { ...got, from: 'site-new', name: SITE_NAME };
+  if (picked && changed) yield { blob: await picked.blob(), from: 'picked', name: decodeURIComponent(picked.headers.get('x-file-name') || 'weights') };
 }
+const SITE_NAME = new URL(WEIGHTS_URL).pathname;
 
 async function forgetWeights(key) {
   const cache = await weightsCache();
   if (cache) await cache.delete(key).catch(() => {});
+}
+
+/** Keep weights that loaded, so they are not downloaded or asked for again. */
+async function keepWeights(key, blob, headers) {
+  const cache = await weightsCache();
+  if (!cache) return;
+  setTask('weights', 'Keeping the weights in this browser…', null);
+  await cache.put(key, new Response(blob, { headers })).catch((e) => console.warn('could not keep the weights:', e));
+  setTask('weights', null);
 }
 
 const PHASES = { download: 'Reading the weights', convert: 'Converting the Keras weights', pack: 'Preparing the network' };
@@ -164,33 +177,31 @@ function coreProgress(p) {
   setTask('core', `Compiling the WebAssembly core… ${MB(p.loaded)}${p.total ? ` / ${MB(p.total)}` : ''} MB`, p);
 }
 
-/** Load weights into the model; `from` says where they came from (for messages and the cache). */
-async function useWeights({ blob, from, name }) {
+/** Load weights into the model: true when they work. A failure is shown and forgotten. */
+async function useWeights(w) {
+  const { blob, from, name } = w;
   S.weights.pending = true;
   setState('loading');
   try {
     const r = await S.gc.loadWeights(blob, { onProgress: weightsProgress });
     setTask('weights', null);
     S.weights.loaded = true;
+    S.weights.current = w;
     $('weights-box').hidden = true;
-    showError(null);
+    if (from === 'site-new') await keepWeights(WEIGHTS_URL, blob, w.headers);
     if (from === 'picked-now') {
-      const cache = await weightsCache();
-      const headers = { 'content-type': 'application/octet-stream', 'x-file-name': encodeURIComponent(name) };
-      if (cache) await cache.put(PICKED_KEY, new Response(blob, { headers })).catch((e) => console.warn('could not keep the weights:', e));
+      await keepWeights(PICKED_KEY, blob, { 'content-type': 'application/octet-stream', 'x-file-name': encodeURIComponent(name) });
     }
-    const src = r.format === 'h5' ? 'converted from Keras .h5 in this page' : from === 'site' ? 'from this site' : `from ${decodeURIComponent(name)}`;
-    $('weights-state').textContent = `Weights: ${(r.params / 1e6).toFixed(1)} M parameters, ${src}.`;
+    const src = r.format === 'h5' ? `${name}, converted from Keras .h5 in this page` : from.startsWith('site') ? `from this site (${name})` : name;
+    $('weights-state').textContent = `Weights: ${(r.params / 1e6).toFixed(1)} M parameters, ${src}${from === 'site-kept' || from === 'picked' ? ', kept in this browser' : ''}.`;
     return true;
   } catch (e) {
     setTask('weights', null);
     S.weights.loaded = false;
-    if (from === 'site') await forgetWeights(WEIGHTS_URL);
+    if (from === 'site-kept') await forgetWeights(WEIGHTS_URL);
     if (from === 'picked') await forgetWeights(PICKED_KEY);
-    const where = from === 'site' ? `The weights file of this site (${new URL(WEIGHTS_URL).pathname}) cannot be used: `
-      : `The weights file ${decodeURIComponent(name)} cannot be used: `;
+    const where = from.startsWith('site') ? `The weights file of this site (${name}) cannot be used: ` : `The weights file ${name} cannot be used: `;
     showError(e, where);
-    noWeights();
     return false;
   } finally {
     S.weights.pending = false;
@@ -199,15 +210,29 @@ async function useWeights({ blob, from, name }) {
 
 function noWeights() {
   $('weights-box').hidden = false;
+  $('weights-state').textContent = '';
   status('No weights loaded: see below.');
   setState('no-weights');
 }
 
 async function pickWeights(file) {
-  if (!S.gc) return;
+  if (!S.gc || S.weights.pending) return;
   stopLive();
-  const ok = await useWeights({ blob: file, from: 'picked-now', name: file.name });
-  if (ok) await afterReady();
+  if (S.ctl) S.ctl.abort();
+  const before = S.weights.loaded ? S.weights.current : null;
+  if (await useWeights({ blob: file, from: 'picked-now', name: file.name })) {
+    showError(null);
+    await afterReady();
+    return;
+  }
+  // the chosen file is not usable: go back to the weights that worked, if any
+  if (before && await useWeights(before)) {
+    const el = $('error');
+    el.textContent += ' The previous weights are loaded again.';
+    await afterReady(true);
+  } else {
+    noWeights();
+  }
 }
 
 // ---- the model -----------------------------------------------------------------------------
@@ -216,7 +241,8 @@ async function start() {
   const threads = params.has('threads') ? Number(params.get('threads')) : undefined;
   setState('loading');
   setTask('core', 'Compiling the WebAssembly core…', null);
-  const weightsPromise = findWeights().catch((e) => { console.warn(e); return null; });
+  const candidates = weightsCandidates();
+  const first = candidates.next().catch((e) => { console.warn(e); return { done: true }; });
   try {
     S.gc = await GradCam.load({ wasmBase: WASM_BASE, threads, onProgress: coreProgress });
   } catch (e) {
@@ -234,12 +260,26 @@ async function start() {
     : `Single thread (the page is not cross-origin isolated) · WebAssembly SIMD · core ${info.version}`;
   $('mode').dataset.mode = info.mode;
   setupModelControls();
-  const found = await weightsPromise;
-  if (!found) { setTask('weights', null); noWeights(); return; }
-  if (await useWeights(found)) await afterReady();
+  let next = await first;
+  while (!next.done) {
+    if (await useWeights(next.value)) {
+      showError(null);
+      await afterReady();
+      return;
+    }
+    next = await candidates.next().catch(() => ({ done: true }));
+  }
+  setTask('weights', null);
+  noWeights();
 }
 
-async function afterReady() {
+/** Weights loaded: (re)analyse the current image. `same` when the weights did not change. */
+async function afterReady(same = false) {
+  if (same) {
+    status('Ready.');
+    setState(S.result ? 'explained' : S.classes ? 'classified' : 'ready');
+    return;
+  }
   setState('ready');
   status(S.image ? 'Ready.' : 'Ready: choose an image.');
   if (S.image) await analyse();
@@ -317,6 +357,7 @@ async function useImage(source, name) {
   S.result = null;
   S.guided = null;
   $('top5').replaceChildren();
+  $('top5-hint').hidden = false;
   $('class-results').replaceChildren();
   $('class-search').value = '';
   $('class-search').disabled = true;
@@ -383,7 +424,7 @@ async function analyse() {
     $('placeholder').hidden = false;
     $('explaining').textContent = '';
     status('This image could not be classified. Choose another one.');
-    showError(e, e.code === 'IMAGE_INVALID' ? `${image.name || 'This file'} is not an image this browser can read: ` : '');
+    showError(e, e.code === 'IMAGE_INVALID' ? `${image.name || 'This file'}: ` : '');
     setState('error');
     return;
   }
@@ -394,6 +435,7 @@ async function analyse() {
 function renderTop() {
   const list = $('top5');
   const top = S.classes.slice(0, 5);
+  $('top5-hint').hidden = top.length > 0;
   list.replaceChildren(...top.map((t) => {
     const li = document.createElement('li');
     li.dataset.index = t.index;
@@ -717,9 +759,11 @@ async function toggleLive() {
   if (!S.weights.loaded || !S.methods.length) { showError(new Error('Live explanations need the weights and an explaining core.')); return; }
   S.live = true;
   $('camera-live').setAttribute('aria-pressed', 'true');
-  $('camera-live').textContent = 'Stop live';
+  $('camera-live').textContent = 'Stop';
   document.body.dataset.live = 'on';
   setState('live');
+  status('Live: explaining the camera\'s frames…');
+  $('class-search').disabled = true;
   const { signal } = newRun();
   let fps = 0;
   let last = performance.now();
@@ -742,16 +786,17 @@ async function toggleLive() {
     S.result = r;
     S.guided = null;
     S.classIndex = r.classIndex;
-    const orig = $('original-canvas');
-    putImage(orig, frame);
+    if (r.classes?.length) { S.classes = r.classes; renderTop(); }
+    putImage($('original-canvas'), frame);
     drawResult(r);
     const now = performance.now();
     const dt = now - last;
     last = now;
     fps = frames++ ? 0.7 * fps + 0.3 * (1000 / dt) : 1000 / dt;
-    const best = r.classes?.find((c) => c.index === r.classIndex) || r.classes?.[0];
+    const best = r.classes?.find((c) => c.index === r.classIndex);
     $('fps').textContent = `${fps.toFixed(1)} frames per second`;
-    $('explaining').textContent = `Live: ${best ? `${pretty(best.name)} (${pct(best.prob)})` : `class ${r.classIndex}`}`;
+    $('explaining').textContent = `Live: ${best ? `${pretty(best.name)} (${pct(best.prob)})` : `class ${r.classIndex}`} · ${fps.toFixed(1)} frames/s`;
+    status(`Live: explaining the camera's frames, ${fps.toFixed(1)} per second.`);
     showTimings(r.timings);
     document.body.dataset.liveFrames = String(frames);
   }
