@@ -346,7 +346,7 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
     await page.setViewportSize({ width: 1280, height: 720 });
   });
 
-  test('offline: after one visit, a reload with the server stopped explains again', async () => {
+  test('offline: after one visit, a reload with the server stopped explains again; installable', async () => {
     await page.waitForFunction(() => document.body.dataset.offline === 'ready', null, { timeout: T });
     await b.server.close();
     await b.context.setOffline(true);
@@ -360,6 +360,13 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
     await andWait(page, 'explained', () => page.click('#samples button[data-sample="cat-and-dog"]'));
     assert.equal(await page.evaluate(() => window.demo.result.overlay.width), 224);
     await shot(page, '1280-offline');
+    // installable: a valid manifest, and Chromium finds nothing missing
+    const cdp = await b.context.newCDPSession(page);
+    const manifest = await cdp.send('Page.getAppManifest');
+    assert.deepEqual(manifest.errors, []);
+    const installability = await cdp.send('Page.getInstallabilityErrors');
+    assert.deepEqual(installability.installabilityErrors, []);
+    await cdp.detach();
     await b.context.setOffline(false);
   });
 
@@ -369,6 +376,8 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
     assert.deepEqual(others, []);
     assert.ok(b.requests.some((u) => u.endsWith('/weights/xception.gcw')));
     assert.ok(b.requests.some((u) => u.endsWith('/build/wasm-mt/gradcam.wasm')));
+    // the single-thread build is fetched only by the service worker's install: its requests are seen too
+    assert.ok(b.requests.some((u) => u.endsWith('/build/wasm-st/gradcam.wasm')));
     assert.deepEqual(await page.evaluate(() => window.__csp), []);
     const errors = b.consoleLines.filter((l) => /^(error|pageerror)/.test(l) && !/ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(l));
     assert.deepEqual(errors, []);

@@ -92,7 +92,7 @@ function showError(e, prefix = '') {
 function busy(on) { $('busy').hidden = !on; $('stage').setAttribute('aria-busy', on ? 'true' : 'false'); }
 
 const pretty = (name) => name.replaceAll('_', ' ');
-const pct = (p) => `${(p * 100).toFixed(p >= 0.1 ? 1 : 2)} %`;
+const pct = (p) => (p < 0.00005 ? '< 0.01 %' : `${(p * 100).toFixed(p >= 0.1 ? 1 : 2)} %`);
 const ms = (t) => `${t < 10 ? t.toFixed(1) : t.toFixed(0)} ms`;
 
 // ---- weights: from this site, kept in Cache Storage, or chosen by the user -----------------
@@ -365,6 +365,7 @@ async function useImage(source, name) {
   $('timings').textContent = '';
   $('metrics-numbers').replaceChildren();
   $('metrics-plot').hidden = true;
+  $('metrics-legend').hidden = true;
   setDownloads(false);
   await showOriginal(source);
   if (S.weights.loaded) await analyse();
@@ -467,7 +468,7 @@ function markClass() {
   for (const b of $('top5').querySelectorAll('button')) b.setAttribute('aria-pressed', String(Number(b.dataset.index) === S.classIndex));
   const c = S.classes?.find((x) => x.index === S.classIndex);
   if (!c) return;
-  const m = currentMethod();
+  const m = currentView() === 'guided' ? { name: 'guided-gradcam', usesLayer: true } : currentMethod();
   $('explaining').textContent = `${pretty(c.name)} (${pct(c.prob)}) · ${METHOD_TEXT[m.name]?.[0] || m.name}${m.usesLayer ? ` at ${$('layer').value}` : ''}`;
 }
 
@@ -568,6 +569,7 @@ function applyView() {
 
 async function changeView() {
   applyView();
+  if (!S.live) markClass();
   if (currentView() === 'guided' && S.result && !S.guided && !S.live) {
     const { signal, seq } = newRun();
     setState('explaining');
@@ -627,7 +629,8 @@ function plotMetrics(m) {
   const pad = { l: 36, r: 8, t: 10, b: 28 };
   const del = Array.from(m.deletion);
   const ins = Array.from(m.insertion);
-  const ymax = Math.max(1e-6, ...del, ...ins);
+  const top = Math.max(1e-6, ...del, ...ins);
+  const ymax = top > 0.5 ? 1 : top; // probabilities: the full range when it is used
   const x = (i, n) => pad.l + (i / (n - 1)) * (W - pad.l - pad.r);
   const y = (v) => H - pad.b - (v / ymax) * (H - pad.t - pad.b);
   g.strokeStyle = '#999';
@@ -657,11 +660,7 @@ function plotMetrics(m) {
   };
   curve(del, '#d1495b');
   curve(ins, '#2a6fdb');
-  g.textAlign = 'left';
-  g.fillStyle = '#d1495b';
-  g.fillText('deletion', W - 110, pad.t + 10);
-  g.fillStyle = '#2a6fdb';
-  g.fillText('insertion', W - 55, pad.t + 10);
+  $('metrics-legend').hidden = false;
   const dl = $('metrics-numbers');
   const rows = [
     ['Deletion AUC (lower is better)', num(m.deletionAuc)],
