@@ -297,6 +297,23 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
     assert.equal(await page.evaluate(() => window.demo.image.name), 'pasted image');
   });
 
+  test('choices in quick succession: the last one wins', async () => {
+    await andWait(page, analysed(), async () => {
+      for (const s of ['rocket', 'astronaut', 'eagle', 'coffee']) await page.click(`#samples button[data-sample="${s}"]`);
+    });
+    await page.waitForTimeout(300); // nothing stale arrives after
+    assert.equal(await page.evaluate(() => document.body.dataset.state), analysed());
+    assert.equal(await page.evaluate(() => window.demo.image.name), 'coffee.jpg');
+    const shown = await page.$$eval('#top5 li', (lis) => lis.map((li) => Number(li.dataset.index)));
+    const api = await page.evaluate(async () => (await window.gradcam.classify(window.demo.image.source, { topK: 5 })).top.map((x) => x.index));
+    assert.deepEqual(shown, api);
+    if (canExplain) {
+      const cmp = await compareWithApi(page);
+      assert.equal(cmp.overlay.differing, 0);
+      assert.equal(await page.$eval('#original-canvas', (c) => `${c.width}x${c.height}`), '600x400');
+    }
+  });
+
   test('faithfulness metrics: curves plotted, AUC shown', async (t) => {
     if (!canExplain) { t.skip(NO_EXPLAIN); return; }
     await page.click('#metrics-box summary');

@@ -351,7 +351,8 @@ let imageSeq = 0;
 
 /** A new image: show it, classify it, explain its best class. */
 async function useImage(source, name) {
-  S.image = { source, name, id: ++imageSeq };
+  const image = { source, name, id: ++imageSeq };
+  S.image = image;
   S.classes = null;
   S.classIndex = null;
   S.result = null;
@@ -367,19 +368,22 @@ async function useImage(source, name) {
   $('metrics-plot').hidden = true;
   $('metrics-legend').hidden = true;
   setDownloads(false);
-  await showOriginal(source);
+  if (S.ctl) S.ctl.abort(); // what ran for the previous image is of no use now
+  await showOriginal(image);
+  if (S.image !== image) return; // another image came meanwhile
   if (S.weights.loaded) await analyse();
   else if (!S.weights.pending) status('The image is ready; now the weights are needed (see below).');
 }
 
-async function showOriginal(source) {
+async function showOriginal(image) {
   const canvas = $('original-canvas');
   let bitmap = null;
   try {
-    bitmap = await createImageBitmap(source, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    bitmap = await createImageBitmap(image.source, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
   } catch {
     bitmap = null; // the API says why when it classifies
   }
+  if (S.image !== image) { bitmap?.close(); return; }
   for (const id of ['overlay-canvas', 'heatmap-canvas']) $(id).hidden = true;
   $('guided-wrap').hidden = true;
   if (!bitmap) { canvas.hidden = true; $('placeholder').hidden = false; return; }
@@ -557,7 +561,7 @@ function showTimings(t) {
 const currentView = () => document.querySelector('input[name="view"]:checked').value;
 
 function applyView() {
-  const view = currentView();
+  const view = S.live && currentView() === 'guided' ? 'overlay' : currentView();
   const stage = $('stage');
   stage.dataset.view = view;
   const has = !!S.result;
@@ -754,7 +758,7 @@ async function snapshot() {
 }
 
 async function toggleLive() {
-  if (S.live) { stopLive(); return; }
+  if (S.live) { stopLive({ analyse: true }); return; }
   if (!S.weights.loaded || !S.methods.length) { showError(new Error('Live explanations need the weights and an explaining core.')); return; }
   S.live = true;
   $('camera-live').setAttribute('aria-pressed', 'true');
@@ -777,7 +781,11 @@ async function toggleLive() {
     try {
       r = await S.gc.explain(frame, { ...opts, signal });
     } catch (e) {
-      if (e.code !== 'ABORTED') { showError(e); }
+      if (e.code !== 'ABORTED' && S.live) {
+        showError(e);
+        stopLive();
+        setState('error');
+      }
       break;
     }
     if (!S.live) break;
@@ -801,7 +809,8 @@ async function toggleLive() {
   }
 }
 
-function stopLive() {
+/** End the live mode; `analyse` classifies and explains the last frame in full (the Stop button). */
+function stopLive({ analyse: again = false } = {}) {
   if (!S.live) return;
   S.live = false;
   if (S.ctl) S.ctl.abort();
@@ -810,7 +819,7 @@ function stopLive() {
   document.body.dataset.live = 'off';
   busy(false);
   const frame = S.image?.source;
-  if (frame instanceof ImageData) useImage(frame, 'camera frame');
+  if (again && frame instanceof ImageData) useImage(frame, 'camera frame');
 }
 
 // ---- wiring --------------------------------------------------------------------------------
