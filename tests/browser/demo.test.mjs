@@ -430,6 +430,8 @@ describe('demo page errors (single thread, no COOP/COEP)', () => {
     assert.match(await page.textContent('#weights-box'), /npm run weights/);
     await shot(page, '1280-corrupt-weights');
     await page.setViewportSize({ width: 390, height: 844 });
+    const f = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: innerWidth }));
+    assert.ok(f.scroll <= f.inner, `390: ${f.scroll} > ${f.inner}`);
     await page.screenshot({ path: `${shots}/demo-390-corrupt-weights.png`, fullPage: true });
     await page.setViewportSize({ width: 1280, height: 720 });
   });
