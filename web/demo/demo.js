@@ -114,12 +114,17 @@ async function downloadWeights() {
   let loaded = 0;
   setState('loading');
   setTask('weights', `Downloading the weights… 0.0${total ? ` / ${MB(total)}` : ''} MB`, { loaded, total });
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    setTask('weights', `Downloading the weights… ${MB(loaded)}${total ? ` / ${MB(total)}` : ''} MB`, { loaded, total });
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.length;
+      setTask('weights', `Downloading the weights… ${MB(loaded)}${total ? ` / ${MB(total)}` : ''} MB`, { loaded, total });
+    }
+  } catch (e) {
+    showError(new Error(`The weights download stopped after ${MB(loaded)} MB: ${e.message || e}. Reload the page to try again.`));
+    return null;
   }
   const blob = new Blob(chunks, { type: 'application/octet-stream' });
   const headers = { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) };
@@ -257,7 +262,7 @@ async function start() {
   const info = S.gc.info();
   $('mode').textContent = info.mode === 'threaded'
     ? `Threaded: ${info.threads} threads · WebAssembly SIMD · core ${info.version}`
-    : `Single thread (the page is not cross-origin isolated) · WebAssembly SIMD · core ${info.version}`;
+    : `Single thread${globalThis.crossOriginIsolated ? '' : ' (the page is not cross-origin isolated)'} · WebAssembly SIMD · core ${info.version}`;
   $('mode').dataset.mode = info.mode;
   setupModelControls();
   let next = await first;
