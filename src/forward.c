@@ -276,13 +276,15 @@ void gc_model_free(gc_model *m) {
       if (m->nodes[i].op) xnn_delete_operator(m->nodes[i].op);
       if (m->nodes[i].op2) xnn_delete_operator(m->nodes[i].op2);
       if (m->nodes[i].pre_op) xnn_delete_operator(m->nodes[i].pre_op);
-      free(m->nodes[i].out);
+      if (!m->rows[i].transient) free(m->nodes[i].out);
+      free(m->nodes[i].val);
       free(m->nodes[i].pre);
     }
   }
   free(m->nodes);
   free(m->rows);
   free(m->scratch);
+  for (int k = 0; k < 3; k++) free(m->slot[k]);
   free(m->workspace);
   free(m->image_input);
   if (m->pool) pthreadpool_destroy(m->pool);
@@ -306,6 +308,16 @@ size_t gc_model_param_count(const gc_model *m) { return m ? m->param_count : 0; 
 
 /* ---- reshape: only when the input size changes -------------------------------------------- */
 
+/* Slot of a transient row: the residual slot, or one of two short-lived slots alternating by
+ * row so that a transient row read by the next transient row never shares its slot. */
+static int transient_slot(const gc_model *m, int i) { return m->rows[i].transient == 2 ? 2 : i % 2; }
+
+/* Point the transient rows at their slots (before a forward pass). */
+static void attach_slots(gc_model *m) {
+  for (int i = 0; i < m->nrows; i++)
+    if (m->rows[i].transient) m->nodes[i].out = m->slot[transient_slot(m, i)];
+}
+
 static gc_status reshape(gc_model *m, int batch, int h, int w) {
   const int n = m->nrows;
   int *oh = malloc((size_t)n * sizeof *oh), *ow = malloc((size_t)n * sizeof *ow);
@@ -319,7 +331,7 @@ static gc_status reshape(gc_model *m, int batch, int h, int w) {
   m->ran = 0;
   const size_t B = (size_t)batch;
   gc_status s = GC_OK;
-  size_t ws_max = 0, scratch_max = 0;
+  size_t ws_max = 0, scratch_max = 0, slot_size[3] = {0, 0, 0};
   for (int i = 0; i < n && s == GC_OK; i++) {
     const gc_layer *r = &m->rows[i];
     gc_node *nd = &m->nodes[i];
@@ -375,18 +387,32 @@ static gc_status reshape(gc_model *m, int batch, int h, int w) {
     if (ws > ws_max) ws_max = ws;
     nd->h = oh[i];
     nd->w = ow[i];
-    free(nd->out);
-    nd->out = gc_alloc_buffer(B * oh[i] * ow[i] * r->cout);
+    if (!r->transient) free(nd->out);
+    nd->out = NULL;
+    const size_t elems = B * oh[i] * ow[i] * r->cout;
+    if (r->transient) {
+      const int k = transient_slot(m, i);
+      if (elems > slot_size[k]) slot_size[k] = elems;
+    } else {
+      nd->out = gc_alloc_buffer(elems);
+      if (!nd->out) s = GC_ERR_OUT_OF_MEMORY;
+    }
+    free(nd->val);
+    nd->val = NULL;
     free(nd->pre); /* pre-activations and gradients follow the new size */
     nd->pre = NULL;
     nd->pre_valid = 0;
     free(nd->grad);
     nd->grad = NULL;
     nd->has_grad = 0;
-    if (!nd->out) s = GC_ERR_OUT_OF_MEMORY;
   }
   free(oh);
   free(ow);
+  for (int k = 0; s == GC_OK && k < 3; k++) {
+    free(m->slot[k]);
+    m->slot[k] = gc_alloc_buffer(slot_size[k]);
+    if (!m->slot[k]) s = GC_ERR_OUT_OF_MEMORY;
+  }
   if (s == GC_OK) {
     free(m->scratch);
     free(m->workspace);
@@ -482,14 +508,23 @@ gc_status gc_forward_batch(gc_model *m, const float *input, int batch, int h, in
   if (s != GC_OK) return s;
   if (h != m->in_h || w != m->in_w || batch != m->batch) s = reshape(m, batch, h, w);
   m->ran = 0;
+  if (s == GC_OK) attach_slots(m);
   for (int i = 0; s == GC_OK && i < m->nrows; i++) s = run_row(m, i, input);
   for (int i = 0; i < m->nrows; i++) m->nodes[i].has_grad = 0;
   return s;
 }
 
+static gc_status materialize(gc_model *m, int i);
+
 gc_status gc_forward_from(gc_model *m, int row) {
   if (!m->ran || m->batch != 1 || row < 0 || row >= m->nrows) return GC_ERR_NOT_RUN;
   gc_status s = GC_OK;
+  /* transient values from before `row` that rows after it read must exist again */
+  for (int i = row + 1; s == GC_OK && i < m->nrows; i++) {
+    const gc_layer *r = &m->rows[i];
+    if (r->in0 >= 0 && r->in0 < row) s = materialize(m, r->in0);
+    if (s == GC_OK && r->in1 >= 0 && r->in1 < row) s = materialize(m, r->in1);
+  }
   for (int i = row + 1; s == GC_OK && i < m->nrows; i++) s = run_row(m, i, m->nodes[0].out);
   for (int i = 0; i < m->nrows; i++) m->nodes[i].pre_valid = m->nodes[i].has_grad = 0;
   if (s == GC_OK) {
@@ -573,6 +608,25 @@ static void fill_shape(gc_shape *shape, const gc_node *nd, int channels, int fla
   }
 }
 
+/* The value of a transient row after the forward pass: recomputed from its inputs (themselves
+ * recomputed first if transient) into the row's own buffer, which its output then points to. */
+static gc_status materialize(gc_model *m, int i) {
+  const gc_layer *r = &m->rows[i];
+  gc_node *nd = &m->nodes[i];
+  if (!r->transient || (nd->val && nd->out == nd->val)) return GC_OK;
+  for (int k = 0; k < 2; k++) {
+    const int j = k ? r->in1 : r->in0;
+    if (j >= 0) {
+      gc_status s = materialize(m, j);
+      if (s != GC_OK) return s;
+    }
+  }
+  if (!nd->val) nd->val = gc_alloc_buffer((size_t)nd->h * nd->w * r->cout);
+  if (!nd->val) return GC_ERR_OUT_OF_MEMORY;
+  nd->out = nd->val;
+  return run_row(m, i, m->nodes[0].out);
+}
+
 /* The pre-activation of a row whose ReLU is fused: rerun its last convolution without the
  * clamp (that operator is created on first use) on the stored input. */
 static gc_status compute_preact(gc_model *m, int i) {
@@ -597,7 +651,9 @@ static gc_status compute_preact(gc_model *m, int i) {
     free(bias);
     if (xs != xnn_status_success) return gc_backend_error(m, "create", r->def->preact, xs);
   }
-  const gc_node *src = r->in0 >= 0 ? &m->nodes[r->in0] : NULL;
+  gc_status ms = materialize(m, r->in0);
+  if (ms != GC_OK) return ms;
+  const gc_node *src = &m->nodes[r->in0];
   const int ih = src->h, iw = src->w;
   size_t ws = 0, wa = 0, oh = 0, ow = 0;
   xs = xnn_reshape_convolution2d_nhwc_f32(nd->pre_op, 1, ih, iw, &ws, &wa, &oh, &ow, m->pool);
@@ -645,6 +701,8 @@ gc_status gc_model_activation(const gc_model *m_, const char *layer, const float
     *data = m->nodes[pre].pre;
     return GC_OK;
   }
+  gc_status s = materialize(m, i);
+  if (s != GC_OK) return s;
   const gc_op op = m->rows[i].def->op;
   fill_shape(shape, &m->nodes[i], m->rows[i].cout, op == GC_OP_GAP || op == GC_OP_DENSE);
   *data = m->nodes[i].out;

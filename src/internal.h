@@ -42,6 +42,11 @@ typedef struct gc_layer {
   const gc_layer_def *def;
   int in0, in1;   /* indices into the table, -1 if none */
   int cin, cout;  /* channels in/out */
+  /* Not kept after the forward pass (the backward pass never reads it): stand-alone ReLUs,
+   * max pools, residual convolutions, BN outputs feeding only an addition, global pooling.
+   * 1 = short-lived slot (consumed by the next row), 2 = the residual slot (consumed by the
+   * block's addition). Asked for by name, such an activation is recomputed from its input. */
+  int transient;
 } gc_layer;
 
 int gc_table_size(void);

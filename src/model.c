@@ -87,6 +87,30 @@ static void resolve(gc_layer *rows) {
     r->cin = r->in0 >= 0 ? rows[r->in0].cout : 3;
     r->cout = d->channels ? d->channels : r->cin;
   }
+  /* What the backward pass reads: the outputs of fused-ReLU rows (masks), the inputs of max
+   * pools (arg-max) and stand-alone ReLUs (masks), the input and the logits. */
+  for (int i = 0; i < TABLE_SIZE; i++) {
+    const gc_layer_def *d = rows[i].def;
+    int needed = d->op == GC_OP_INPUT || d->op == GC_OP_DENSE || d->relu;
+    for (int j = i + 1; j < TABLE_SIZE && !needed; j++)
+      if (rows[j].in0 == i || rows[j].in1 == i) {
+        const gc_op op = rows[j].def->op;
+        /* max pool / ReLU backward read this value; any other consumer but an addition or the
+         * next row would outlive a short slot */
+        if (op == GC_OP_MAXPOOL || op == GC_OP_RELU) needed = 1;
+        else if (op != GC_OP_ADD && j != i + 1) needed = 1;
+      }
+    if (needed) {
+      rows[i].transient = 0;
+    } else if (d->op == GC_OP_CONV) {
+      rows[i].transient = 2; /* residual: read by the addition a few rows later */
+    } else {
+      /* consumed only by the next row, or by the addition right after it */
+      rows[i].transient = 1;
+      for (int j = i + 1; j < TABLE_SIZE; j++)
+        if ((rows[j].in0 == i || rows[j].in1 == i) && j != i + 1) rows[i].transient = 0;
+    }
+  }
 }
 
 int gc_table_size(void) { return TABLE_SIZE; }

@@ -13,7 +13,8 @@ typedef struct gc_node {
   xnn_operator_t op;  /* conv, depthwise, relu, pool, add, dense */
   xnn_operator_t op2; /* pointwise convolution of a separable convolution */
   int h, w;           /* current output size */
-  float *out;         /* (batch, h, w, cout) + XNN_EXTRA_BYTES */
+  float *out;         /* (batch, h, w, cout) + XNN_EXTRA_BYTES; transient rows: a shared slot */
+  float *val;         /* transient rows: the value recomputed on demand (1, h, w, cout) */
   /* fused ReLU rows: the pre-activation (the Keras *_bn output), computed on demand */
   xnn_operator_t pre_op; /* the row's last convolution without the ReLU clamp */
   float *pre;            /* (1, h, w, cout) */
@@ -35,6 +36,7 @@ struct gc_model {
   int in_h, in_w, batch;  /* shape the forward operators are reshaped for (0 = none) */
   int ran;                /* batch-1 results of a forward pass are available */
   float *scratch;         /* depthwise output inside a separable convolution */
+  float *slot[3];         /* outputs of transient rows: two short-lived slots, the residual slot */
   void *workspace;        /* shared convolution workspace */
   size_t workspace_size;
   float *image_input;     /* 299x299x3 buffer for gc_model_forward_image */

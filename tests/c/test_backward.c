@@ -292,7 +292,7 @@ static void test_network_fd(void) {
   const int c = top1();
   fd_through_network("block14_sepconv1_act", c); /* separable conv + fused ReLU, pool, dense */
   fd_through_network("block12_add", c);          /* block 13: residual 1x1/2, ReLU, max pool, add */
-  fd_through_network("block3_pool", (c + 17) % 1000);
+  fd_through_network("block3_sepconv2_bn", (c + 17) % 1000); /* into block 3: max pool, add */
   fd_through_network("block1_conv1_act", c); /* stem 3x3 valid, block 2 */
   fd_through_network("input", c);            /* the 3x3 stride-2 stem */
 }
