@@ -25,6 +25,10 @@
  * Ownership: pointers returned by gc_model_* accessors point into the model and stay
  * valid until the next forward call, gc_model_set_threads() or gc_model_free().
  *
+ * Memory: after a forward pass the model keeps the activations its backward pass reads; the
+ * others (stand-alone ReLUs, pools, residual convolutions, ...) are recomputed from their
+ * inputs when gc_model_activation asks for them.
+ *
  * Layers: every intermediate activation is addressable by its Keras layer name
  * (block1_conv1_act ... block14_sepconv2_act, block2_pool, ...). The residual
  * additions, which Keras names add/add_1/..., are called block2_add ... block13_add here;
