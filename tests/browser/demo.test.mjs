@@ -238,7 +238,15 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
     await andWait(page, 'explained', () => page.selectOption('#method', 'saliency'));
     assert.equal(await page.isDisabled('#layer'), true);
     assert.equal(await page.evaluate(() => window.demo.result.layer), 'input');
+    // a method's own settings reach explain() as methodOptions
+    // (the cheapest setting chosen beforehand, as a person would after a first run)
+    await page.evaluate(() => { window.demo.settings['integrated-gradients'] = { steps: 4 }; });
+    await andWait(page, 'explained', () => page.selectOption('#method', 'integrated-gradients'));
+    assert.equal(await page.inputValue('#opt-steps'), '4');
+    assert.deepEqual(await page.evaluate(() => window.demo.explainOptions().methodOptions), { steps: 4 });
+    assert.equal(await page.evaluate(() => window.demo.result.method), 'integrated-gradients');
     await andWait(page, 'explained', () => page.selectOption('#method', 'gradcam'));
+    assert.equal(await page.isVisible('#method-options'), false);
   });
 
   test('class search explains any of the 1000 classes', async (t) => {

@@ -41,6 +41,12 @@ const METHOD_TEXT = {
   'integrated-gradients': ['Integrated gradients', 'Gradients summed along the path from a black image to this one, times the pixel differences (Sundararajan et al. 2017).'],
 };
 const INPUT_METHODS = ['saliency', 'guided-backprop', 'smoothgrad', 'integrated-gradients'];
+/** The methods' own settings (methodOptions): [key, label, choices, the core's default]. */
+const METHOD_SETTINGS = {
+  scorecam: [['channels', 'Feature maps used as masks', [8, 16, 32, 64, 128], 32]],
+  smoothgrad: [['samples', 'Noisy copies', [4, 8, 16, 32], 8], ['sigma', 'Noise', [0.05, 0.1, 0.15, 0.25], 0.15]],
+  'integrated-gradients': [['steps', 'Steps from black', [4, 8, 16, 32, 64], 16]],
+};
 const DEFAULT_LAYER = 'block14_sepconv2_act';
 
 const S = {
@@ -56,6 +62,7 @@ const S = {
   camera: null, // MediaStream
   live: false,
   weights: { loaded: false, pending: false },
+  settings: {}, // method -> the methodOptions chosen
 };
 window.demo = S; // for the console and the tests
 
@@ -333,8 +340,36 @@ function currentMethod() {
   return S.methods.find((m) => m.name === $('method').value) || { name: 'gradcam', usesLayer: true };
 }
 
+/** The fields of the chosen method's own settings. */
+function methodSettings() {
+  const box = $('method-options');
+  const m = currentMethod();
+  const fields = METHOD_SETTINGS[m.name] || [];
+  box.hidden = !fields.length;
+  box.replaceChildren(...fields.map(([key, label, choices, def]) => {
+    const div = document.createElement('div');
+    div.className = 'field';
+    const id = `opt-${key}`;
+    const l = document.createElement('label');
+    l.htmlFor = id;
+    l.textContent = label;
+    const sel = document.createElement('select');
+    sel.id = id;
+    sel.dataset.key = key;
+    const kept = S.settings[m.name]?.[key] ?? def;
+    for (const c of choices) sel.append(new Option(String(c), String(c), c === def, c === kept));
+    sel.addEventListener('change', () => {
+      (S.settings[m.name] ||= {})[key] = Number(sel.value);
+      explain();
+    });
+    div.append(l, sel);
+    return div;
+  }));
+}
+
 function describeMethod() {
   const m = currentMethod();
+  methodSettings();
   $('method-description').textContent = m.description || METHOD_TEXT[m.name]?.[1] || '';
   $('layer').disabled = !S.methods.length || !m.usesLayer;
   $('layer-hint').textContent = m.usesLayer
@@ -347,6 +382,8 @@ function explainOptions(extra = {}) {
   const m = currentMethod();
   const o = { classIndex: S.classIndex, method: m.name, colormap: $('colormap').value, alpha: Number($('alpha').value), blend: $('blend').value };
   if (m.usesLayer) o.layer = $('layer').value;
+  const settings = S.settings[m.name];
+  if (settings && Object.keys(settings).length) o.methodOptions = { ...settings };
   return { ...o, ...extra };
 }
 S.explainOptions = explainOptions;
@@ -523,8 +560,8 @@ async function explain({ metrics = null } = {}) {
 
 async function explainGuided(seq, signal) {
   if (S.guided) { drawGuided(S.guided); return; }
-  const o = explainOptions({ method: 'guided-gradcam' });
-  if (!o.layer) o.layer = $('layer').value;
+  const o = explainOptions({ method: 'guided-gradcam', layer: $('layer').value });
+  delete o.methodOptions;
   status('Computing Guided Grad-CAM…');
   const r = await S.gc.explain(S.image.source, { ...o, signal });
   if (seq !== S.seq) return;
