@@ -1,10 +1,10 @@
 // engine.js - everything the worker does, with no transport and no DOM: instantiate one
 // flavour of the WebAssembly core, load weights (project format, or Keras HDF5 converted with
-// h5wasm), classify RGBA pixels. worker.js wires it to postMessage; the Node tests drive it
-// directly with both flavours.
+// h5wasm), classify and explain RGBA pixels. worker.js wires it to postMessage; the Node tests
+// drive it directly with both flavours.
 import { Core } from './core.js';
 import { kerasH5Tensors } from './convert.js';
-import { ErrorCode, GradCamError, toGradCamError } from './errors.js';
+import { checkExplainOptions, ErrorCode, GradCamError, toGradCamError } from './errors.js';
 
 /** Threads are capped by the pthread pool the threaded build preallocates (PTHREAD_POOL_SIZE):
  *  a pool that has to grow while the worker blocks would deadlock in a browser. */
@@ -26,6 +26,37 @@ function checkAbort(signal) {
 }
 
 const now = () => (globalThis.performance ? performance.now() : Date.now());
+
+/** One sentence per method of the core, for pickers and tooltips (methods()). */
+export const METHOD_DESCRIPTIONS = Object.freeze({
+  gradcam: 'Grad-CAM: the layer\'s channels weighted by their average gradient, summed, negative values cut (Selvaraju et al. 2017).',
+  'gradcam++': 'Grad-CAM++: channel weights from the positive gradients with per-pixel higher-order coefficients, better with several objects of the class (Chattopadhay et al. 2018).',
+  hirescam: 'HiResCAM: gradients times activations element by element, summed over channels, so the map shows exactly what the score used (Draelos & Carin 2020).',
+  xgradcam: 'XGrad-CAM: channel weights are the gradients averaged with the activations as weights (Fu et al. 2020).',
+  layercam: 'LayerCAM: activations weighted pixel by pixel by their positive gradients, sharp at earlier layers too (Jiang et al. 2021).',
+  eigencam: 'Eigen-CAM: the activations projected on their first principal component, no gradient and not specific to the class (Muhammad & Yeasin 2020).',
+  scorecam: 'Score-CAM: the most active channels used as masks on the input, weighted by the class score of each masked image; no gradient, slow (Wang et al. 2020).',
+  saliency: 'Saliency: the largest absolute gradient of the class score over the colour channels of each input pixel (Simonyan et al. 2014).',
+  'guided-backprop': 'Guided backpropagation: the input gradient with ReLUs passing only positive gradients of positive inputs, shown in colour (Springenberg et al. 2015).',
+  'guided-gradcam': 'Guided Grad-CAM: guided backpropagation multiplied by the upsampled Grad-CAM of the layer, shown in colour (Selvaraju et al. 2017).',
+  smoothgrad: 'SmoothGrad: the input gradient averaged over noisy copies of the image, a less noisy saliency map (Smilkov et al. 2017).',
+  'integrated-gradients': 'Integrated Gradients: the gradient averaged along the path from a black image to the input, times their difference (Sundararajan et al. 2017).',
+});
+
+/** Methods whose map is RGB (3 channels) rather than one value per pixel. */
+const RGB_METHODS = ['guided-backprop', 'guided-gradcam'];
+
+/** Let queued messages (an abort) in between the stages of a long call, then honour them. */
+async function pause(signal) {
+  await new Promise((resolve) => { setTimeout(resolve, 0); });
+  checkAbort(signal);
+}
+
+/** RGBA bytes as an ImageData where there is one (browsers, workers), else {data, width, height}. */
+function imageOf(u8, width, height) {
+  const data = new Uint8ClampedArray(u8.buffer, u8.byteOffset, u8.length);
+  return typeof ImageData === 'function' ? new ImageData(data, width, height) : { data, width, height, colorSpace: 'srgb' };
+}
 
 export class Engine {
   /**
@@ -68,6 +99,7 @@ export class Engine {
     this.threadCount = mode === 'threaded' ? Math.max(1, Math.min(MAX_THREADS, threads | 0)) : 1;
     this.simd = simd;
     this._layers = null;
+    this._methods = null;
   }
 
   info() {
@@ -79,10 +111,25 @@ export class Engine {
     return this._layers;
   }
 
-  /** Explanation methods the package offers: none until explain() is wired to the core's
-   *  methods (Core.methods() lists what the core itself has). */
+  /** The core's explanation methods: [{name, usesLayer, channels, description}]. usesLayer says
+   *  whether the `layer` option matters (the CAM family, and guided-gradcam for its Grad-CAM
+   *  factor); channels is 3 for the RGB maps of the guided methods, else 1. */
   methods() {
-    return [];
+    if (!this._methods) {
+      this._methods = this.core.methods().map(({ name, usesLayer }) => ({
+        name,
+        usesLayer: usesLayer || name === 'guided-gradcam',
+        channels: RGB_METHODS.includes(name) ? 3 : 1,
+        description: METHOD_DESCRIPTIONS[name] || '',
+      }));
+    }
+    return this._methods;
+  }
+
+  /** Colormap names of the core ('jet' first). */
+  colormaps() {
+    if (!this._colormaps) this._colormaps = this.core.colormaps();
+    return this._colormaps;
   }
 
   setThreads(n) {
@@ -177,9 +224,57 @@ export class Engine {
     return { top, logits, probs, timings: { forward } };
   }
 
-  /** Grad-CAM and friends need the core's backward pass, which this build does not have yet. */
-  explain() {
-    throw new GradCamError(ErrorCode.NOT_IMPLEMENTED, 'explain() is not available in this build: the core has no backward pass yet');
+  /**
+   * Forward pass on 8-bit RGBA pixels, then for the class (or each of the topK best): the raw
+   * map, its heatmap and overlay at the pixels' size, and optionally faithfulness metrics.
+   * Between stages it yields to the event loop and stops with ABORTED once `signal` fired.
+   * @param {Uint8Array|Uint8ClampedArray} pixels RGBA, width * height * 4 bytes
+   * @param {number} width
+   * @param {number} height
+   * @param {object} [options] see checkExplainOptions (errors.js) and index.d.ts
+   * @param {{signal?: AbortSignal}} [o]
+   * @returns {Promise<object|object[]>} one result, or an array of topK results when topK is given
+   */
+  async explain(pixels, width, height, options = {}, { signal } = {}) {
+    const o = checkExplainOptions(options, {
+      layers: this.layers().map((l) => l.name), methods: this.methods(), colormaps: this.colormaps(),
+    });
+    checkImage(pixels, width, height);
+    if (!this.core.model) throw new GradCamError(ErrorCode.NOT_LOADED, 'no weights are loaded: load weights before explaining');
+    checkAbort(signal);
+    const t0 = now();
+    this._run(() => this.core.forwardImage(pixels, width, height, 4));
+    const forward = now() - t0;
+    const classes = this._run(() => this.core.topK(Math.max(5, o.topK ?? 1)));
+    const probs = this.core.probs();
+    const logits = this.core.logits();
+    const explained = o.topK !== undefined ? classes.slice(0, o.topK).map((c) => c.index) : [o.classIndex ?? classes[0].index];
+    const m = this.methods().find((x) => x.name === o.method);
+    const results = [];
+    for (const classIndex of explained) {
+      await pause(signal);
+      const t1 = now();
+      const map = this._run(() => this.core.explain({ method: o.method, classIndex, layer: o.layer, ...o.methodOptions }));
+      const t2 = now();
+      const { heatmap, overlay } = this._run(() => this.core.render(map, pixels, width, height,
+        { colormap: o.colormap, alpha: o.alpha, blend: o.blend, channels: 4 }));
+      const timings = { forward, explain: t2 - t1, render: now() - t2 };
+      const r = {
+        classes, classIndex, className: this.core.className(classIndex), prob: probs[classIndex], logit: logits[classIndex],
+        layer: m.usesLayer ? o.layer : 'input', method: o.method,
+        cam: { width: map.width, height: map.height, channels: map.channels, data: map.data },
+        heatmap: imageOf(heatmap, width, height), overlay: imageOf(overlay, width, height),
+        timings,
+      };
+      if (o.metrics) {
+        await pause(signal);
+        const t3 = now();
+        r.metrics = { ...this._run(() => this.core.metrics(map, classIndex, o.metrics)), baseline: o.metrics.baseline };
+        timings.metrics = now() - t3;
+      }
+      results.push(r);
+    }
+    return o.topK !== undefined ? results : results[0];
   }
 
   dispose() {

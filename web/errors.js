@@ -1,5 +1,6 @@
-// errors.js - the one error class of the public API and the mapping from the C core's
-// statuses to its codes. Shared by the page side (index.js) and the worker (worker.js).
+// errors.js - the one error class of the public API, the mapping from the C core's statuses
+// to its codes, and the checks of explain()'s options. Shared by the page side (index.js) and
+// the worker (worker.js, engine.js).
 
 /** Every code a GradCamError can carry (also exported as `ErrorCode`). */
 export const ErrorCode = Object.freeze({
@@ -10,10 +11,9 @@ export const ErrorCode = Object.freeze({
   IMAGE_INVALID: 'IMAGE_INVALID', // not a decodable image, zero-size, not loaded yet, too large
   LAYER_UNKNOWN: 'LAYER_UNKNOWN', // no layer by that name
   CLASS_OUT_OF_RANGE: 'CLASS_OUT_OF_RANGE', // class index not an integer in 0..999
-  METHOD_UNKNOWN: 'METHOD_UNKNOWN', // explanation method not offered by this build
+  METHOD_UNKNOWN: 'METHOD_UNKNOWN', // explanation method not offered by this build (see methods())
   INVALID_ARGUMENT: 'INVALID_ARGUMENT', // an option has the wrong type or value
   NOT_LOADED: 'NOT_LOADED', // no weights are loaded yet
-  NOT_IMPLEMENTED: 'NOT_IMPLEMENTED', // the operation is declared but this build cannot do it yet
   ABORTED: 'ABORTED', // the call's AbortSignal fired
   DISPOSED: 'DISPOSED', // the instance was disposed
   OUT_OF_MEMORY: 'OUT_OF_MEMORY', // the WebAssembly heap could not grow (2 GB maximum)
@@ -69,4 +69,99 @@ export function toGradCamError(e) {
     return new GradCamError(ErrorCode.OUT_OF_MEMORY, `out of memory: ${text}`);
   }
   return new GradCamError(ErrorCode.INTERNAL, `internal error: ${text}`);
+}
+
+// ---- explain() options ------------------------------------------------------------------
+// Checked on the page (so a bad call rejects at once instead of waiting in the queue) and
+// again in the worker (the engine's own callers), with the same messages.
+
+/** Defaults of explain() (also in web/README.md and index.d.ts). */
+export const EXPLAIN_DEFAULTS = Object.freeze({
+  method: 'gradcam', layer: 'block14_sepconv2_act', colormap: 'jet', alpha: 0.4, blend: 'additive',
+  metricsSteps: 16, metricsBaseline: 'blur',
+});
+
+// methodOptions: [check, what it wants]; all optional (the core's defaults apply)
+const isInt = (lo, hi) => (v) => Number.isInteger(v) && v >= lo && v <= hi;
+const METHOD_OPTIONS = {
+  channels: [isInt(1, 2048), 'an integer in 1..2048 (Score-CAM: channels used)'],
+  samples: [isInt(1, 256), 'an integer in 1..256 (SmoothGrad: noisy samples)'],
+  sigma: [(v) => typeof v === 'number' && v >= 0 && v <= 10, 'a number in 0..10 (SmoothGrad: noise as a fraction of the input range)'],
+  seed: [isInt(0, 2147483647), 'an integer in 0..2147483647 (SmoothGrad: noise seed)'],
+  steps: [isInt(1, 512), 'an integer in 1..512 (Integrated Gradients: steps)'],
+  target: [(v) => v === 'logit' || v === 'prob', "'logit' or 'prob' (the score explained)"],
+};
+
+const bad = (code, message) => new GradCamError(code, message);
+const show = (v) => (typeof v === 'string' ? `'${v}'` : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+
+/**
+ * Check explain() options and fill in the defaults. Throws a GradCamError.
+ * @param {object} [options] what the caller passed (signal and unknown top-level keys are ignored)
+ * @param {{layers: string[], methods: {name: string, channels: number}[], colormaps: string[]}} known
+ * @returns {{classIndex: number|undefined, topK: number|undefined, layer: string, method: string,
+ *   colormap: string, alpha: number, blend: 'additive'|'alpha', methodOptions: object,
+ *   metrics: null | {steps: number, baseline: 'blur'|'mean'}}}
+ */
+export function checkExplainOptions(options, known) {
+  const o = options ?? {};
+  if (typeof o !== 'object') throw bad(ErrorCode.INVALID_ARGUMENT, `explain() options must be an object, not ${show(o)}`);
+  const d = EXPLAIN_DEFAULTS;
+  const { classIndex, topK } = o;
+  if (classIndex != null && !(Number.isInteger(classIndex) && classIndex >= 0 && classIndex < 1000)) {
+    throw bad(ErrorCode.CLASS_OUT_OF_RANGE, `classIndex must be an integer in 0..999, not ${show(classIndex)}`);
+  }
+  if (topK != null && !(Number.isInteger(topK) && topK >= 1 && topK <= 1000)) {
+    throw bad(ErrorCode.INVALID_ARGUMENT, `topK must be an integer in 1..1000, not ${show(topK)}`);
+  }
+  if (classIndex != null && topK != null) {
+    throw bad(ErrorCode.INVALID_ARGUMENT, 'give classIndex or topK, not both');
+  }
+  const method = o.method ?? d.method;
+  const m = known.methods.find((x) => x.name === method);
+  if (!m) {
+    throw bad(ErrorCode.METHOD_UNKNOWN, `no explanation method ${show(method)} (methods(): ${known.methods.map((x) => x.name).join(', ')})`);
+  }
+  const layer = o.layer ?? d.layer;
+  if (typeof layer !== 'string' || !known.layers.includes(layer)) {
+    throw bad(ErrorCode.LAYER_UNKNOWN, `no layer named ${show(layer)} (see layers())`);
+  }
+  const colormap = o.colormap ?? d.colormap;
+  if (!known.colormaps.includes(colormap)) {
+    throw bad(ErrorCode.INVALID_ARGUMENT, `colormap must be one of ${known.colormaps.join(', ')}, not ${show(colormap)}`);
+  }
+  const alpha = o.alpha ?? d.alpha;
+  if (!(typeof alpha === 'number' && alpha >= 0 && alpha <= 1)) {
+    throw bad(ErrorCode.INVALID_ARGUMENT, `alpha must be a number in 0..1, not ${show(alpha)}`);
+  }
+  const blend = o.blend ?? d.blend;
+  if (blend !== 'additive' && blend !== 'alpha') {
+    throw bad(ErrorCode.INVALID_ARGUMENT, `blend must be 'additive' or 'alpha', not ${show(blend)}`);
+  }
+  const mo = o.methodOptions ?? {};
+  if (typeof mo !== 'object') throw bad(ErrorCode.INVALID_ARGUMENT, `methodOptions must be an object, not ${show(mo)}`);
+  const methodOptions = {};
+  for (const [k, v] of Object.entries(mo)) {
+    if (v === undefined) continue;
+    const rule = METHOD_OPTIONS[k];
+    if (!rule) throw bad(ErrorCode.INVALID_ARGUMENT, `unknown methodOptions key ${show(k)} (known: ${Object.keys(METHOD_OPTIONS).join(', ')})`);
+    if (!rule[0](v)) throw bad(ErrorCode.INVALID_ARGUMENT, `methodOptions.${k} must be ${rule[1]}, not ${show(v)}`);
+    methodOptions[k] = v;
+  }
+  let metrics = null;
+  if (o.metrics != null && o.metrics !== false) {
+    const mt = o.metrics === true ? {} : o.metrics;
+    if (typeof mt !== 'object') throw bad(ErrorCode.INVALID_ARGUMENT, `metrics must be a boolean or {steps, baseline}, not ${show(mt)}`);
+    const steps = mt.steps ?? d.metricsSteps;
+    const baseline = mt.baseline ?? d.metricsBaseline;
+    if (!isInt(1, 64)(steps)) throw bad(ErrorCode.INVALID_ARGUMENT, `metrics.steps must be an integer in 1..64, not ${show(steps)}`);
+    if (baseline !== 'blur' && baseline !== 'mean') throw bad(ErrorCode.INVALID_ARGUMENT, `metrics.baseline must be 'blur' or 'mean', not ${show(baseline)}`);
+    if (m.channels !== 1) {
+      throw bad(ErrorCode.INVALID_ARGUMENT, `metrics need a single-channel map, and ${method} gives an RGB (${m.channels}-channel) one: use another method or metrics: false`);
+    }
+    metrics = { steps, baseline };
+  }
+  return {
+    classIndex: classIndex ?? undefined, topK: topK ?? undefined, layer, method, colormap, alpha, blend, methodOptions, metrics,
+  };
 }

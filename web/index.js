@@ -2,13 +2,15 @@
 //
 //   const gc = await GradCam.load({ weights: '/weights/xception.gcw' });
 //   const { top } = await gc.classify(imageElement);
+//   const { overlay } = await gc.explain(imageElement, { method: 'gradcam' });  // ImageData
 //   gc.dispose();
 //
 // The page side only prepares inputs and keeps the queue: every computation runs in a
 // dedicated module worker (worker.js), one call at a time, in the order the calls were made.
 // A call waiting in the queue is dropped when its AbortSignal fires; the running one is told
-// to stop (downloads and conversions stop, a forward pass finishes and its result is dropped).
-import { ErrorCode, GradCamError } from './errors.js';
+// to stop (downloads and conversions stop; a forward pass or an explanation step finishes,
+// then the call stops and its result is dropped).
+import { checkExplainOptions, ErrorCode, GradCamError } from './errors.js';
 
 export { ErrorCode, GradCamError };
 
@@ -35,10 +37,6 @@ const COOP_COEP_WARNING =
   '(slower). For the threaded build serve the page with the headers ' +
   '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp" ' +
   '(check self.crossOriginIsolated), or pass threads: 1 to choose the single-thread build and silence this warning.';
-
-/** Every explanation method the C core defines (methods() says which this build offers). */
-const KNOWN_METHODS = ['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam', 'eigencam', 'scorecam',
-  'saliency', 'guided-backprop', 'guided-gradcam', 'smoothgrad', 'integrated-gradients'];
 
 const aborted = () => new GradCamError(ErrorCode.ABORTED, 'the operation was aborted');
 const disposed = () => new GradCamError(ErrorCode.DISPOSED, 'this GradCam instance was disposed');
@@ -86,6 +84,7 @@ export class GradCam {
       gc._info = r.info;
       gc._layers = r.layers;
       gc._methods = r.methods;
+      gc._colormaps = r.colormaps;
       if (weights != null) await gc.loadWeights(weights, { signal, onProgress });
       return gc;
     } catch (e) {
@@ -105,6 +104,7 @@ export class GradCam {
     this._info = null;
     this._layers = [];
     this._methods = [];
+    this._colormaps = [];
     worker.onmessage = (ev) => this._onMessage(ev.data);
     worker.onerror = (ev) => {
       if (ev.preventDefault) ev.preventDefault();
@@ -147,34 +147,34 @@ export class GradCam {
   }
 
   /**
-   * Explain a class with a heatmap. Declared for the API; this build's core has no backward
-   * pass yet, so it rejects with NOT_IMPLEMENTED (after validating its arguments).
+   * Explain why the network gave a class: forward pass, the method's raw map (`cam`), its
+   * heatmap and the overlay on the image (ImageData at the image's size), optionally
+   * faithfulness metrics. With `topK`, resolves to an array: one result per class, best first.
+   * Options are checked before the call is queued (CLASS_OUT_OF_RANGE, LAYER_UNKNOWN,
+   * METHOD_UNKNOWN, INVALID_ARGUMENT).
+   * @returns {Promise<import('./index.js').ExplainResult | import('./index.js').ExplainResult[]>}
    */
   explain(image, options = {}) {
-    const { classIndex, topK, layer, method, signal } = options;
-    if (classIndex !== undefined && !(Number.isInteger(classIndex) && classIndex >= 0 && classIndex < 1000)) {
-      return Promise.reject(new GradCamError(ErrorCode.CLASS_OUT_OF_RANGE, `classIndex must be an integer in 0..999, not ${classIndex}`));
-    }
-    if (topK !== undefined && !(Number.isInteger(topK) && topK >= 1 && topK <= 1000)) {
-      return Promise.reject(new GradCamError(ErrorCode.INVALID_ARGUMENT, `topK must be an integer in 1..1000, not ${topK}`));
-    }
-    if (layer !== undefined && this._layers.length && !this._layers.some((l) => l.name === layer)) {
-      return Promise.reject(new GradCamError(ErrorCode.LAYER_UNKNOWN, `no layer named '${layer}' (see layers())`));
-    }
-    if (method !== undefined && !KNOWN_METHODS.includes(method)) {
-      return Promise.reject(new GradCamError(ErrorCode.METHOD_UNKNOWN, `no explanation method '${method}' (known: ${KNOWN_METHODS.join(', ')})`));
-    }
-    if (method !== undefined && !this._methods.includes(method)) {
-      return Promise.reject(new GradCamError(ErrorCode.NOT_IMPLEMENTED,
-        `method '${method}' is not available in this build (methods(): [${this._methods.join(', ')}])`));
+    if (this._disposed) return Promise.reject(disposed());
+    const t0 = performance.now();
+    let o;
+    try {
+      o = checkExplainOptions(options, {
+        layers: this._layers.map((l) => l.name), methods: this._methods, colormaps: this._colormaps,
+      });
+    } catch (e) {
+      return Promise.reject(e);
     }
     return this._call('explain', null, {
-      signal,
+      signal: options && options.signal,
       prepare: async () => {
         const img = await imageMessage(image);
-        const { signal: _s, ...rest } = options;
-        return { args: { image: img.message, options: rest }, transfer: img.transfer };
+        return { args: { image: img.message, options: o }, transfer: img.transfer };
       },
+    }).then((r) => {
+      const total = performance.now() - t0;
+      for (const x of Array.isArray(r) ? r : [r]) x.timings.total = total;
+      return r;
     });
   }
 
@@ -186,8 +186,11 @@ export class GradCam {
   /** Layer names with their activation shapes [1, H, W, C] for a 299x299 input. */
   layers() { this._alive(); return this._layers.map((l) => ({ name: l.name, shape: l.shape.slice() })); }
 
-  /** Explanation methods this build offers. */
-  methods() { this._alive(); return this._methods.slice(); }
+  /** The explanation methods: [{name, usesLayer, channels, description}], in the core's order. */
+  methods() { this._alive(); return this._methods.map((m) => ({ ...m })); }
+
+  /** Colormap names for the heatmaps: jet, viridis, inferno, turbo, gray. */
+  colormaps() { this._alive(); return this._colormaps.slice(); }
 
   /** {mode: 'threaded'|'single', threads, simd, version, loaded} */
   info() { this._alive(); return { ...this._info }; }

@@ -37,7 +37,7 @@ const ops = {
       factory, wasmModule, mode, threads, simd,
       moduleOptions: { locateFile: (f) => dir + f, mainScriptUrlOrBlob: glue },
     });
-    return { info: engine.info(), layers: engine.layers(), methods: engine.methods() };
+    return { info: engine.info(), layers: engine.layers(), methods: engine.methods(), colormaps: engine.colormaps() };
   },
 
   async weights({ source, dtype, h5wasmUrl }, ctl, progress) {
@@ -65,9 +65,17 @@ const ops = {
     return r;
   },
 
-  async explain() {
+  // forward -> explain -> render (-> metrics) for one class or the topK best; the maps, heatmaps
+  // and overlays are transferred
+  async explain({ image, options }, ctl) {
     need();
-    return engine.explain();
+    const t0 = performance.now();
+    const { data, width, height } = await pixelsOf(image);
+    const decode = performance.now() - t0;
+    abortCheck(ctl.signal);
+    const r = await engine.explain(data, width, height, options, { signal: ctl.signal });
+    for (const x of Array.isArray(r) ? r : [r]) x.timings.decode = decode;
+    return r;
   },
 
   async threads({ threads }) {

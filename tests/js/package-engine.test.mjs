@@ -1,18 +1,19 @@
 // package-engine.test.mjs - the npm package's worker engine (web/engine.js, everything the
 // Web Worker does except decoding images and fetching) in Node, with both WebAssembly
-// flavours: classify equals the native CLI, Keras .h5 weights converted in the engine equal
-// the CLI's conversion, errors carry the public codes. Also the page-side error class and
-// feature detection. (The worker protocol, image inputs and the queue are tested in Chromium:
+// flavours: classify and explain equal the native CLI (raw maps, heatmap and overlay PNGs,
+// metrics), Keras .h5 weights converted in the engine equal the CLI's conversion, errors carry
+// the public codes. Also the page-side error class, the explain() option checks and feature
+// detection. (The worker protocol, image inputs and the queue are tested in Chromium:
 // tests/browser.)
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { cli, imagesDir, relL2, root, testWeights } from './helpers.mjs';
+import { cli, dataDir, imagesDir, relL2, root, testWeights } from './helpers.mjs';
 import { decodePng } from './png.mjs';
 import { Engine, weightsFormat } from '../../web/engine.js';
-import { ErrorCode, GradCamError, toGradCamError } from '../../web/errors.js';
+import { checkExplainOptions, ErrorCode, GradCamError, toGradCamError } from '../../web/errors.js';
 import { detectFeatures, GradCam } from '../../web/index.js';
 
 const weights = testWeights(1);
@@ -45,8 +46,11 @@ for (const flavour of ['st', 'mt']) {
       assert.equal(info.mode, flavour === 'mt' ? 'threaded' : 'single');
       assert.equal(info.threads, flavour === 'mt' ? 2 : 1);
       assert.equal(info.loaded, false);
+      assert.equal(engine.layers().length, 94, 'every activation, with the fused *_bn pre-activations');
       assert.equal(engine.layers().find((l) => l.name === 'block14_sepconv2_act').shape.join('x'), '1x10x10x2048');
-      assert.deepEqual(engine.methods(), []);
+      assert.equal(engine.layers().find((l) => l.name === 'block5_sepconv1_bn').shape.join('x'), '1x19x19x728');
+      checkMethods(engine.methods());
+      assert.deepEqual(engine.colormaps(), ['jet', 'viridis', 'inferno', 'turbo', 'gray']);
 
       const img = decodePng(readFileSync(`${imagesDir}/${IMAGE}`));
       assert.throws(() => engine.classify(img.rgba, img.width, img.height), { code: ErrorCode.NOT_LOADED });
@@ -72,12 +76,212 @@ for (const flavour of ['st', 'mt']) {
       assert.deepEqual([...phases], ['convert', 'pack']);
       const out2 = engine.classify(img.rgba, img.width, img.height);
       assert.ok(relL2(out2.logits, out.logits) <= 1e-6, 'h5 vs gcw');
-      assert.throws(() => engine.explain(), { code: ErrorCode.NOT_IMPLEMENTED });
     } finally {
       engine.dispose();
     }
   });
 }
+
+const METHODS = ['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam', 'eigencam', 'scorecam',
+  'saliency', 'guided-backprop', 'guided-gradcam', 'smoothgrad', 'integrated-gradients'];
+
+function checkMethods(methods) {
+  assert.deepEqual(methods.map((m) => m.name), METHODS);
+  for (const m of methods) {
+    assert.equal(m.usesLayer, !['saliency', 'guided-backprop', 'smoothgrad', 'integrated-gradients'].includes(m.name), m.name);
+    assert.equal(m.channels, m.name.startsWith('guided-') ? 3 : 1, m.name);
+    assert.ok(m.description.length > 40 && m.description.endsWith('.') && !m.description.includes('\n'), m.name);
+  }
+}
+
+// ---- explain against the native CLI -----------------------------------------------------
+// Each case runs `gradcam explain ... --json --out-heatmap --out-overlay` once (shared by both
+// flavours) and engine.explain() on the PNG's pixels. Rendering is identical code: the native
+// raw map rendered by the wasm core gives the CLI's PNGs exactly. The raw maps: Grad-CAM at
+// block14_sepconv2_act needs no backward pass and agrees to 1e-7. Every other method runs the
+// backward pass through max pools, whose arg-max flips where two window values agree to about
+// 6 digits (wasm and native XNNPACK kernels round differently, forward activations differ by
+// ~1e-6): on this photo exactly one of the 102400 block13_pool windows flips, which moves one
+// gradient entry and changes the block13 gradient by 1.7e-3 relative L2. So the bounds widen
+// with depth (measured in brackets): block8 CAMs 1e-3 [2.7e-5, 9.4e-5], input space 1e-2
+// [2.2e-5, 2.2e-3]; heatmap and overlay values off by at most 1, except saliency's heatmap
+// where its map differs (bound 8 [4]).
+const EX_IMAGE = 'skimage_chelsea.png';
+const exWork = `${dataDir}/package-engine`;
+rmSync(exWork, { recursive: true, force: true });
+mkdirSync(exWork, { recursive: true });
+const CASES = [
+  // name, options (classIndex 'top1' / 'top2' from the native predict), cam bound, pixel bound
+  { name: 'gradcam-b14', o: { method: 'gradcam', layer: 'block14_sepconv2_act' }, cam: 1e-5, px: 1,
+    metrics: { steps: 1, baseline: 'mean' } }, // metrics (5 batched forward passes) with the threaded build only
+  { name: 'gradcam-b8', o: { method: 'gradcam', layer: 'block8_sepconv3_act', classIndex: 'top1', colormap: 'viridis', alpha: 0.6, blend: 'alpha' }, cam: 1e-3, px: 1 },
+  { name: 'layercam-b8', o: { method: 'layercam', layer: 'block8_sepconv3_act', classIndex: 'top2' }, cam: 1e-3, px: 1 },
+  { name: 'guided-backprop', o: { method: 'guided-backprop', classIndex: 'top1', colormap: 'gray' }, cam: 1e-2, px: 1 },
+  { name: 'saliency', o: { method: 'saliency', classIndex: 'top2', colormap: 'inferno', alpha: 0.3 }, cam: 1e-2, px: 8 },
+];
+const exTop = native.json.top.map((t) => t.index);
+const classOf = (c) => (c === 'top1' ? exTop[0] : c === 'top2' ? exTop[1] : c);
+const nativeEx = new Map();
+function nativeExplain(c) {
+  if (!nativeEx.has(c.name)) {
+    const o = c.o;
+    const h = `${exWork}/${c.name}-heatmap.png`;
+    const ov = `${exWork}/${c.name}-overlay.png`;
+    const args = ['explain', '--weights', weights.f32, '--image', `${imagesDir}/${EX_IMAGE}`, '--method', o.method,
+      '--json', '--threads', '2', '--out-heatmap', h, '--out-overlay', ov];
+    if (o.classIndex !== undefined) args.push('--class', String(classOf(o.classIndex)));
+    if (o.layer) args.push('--layer', o.layer);
+    for (const k of ['colormap', 'alpha', 'blend']) if (o[k] !== undefined) args.push(`--${k}`, String(o[k]));
+    if (c.metrics) args.push('--metrics', '--steps', String(c.metrics.steps), '--baseline', c.metrics.baseline);
+    const r = cli(args, { json: true });
+    assert.equal(r.status, 0, r.stderr);
+    nativeEx.set(c.name, { json: r.json, heatmap: decodePng(readFileSync(h)), overlay: decodePng(readFileSync(ov)) });
+  }
+  return nativeEx.get(c.name);
+}
+
+/** {n: values that differ, max: largest difference} of two byte arrays. */
+function pixelDiff(a, b) {
+  assert.equal(a.length, b.length);
+  let n = 0;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (d) { n++; if (d > max) max = d; }
+  }
+  return { n, max };
+}
+
+for (const flavour of ['st', 'mt']) {
+  test(`engine wasm-${flavour}: explain equals the native CLI (raw map, heatmap and overlay PNGs, metrics)`, async () => {
+    const engine = await createEngine(flavour);
+    try {
+      await engine.loadWeights(new Uint8Array(readFileSync(weights.f32)));
+      const img = decodePng(readFileSync(`${imagesDir}/${EX_IMAGE}`));
+      for (const c of CASES) {
+        const ref = nativeExplain(c);
+        const metrics = flavour === 'mt' ? c.metrics : undefined;
+        const options = { ...c.o, metrics };
+        if (options.classIndex !== undefined) options.classIndex = classOf(options.classIndex);
+        const r = await engine.explain(img.rgba, img.width, img.height, options);
+        const label = `wasm-${flavour} ${c.name}`;
+        assert.equal(r.classIndex, ref.json.class, label);
+        assert.equal(r.className, ref.json.name, label);
+        assert.ok(Math.abs(r.prob - ref.json.prob) <= 1e-5, label);
+        assert.equal(r.method, c.o.method);
+        assert.equal(r.layer, ref.json.layer, label);
+        assert.deepEqual(r.classes.map((x) => x.index), exTop, label);
+        assert.deepEqual([r.cam.height, r.cam.width, r.cam.channels], [ref.json.h, ref.json.w, ref.json.channels], label);
+        assert.ok(r.cam.data instanceof Float32Array);
+        const e = relL2(r.cam.data, Float32Array.from(ref.json.cam));
+        // rendering: the native map through the wasm core gives the CLI's PNGs exactly
+        const again = engine.core.render({ height: ref.json.h, width: ref.json.w, channels: ref.json.channels, data: Float32Array.from(ref.json.cam) },
+          img.rgba, img.width, img.height, { colormap: c.o.colormap, alpha: c.o.alpha, blend: c.o.blend });
+        assert.deepEqual(pixelDiff(again.heatmap, ref.heatmap.rgba), { n: 0, max: 0 }, `${label}: heatmap of the native map`);
+        assert.deepEqual(pixelDiff(again.overlay, ref.overlay.rgba), { n: 0, max: 0 }, `${label}: overlay of the native map`);
+        // the engine's own images, at the photo's size
+        for (const k of ['heatmap', 'overlay']) {
+          assert.deepEqual([r[k].width, r[k].height], [img.width, img.height], `${label} ${k} size`);
+          assert.ok(r[k].data instanceof Uint8ClampedArray);
+        }
+        const dh = pixelDiff(r.heatmap.data, ref.heatmap.rgba);
+        const dov = pixelDiff(r.overlay.data, ref.overlay.rgba);
+        console.log(`  ${label}: cam ${r.cam.height}x${r.cam.width}x${r.cam.channels} rel L2 ${e.toExponential(2)}; ` +
+          `heatmap ${dh.n} values off (max ${dh.max}), overlay ${dov.n} (max ${dov.max}) of ${img.width * img.height * 4}; ` +
+          `forward ${r.timings.forward.toFixed(0)} ms, explain ${r.timings.explain.toFixed(0)} ms, render ${r.timings.render.toFixed(0)} ms`);
+        assert.ok(e <= c.cam, `${label}: cam rel L2 ${e} > ${c.cam}`);
+        assert.ok(dh.max <= c.px && dov.max <= c.px, `${label}: pixels off by ${dh.max} / ${dov.max}`);
+        if (metrics) {
+          const m = r.metrics;
+          const n = ref.json.metrics;
+          assert.equal(m.steps, n.steps);
+          assert.equal(m.baseline, c.metrics.baseline);
+          assert.ok(m.deletion instanceof Float32Array && m.deletion.length === n.steps + 1);
+          const diffs = [...m.deletion.map((v, i) => v - n.deletion[i]), ...m.insertion.map((v, i) => v - n.insertion[i]),
+            m.deletionAuc - n.deletion_auc, m.insertionAuc - n.insertion_auc, m.averageDrop - n.average_drop];
+          const worst = Math.max(...diffs.map(Math.abs));
+          console.log(`  ${label}: metrics (steps ${m.steps}) largest difference ${worst.toExponential(2)}, ${r.timings.metrics.toFixed(0)} ms`);
+          assert.ok(worst <= 1e-4, `metrics differ by ${worst}`);
+          assert.equal(m.increaseInConfidence, n.increase_in_confidence === 1);
+        } else {
+          assert.equal(r.metrics, undefined);
+          assert.equal(r.timings.metrics, undefined);
+        }
+      }
+    } finally {
+      engine.dispose();
+    }
+  });
+}
+
+test('engine: explain with topK, abort between stages, and bad options give public error codes', async () => {
+  const engine = await createEngine('mt');
+  try {
+    const img = decodePng(readFileSync(`${imagesDir}/${EX_IMAGE}`));
+    await assert.rejects(engine.explain(img.rgba, img.width, img.height), { code: ErrorCode.NOT_LOADED });
+    await engine.loadWeights(new Uint8Array(readFileSync(weights.f32)));
+    const args = [img.rgba, img.width, img.height];
+    // topK: an array, one result per class, best first, over one forward pass
+    const many = await engine.explain(...args, { topK: 7, colormap: 'turbo' });
+    assert.ok(Array.isArray(many) && many.length === 7);
+    assert.deepEqual(many.slice(0, 5).map((r) => r.classIndex), exTop);
+    assert.deepEqual(many[6].classes.map((x) => x.index), many.map((r) => r.classIndex), 'classes: the top 5, or topK when larger');
+    assert.equal(new Set(many.map((r) => r.timings.forward)).size, 1, 'one forward pass');
+    const one = await engine.explain(...args, { classIndex: exTop[1], colormap: 'turbo' });
+    assert.ok(!Array.isArray(one));
+    assert.deepEqual(one.cam.data, many[1].cam.data);
+    assert.deepEqual(one.overlay.data, many[1].overlay.data);
+    // abort: before the call, and while it runs (the forward pass finishes, the map is not made)
+    await assert.rejects(engine.explain(...args, {}, { signal: AbortSignal.abort() }), { code: ErrorCode.ABORTED });
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(), 0);
+    await assert.rejects(engine.explain(...args, { topK: 2 }, { signal: ctl.signal }), { code: ErrorCode.ABORTED });
+    // bad options and images, checked before the forward pass
+    const bad = [
+      [{ classIndex: 1000 }, ErrorCode.CLASS_OUT_OF_RANGE], [{ classIndex: -1 }, ErrorCode.CLASS_OUT_OF_RANGE],
+      [{ classIndex: 2.5 }, ErrorCode.CLASS_OUT_OF_RANGE], [{ layer: 'block99_nope' }, ErrorCode.LAYER_UNKNOWN],
+      [{ layer: 'Block14_sepconv2_act' }, ErrorCode.LAYER_UNKNOWN], [{ method: 'magic' }, ErrorCode.METHOD_UNKNOWN],
+      [{ topK: 0 }, ErrorCode.INVALID_ARGUMENT], [{ topK: 2, classIndex: 3 }, ErrorCode.INVALID_ARGUMENT],
+      [{ colormap: 'rainbow' }, ErrorCode.INVALID_ARGUMENT], [{ alpha: 1.5 }, ErrorCode.INVALID_ARGUMENT],
+      [{ blend: 'screen' }, ErrorCode.INVALID_ARGUMENT], [{ methodOptions: { step: 4 } }, ErrorCode.INVALID_ARGUMENT],
+      [{ methodOptions: { samples: 0 } }, ErrorCode.INVALID_ARGUMENT], [{ methodOptions: { target: 'softmax' } }, ErrorCode.INVALID_ARGUMENT],
+      [{ metrics: { steps: 65 } }, ErrorCode.INVALID_ARGUMENT], [{ metrics: { baseline: 'zero' } }, ErrorCode.INVALID_ARGUMENT],
+      [{ method: 'guided-backprop', metrics: true }, ErrorCode.INVALID_ARGUMENT],
+      [{ method: 'guided-gradcam', metrics: { steps: 4 } }, ErrorCode.INVALID_ARGUMENT],
+    ];
+    for (const [o, code] of bad) {
+      await assert.rejects(engine.explain(...args, o), (e) => {
+        assert.ok(e instanceof GradCamError, JSON.stringify(o));
+        assert.equal(e.code, code, `${JSON.stringify(o)}: ${e.message}`);
+        return true;
+      });
+    }
+    await assert.rejects(engine.explain(...args, { method: 'guided-backprop', metrics: true }), /single-channel map/);
+    await assert.rejects(engine.explain(new Uint8Array(0), 0, 0), { code: ErrorCode.IMAGE_INVALID });
+    // methodOptions reach the core: the probability as the target gives another map
+    const prob = await engine.explain(...args, { colormap: 'turbo', methodOptions: { target: 'prob' } });
+    assert.equal(prob.classIndex, many[0].classIndex);
+    assert.notDeepEqual(prob.cam.data, many[0].cam.data);
+    const logit = await engine.explain(...args, { colormap: 'turbo', methodOptions: { target: 'logit' } });
+    assert.deepEqual(logit.cam.data, many[0].cam.data);
+    // still usable after the errors
+    assert.deepEqual(logit.overlay.data, many[0].overlay.data);
+  } finally {
+    engine.dispose();
+  }
+});
+
+test('checkExplainOptions: defaults, and null means not given', () => {
+  const known = { layers: ['block14_sepconv2_act', 'block8_sepconv3_act'], methods: [{ name: 'gradcam', channels: 1 }], colormaps: ['jet', 'gray'] };
+  assert.deepEqual(checkExplainOptions(undefined, known), {
+    classIndex: undefined, topK: undefined, layer: 'block14_sepconv2_act', method: 'gradcam', colormap: 'jet', alpha: 0.4,
+    blend: 'additive', methodOptions: {}, metrics: null,
+  });
+  assert.deepEqual(checkExplainOptions({ classIndex: null, layer: null, metrics: true, methodOptions: { target: 'prob', seed: undefined } }, known).metrics,
+    { steps: 16, baseline: 'blur' });
+  assert.deepEqual(checkExplainOptions({ methodOptions: { target: 'prob' } }, known).methodOptions, { target: 'prob' });
+  assert.throws(() => checkExplainOptions('gradcam', known), { code: ErrorCode.INVALID_ARGUMENT });
+});
 
 test('engine: bad weights, bad images and bad options give public error codes', async () => {
   const engine = await createEngine('st');
