@@ -18,12 +18,11 @@ export declare const ErrorCode: Readonly<{
   CLASS_OUT_OF_RANGE: 'CLASS_OUT_OF_RANGE';
   /** An explanation method this build does not offer (see methods()). */
   METHOD_UNKNOWN: 'METHOD_UNKNOWN';
-  /** An option of the wrong type or value. */
+  /** An option of the wrong type or value (e.g. topK 0, an unknown colormap or methodOptions key,
+   *  metrics for an RGB method). */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT';
   /** No weights are loaded (none given to load(), or the last loadWeights() failed). */
   NOT_LOADED: 'NOT_LOADED';
-  /** Declared but not available in this build (explain(), until the core has its backward pass). */
-  NOT_IMPLEMENTED: 'NOT_IMPLEMENTED';
   /** The call's AbortSignal fired. */
   ABORTED: 'ABORTED';
   /** The instance was disposed. */
@@ -138,44 +137,122 @@ export interface ClassifyResult {
   timings: { decode: number; forward: number; total: number };
 }
 
-/** Explanation methods of the core (see methods() for what this build offers). */
+/** Explanation methods of the core (methods() lists them with descriptions). */
 export type Method =
   | 'gradcam' | 'gradcam++' | 'hirescam' | 'xgradcam' | 'layercam' | 'eigencam' | 'scorecam'
   | 'saliency' | 'guided-backprop' | 'guided-gradcam' | 'smoothgrad' | 'integrated-gradients';
 export type Colormap = 'jet' | 'viridis' | 'inferno' | 'turbo' | 'gray';
 
-export interface ExplainOptions {
-  /** The class to explain (0..999). Default: the best class. */
-  classIndex?: number;
-  /** Explain each of the k best classes instead (results in `classes`). */
-  topK?: number;
-  /** Layer for the CAM methods. Default 'block14_sepconv2_act'. */
+export interface MethodInfo {
+  name: Method;
+  /** Whether the `layer` option changes the result: the CAM family (gradcam ... scorecam) and
+   *  guided-gradcam (its Grad-CAM factor). The others work on the input pixels. */
+  usesLayer: boolean;
+  /** 3 for the RGB maps of guided-backprop and guided-gradcam (no metrics for them), else 1. */
+  channels: 1 | 3;
+  /** One sentence, with the paper. */
+  description: string;
+}
+
+/** Settings of particular methods; each is optional (the defaults in brackets) and checked:
+ *  an unknown key is INVALID_ARGUMENT. */
+export interface MethodOptions {
+  /** Score-CAM: the N channels with the highest mean activation used as masks [32], 1..2048. */
+  channels?: number;
+  /** SmoothGrad: noisy copies of the input [8], 1..256. */
+  samples?: number;
+  /** SmoothGrad: noise standard deviation as a fraction of the input's range [0.15], 0..10. */
+  sigma?: number;
+  /** SmoothGrad: noise seed [1], 0..2147483647. */
+  seed?: number;
+  /** Integrated Gradients: steps from the black image [16], 1..512. */
+  steps?: number;
+  /** The score explained: the class logit (pre-softmax) or its softmax probability ['logit']. */
+  target?: 'logit' | 'prob';
+}
+
+export interface MetricsOptions {
+  /** Points of the deletion / insertion curves are 0, 1/steps, ..., 1 of the pixels [16], 1..64. */
+  steps?: number;
+  /** What deleted pixels become: a blurred copy of the image, or its mean colour ['blur']. */
+  baseline?: 'blur' | 'mean';
+}
+
+interface ExplainOptionsBase {
+  /** Layer for the CAM methods and guided-gradcam (any name of layers()). Default 'block14_sepconv2_act'. */
   layer?: string;
   /** Default 'gradcam'. */
-  method?: Method | string;
-  /** Default 'jet'. */
+  method?: Method;
+  /** Colormap of the heatmap. Default 'jet' (matplotlib's, as keras.io). */
   colormap?: Colormap;
-  /** Heatmap opacity in the overlay, 0..1. Default 0.4. */
+  /** Heatmap weight in the overlay, 0..1. Default 0.4. */
   alpha?: number;
-  /** Method-specific options (e.g. samples and noise for smoothgrad, steps for integrated-gradients). */
-  methodOptions?: Record<string, number | string | boolean>;
-  /** Also compute faithfulness metrics (deletion / insertion curves and their AUC). */
-  metrics?: boolean;
+  /** 'additive' (default, keras.io: image + alpha * heatmap, rescaled to 0..255) or 'alpha'
+   *  ((1 - alpha) * image + alpha * heatmap). */
+  blend?: 'additive' | 'alpha';
+  /** Settings of the chosen method. */
+  methodOptions?: MethodOptions;
+  /** Also compute faithfulness metrics (true: steps 16, baseline 'blur'); 1-channel methods only,
+   *  else INVALID_ARGUMENT. They run 2 * steps + 3 batched forward passes. Default false. */
+  metrics?: boolean | MetricsOptions;
+  /** Rejects with ABORTED; a running explain stops after its current step (forward pass,
+   *  one class's map, metrics). */
   signal?: AbortSignal;
 }
 
+export interface ExplainOptions extends ExplainOptionsBase {
+  /** The class to explain (0..999). Default (also for null): the best class. */
+  classIndex?: number | null;
+  topK?: undefined;
+}
+
+export interface ExplainTopKOptions extends ExplainOptionsBase {
+  /** Explain each of the k best classes (1..1000): the result is an array, best class first. */
+  topK: number;
+  classIndex?: undefined | null;
+}
+
+export interface ExplainMetrics {
+  steps: number;
+  baseline: 'blur' | 'mean';
+  /** Class probability as the most important pixels are deleted: steps + 1 points. */
+  deletion: Float32Array;
+  /** Class probability as the most important pixels are inserted into the baseline: steps + 1 points. */
+  insertion: Float32Array;
+  /** Areas under the curves, over [0, 1] (lower deletion / higher insertion: a more faithful map). */
+  deletionAuc: number;
+  insertionAuc: number;
+  /** max(0, p - p') / p, p' the probability of the image multiplied by the normalised map. */
+  averageDrop: number;
+  /** p' > p */
+  increaseInConfidence: boolean;
+}
+
 export interface ExplainResult {
+  /** The classification: the top 5 (topK when larger), as classify() gives it. */
   classes: ClassScore[];
+  /** The class explained, with its name, probability and logit. */
   classIndex: number;
+  className: string;
+  prob: number;
+  logit: number;
+  /** The layer used, or 'input' for the methods that do not use one. */
   layer: string;
-  method: string;
-  /** the raw map at the layer's (or the input's) resolution */
-  cam: { width: number; height: number; data: Float32Array };
-  /** colormapped map and the map blended over the image, at the image's size */
+  method: Method;
+  /** The raw map, not normalised: the layer's resolution (10x10 at block14_sepconv2_act) for
+   *  the CAM methods, the input tensor's (299x299) for the others; height * width * channels
+   *  values, row-major, channels interleaved. */
+  cam: { width: number; height: number; channels: 1 | 3; data: Float32Array };
+  /** The coloured map, normalised and upsampled to the image's size (RGB methods: the gradient
+   *  around mid-grey). */
   heatmap: ImageData;
+  /** The heatmap blended over the image, at the image's size. */
   overlay: ImageData;
-  metrics?: { deletion: Float32Array; insertion: Float32Array; deletionAuc: number; insertionAuc: number };
-  timings: Record<string, number>;
+  /** When `metrics` was asked for. */
+  metrics?: ExplainMetrics;
+  /** Milliseconds: decode (pixels in the worker), forward (the one forward pass, shared by topK
+   *  results), explain (this class's map), render, metrics, total (call to answer). */
+  timings: { decode: number; forward: number; explain: number; render: number; metrics?: number; total: number };
 }
 
 export interface LayerInfo {
@@ -203,12 +280,18 @@ export declare class GradCam {
   loadWeights(weights: WeightsSource, options?: { signal?: AbortSignal; onProgress?: (p: Progress) => void; dtype?: 'f16' | 'f32'; h5wasmUrl?: string }):
     Promise<{ format: 'gcw' | 'h5'; bytes: number; params: number }>;
   classify(image: ImageInput, options?: ClassifyOptions): Promise<ClassifyResult>;
-  /** Not available in this build yet: rejects with NOT_IMPLEMENTED (after checking its arguments). */
+  /** Explain a class (default: the best): forward pass, map, heatmap and overlay at the image's
+   *  size, metrics if asked. Options are checked before the call is queued. */
   explain(image: ImageInput, options?: ExplainOptions): Promise<ExplainResult>;
+  /** Explain each of the `topK` best classes after one forward pass: one result per class, best first. */
+  explain(image: ImageInput, options: ExplainTopKOptions): Promise<ExplainResult[]>;
   /** Change the thread count (threaded build; at most 4). Resolves to the count used. */
   setThreads(threads: number, options?: { signal?: AbortSignal }): Promise<number>;
   layers(): LayerInfo[];
-  methods(): string[];
+  /** The explanation methods, in the core's order. */
+  methods(): MethodInfo[];
+  /** The colormaps: ['jet', 'viridis', 'inferno', 'turbo', 'gray']. */
+  colormaps(): Colormap[];
   info(): Info;
   /** Frees the module and ends the worker and its thread workers; pending calls reject with DISPOSED. */
   dispose(): void;
