@@ -314,6 +314,10 @@ function setupModelControls() {
   method.disabled = !canExplain;
   describeMethod();
 
+  // the colormaps this build has (the page lists the usual five until it knows)
+  const maps = typeof S.gc.colormaps === 'function' ? S.gc.colormaps() : [];
+  if (maps.length) $('colormap').replaceChildren(...maps.map((c) => new Option(c, c, c === 'jet', c === 'jet')));
+
   // layers grouped by Xception's three flows, with their shapes; only spatial maps
   const layer = $('layer');
   const flows = [['Entry flow', 1, 4], ['Middle flow', 5, 12], ['Exit flow', 13, 14]];
