@@ -69,11 +69,15 @@ test('a fresh app installs the tarball, imports the package by name and classifi
     const blob = await (await fetch(img)).blob();
     const gc = await window.pkg.GradCam.load({ weights: gcw }); // wasm found next to the module
     const a = await gc.classify(blob);
+    const ex = await gc.explain(blob, { classIndex: a.top[0].index }); // Grad-CAM at block14
     await gc.loadWeights(h5, { dtype: 'f32' }); // h5wasm found in the app's node_modules
     const c = await gc.classify(blob);
     const info = gc.info();
     gc.dispose();
-    return { info, a: Array.from(a.logits), top: a.top.map((t) => t.index), c: Array.from(c.logits) };
+    return {
+      info, a: Array.from(a.logits), top: a.top.map((t) => t.index), c: Array.from(c.logits),
+      cam: Array.from(ex.cam.data), camSize: [ex.cam.height, ex.cam.width], overlaySize: [ex.overlay.width, ex.overlay.height],
+    };
   }, [`/test-data/${base(weights.f32)}`, `/test-data/${base(weights.h5)}`, '/images/skimage_chelsea.png']);
   const ref = cli(['predict', '--weights', weights.f32, '--image', `${imagesDir}/skimage_chelsea.png`, '--json'], { json: true });
   assert.equal(ref.status, 0, ref.stderr);
@@ -83,6 +87,15 @@ test('a fresh app installs the tarball, imports the package by name and classifi
   assert.equal(res.info.mode, 'threaded');
   assert.ok(e <= 1e-5 && eh5 <= 1e-5);
   assert.deepEqual(res.top, ref.json.top.map((t) => t.index));
+  // an explanation from the installed package equals the CLI's raw map
+  const refCam = cli(['explain', '--weights', weights.f32, '--image', `${imagesDir}/skimage_chelsea.png`, '--class',
+    String(ref.json.top[0].index), '--json'], { json: true });
+  assert.equal(refCam.status, 0, refCam.stderr);
+  const ec = relL2(Float32Array.from(res.cam), Float32Array.from(refCam.json.cam));
+  console.log(`  installed package: Grad-CAM rel L2 vs native ${ec.toExponential(2)}`);
+  assert.deepEqual(res.camSize, [10, 10]);
+  assert.deepEqual(res.overlaySize, [451, 300], 'overlay at the image size');
+  assert.ok(ec <= 1e-5);
   const paths = b.requests.map((u) => new URL(u).pathname);
   assert.ok(paths.includes('/app/node_modules/xception-gradcam/dist/wasm-mt/gradcam.wasm'), 'wasm next to the module');
   assert.ok(paths.some((p) => p.startsWith('/app/node_modules/h5wasm/')), 'h5wasm from the app');
