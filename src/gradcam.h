@@ -242,7 +242,7 @@ typedef enum gc_method {
 const char *gc_method_name(gc_method method); /* NULL when out of range */
 /* GC_ERR_INVALID_ARGUMENT for an unknown name */
 gc_status gc_method_from_name(const char *name, gc_method *method);
-/* 1 if the method works on a layer's activations (the CAM family), 0 if in input space. */
+/* 1 if the method uses a layer (the CAM family and Guided Grad-CAM), 0 if purely in input space. */
 int gc_method_uses_layer(gc_method method);
 
 typedef struct gc_explain_params {

@@ -27,7 +27,8 @@ gc_status gc_method_from_name(const char *name, gc_method *out) {
   return GC_ERR_INVALID_ARGUMENT;
 }
 
-int gc_method_uses_layer(gc_method m) { return m <= GC_METHOD_SCORECAM; }
+/* the CAM family, and Guided Grad-CAM whose Grad-CAM factor is computed at the layer */
+int gc_method_uses_layer(gc_method m) { return m <= GC_METHOD_SCORECAM || m == GC_METHOD_GUIDED_GRADCAM; }
 
 gc_explain_params gc_default_explain_params(void) {
   gc_explain_params p;
@@ -367,7 +368,7 @@ gc_status gc_model_explain(gc_model *m, const gc_explain_params *pp, gc_map *map
 
   gc_status s = GC_OK;
   const gc_method meth = p.method;
-  if (gc_method_uses_layer(meth) || meth == GC_METHOD_GUIDED_GRADCAM) {
+  if (gc_method_uses_layer(meth)) {
     const float *A, *G = NULL;
     gc_shape sa, sg;
     s = gc_model_activation(m, layer, &A, &sa);

@@ -118,7 +118,7 @@ export class Engine {
     if (!this._methods) {
       this._methods = this.core.methods().map(({ name, usesLayer }) => ({
         name,
-        usesLayer: usesLayer || name === 'guided-gradcam',
+        usesLayer,
         channels: RGB_METHODS.includes(name) ? 3 : 1,
         description: METHOD_DESCRIPTIONS[name] || '',
       }));

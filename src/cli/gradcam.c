@@ -564,7 +564,8 @@ static int cmd_explain(const opts *o) {
     if (rc == 0 && o->out_heatmap) rc = write_png(hp, heat, w, h);
     if (rc == 0 && o->out_overlay) rc = write_png(op, over, w, h);
     if (rc == 0 && o->save_grad) { /* the raw gradient the method used (tests compare it) */
-      const int in_space = !gc_method_uses_layer(ep.method);
+      /* Guided Grad-CAM's gradient is the input one (its layer factor needs no separate dump) */
+      const int in_space = !gc_method_uses_layer(ep.method) || ep.method == GC_METHOD_GUIDED_GRADCAM;
       const float *g;
       gc_shape gs;
       s = gc_model_gradient(m, classes[k], in_space ? "input" : ep.layer, ep.target,
@@ -593,7 +594,7 @@ static int cmd_explain(const opts *o) {
       printf("%s{\"class\":%d,\"name\":", k ? "," : "", classes[k]);
       json_string(gc_class_name(classes[k]));
       printf(",\"prob\":%.9g,\"layer\":", gc_model_probs(m)[classes[k]]);
-      json_string(gc_method_uses_layer(ep.method) || ep.method == GC_METHOD_GUIDED_GRADCAM ? ep.layer : "input");
+      json_string(gc_method_uses_layer(ep.method) ? ep.layer : "input");
       printf(",\"method\":");
       json_string(gc_method_name(ep.method));
       printf(",\"h\":%d,\"w\":%d,\"channels\":%d,\"cam\":[", map.height, map.width, map.channels);
@@ -614,7 +615,7 @@ static int cmd_explain(const opts *o) {
     } else if (rc == 0) {
       printf("%s (class %d, p=%.4f): %s at %s, map %dx%d%s\n", gc_class_name(classes[k]), classes[k],
              gc_model_probs(m)[classes[k]], gc_method_name(ep.method),
-             gc_method_uses_layer(ep.method) || ep.method == GC_METHOD_GUIDED_GRADCAM ? ep.layer : "input",
+             gc_method_uses_layer(ep.method) ? ep.layer : "input",
              map.height, map.width, map.channels == 3 ? "x3" : "");
       if (have_metrics)
         printf("  deletion AUC %.4f, insertion AUC %.4f, average drop %.1f%%, increase in confidence %s\n",
