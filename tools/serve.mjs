@@ -12,7 +12,8 @@
 //   node tools/serve.mjs [--port N] [--host H] [--no-isolation] [--no-build]
 //   PORT=N npm start
 //
-// Also a module: startServer({port, host, isolation, mounts}) for the browser tests.
+// Also a module: startServer({port, host, isolation, mounts, plain}) for the browser tests
+// (plain: a bare static server, as ordinary web hosting is: only Content-Type and length).
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -79,16 +80,18 @@ function pathHeaders(path, index) {
 /**
  * Start the static server. Resolves to {server, url, port, close()}.
  * @param {{port?: number, host?: string, isolation?: boolean, mounts?: Record<string,string>,
- *          index?: string, log?: (line: string) => void}} [o]
+ *          index?: string, plain?: boolean, log?: (line: string) => void}} [o]
+ *        plain: no COOP/COEP, CSP, Service-Worker-Allowed or redirect of / (like ordinary hosting)
  */
 export function startServer({ port = 8080, host = '127.0.0.1', isolation = true, mounts = DEFAULT_MOUNTS,
-  index = '/web/demo/', log = () => {} } = {}) {
+  index = '/web/demo/', plain = false, log = () => {} } = {}) {
+  if (plain) isolation = false;
   const table = Object.entries(mounts)
     .map(([prefix, dir]) => [prefix.endsWith('/') ? prefix : `${prefix}/`, resolve(root, dir)])
     .sort((a, b) => b[0].length - a[0].length);
 
   const server = createServer((req, res) => {
-    const headers = { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache', ...(isolation ? ISOLATION_HEADERS : {}) };
+    const headers = plain ? {} : { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache', ...(isolation ? ISOLATION_HEADERS : {}) };
     const send = (status, body, extra = {}) => {
       res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', ...extra });
       res.end(req.method === 'HEAD' ? undefined : body);
@@ -101,7 +104,7 @@ export function startServer({ port = 8080, host = '127.0.0.1', isolation = true,
     } catch {
       return send(400, 'bad request\n');
     }
-    if (path === '/' || path === '/index.html') return send(302, `see ${index}\n`, { Location: index });
+    if (!plain && (path === '/' || path === '/index.html')) return send(302, `see ${index}\n`, { Location: index });
     if (path.includes('\0')) return send(400, 'bad request\n');
     const hit = table.find(([prefix]) => path.startsWith(prefix) || `${path}/` === prefix);
     if (!hit) return send(404, 'not found\n');
@@ -123,7 +126,7 @@ export function startServer({ port = 8080, host = '127.0.0.1', isolation = true,
     if (!st.isFile()) return send(404, 'not found\n');
     res.writeHead(200, {
       ...headers,
-      ...pathHeaders(path, index),
+      ...(plain ? {} : pathHeaders(path, index)),
       'Content-Type': MIME[extname(file).toLowerCase()] || 'application/octet-stream',
       'Content-Length': st.size,
       'Last-Modified': st.mtime.toUTCString(),

@@ -147,9 +147,10 @@ export class Engine {
    * @param {() => Promise<object>} [o.h5wasm] imports h5wasm (only called for .h5 input)
    * @param {(p: {phase: string, loaded: number, total: number}) => void} [o.onProgress]
    * @param {AbortSignal} [o.signal]
-   * @returns {Promise<{format: 'gcw'|'h5', bytes: number, params: number}>}
+   * @param {boolean} [o.keepConverted=false] also return the converted file (.h5 input only)
+   * @returns {Promise<{format: 'gcw'|'h5', bytes: number, params: number, converted?: Uint8Array}>}
    */
-  async loadWeights(bytes, { dtype = 'f16', h5wasm, onProgress = () => {}, signal } = {}) {
+  async loadWeights(bytes, { dtype = 'f16', h5wasm, onProgress = () => {}, signal, keepConverted = false } = {}) {
     const format = weightsFormat(bytes);
     let gcw = bytes;
     if (format === 'h5') {
@@ -163,7 +164,9 @@ export class Engine {
     onProgress({ phase: 'pack', loaded: 0, total: 1 });
     this._run(() => this.core.load(gcw, { threads: this.threadCount }));
     onProgress({ phase: 'pack', loaded: 1, total: 1 });
-    return { format: format === 'h5' ? 'h5' : 'gcw', bytes: gcw.length, params: this.core.paramCount() };
+    const r = { format: format === 'h5' ? 'h5' : 'gcw', bytes: gcw.length, params: this.core.paramCount() };
+    if (keepConverted && format === 'h5') r.converted = gcw; // a copy out of the wasm heap, transferable
+    return r;
   }
 
   async _convertH5(mod, bytes, dtype, onProgress, signal) {

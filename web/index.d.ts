@@ -277,8 +277,10 @@ export declare class GradCam {
   static load(options?: LoadOptions): Promise<GradCam>;
   private constructor();
   /** Load or replace the weights. After a failed load no weights are loaded. */
-  loadWeights(weights: WeightsSource, options?: { signal?: AbortSignal; onProgress?: (p: Progress) => void; dtype?: 'f16' | 'f32'; h5wasmUrl?: string }):
-    Promise<{ format: 'gcw' | 'h5'; bytes: number; params: number }>;
+  /** Load (or replace) the weights. With `keepConverted: true`, a Keras .h5 input also gives
+   *  back the converted project-format file (`converted`) to store and load next time. */
+  loadWeights(weights: WeightsSource, options?: { signal?: AbortSignal; onProgress?: (p: Progress) => void; dtype?: 'f16' | 'f32'; h5wasmUrl?: string; keepConverted?: boolean }):
+    Promise<{ format: 'gcw' | 'h5'; bytes: number; params: number; converted?: ArrayBuffer }>;
   classify(image: ImageInput, options?: ClassifyOptions): Promise<ClassifyResult>;
   /** Explain a class (default: the best): forward pass, map, heatmap and overlay at the image's
    *  size, metrics if asked. Options are checked before the call is queued. */

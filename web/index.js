@@ -117,15 +117,22 @@ export class GradCam {
    * Load (or replace) the weights: a URL, ArrayBuffer, typed array, Blob or File, in the
    * project format (.gcw) or the official Keras .h5 (converted here, with h5wasm).
    * After a failed load no weights are loaded (classify gives NOT_LOADED) until a load succeeds.
+   * With `keepConverted`, a Keras .h5 input also gives back the converted project-format file
+   * (`converted`, an ArrayBuffer), to store and load next time without converting again.
    */
-  loadWeights(weights, { signal, onProgress, dtype = this._defaults.dtype, h5wasmUrl = this._defaults.h5wasmUrl } = {}) {
+  loadWeights(weights, { signal, onProgress, dtype = this._defaults.dtype, h5wasmUrl = this._defaults.h5wasmUrl, keepConverted = false } = {}) {
     return this._call('weights', null, {
       signal, onProgress,
       prepare: () => {
         const source = weightsSource(weights);
-        return { args: { source, dtype, h5wasmUrl }, transfer: [] };
+        return { args: { source, dtype, h5wasmUrl, keepConverted: !!keepConverted }, transfer: [] };
       },
-    }).then((r) => { this._info = r.info; return { format: r.format, bytes: r.bytes, params: r.params }; });
+    }).then((r) => {
+      this._info = r.info;
+      const out = { format: r.format, bytes: r.bytes, params: r.params };
+      if (r.converted) out.converted = r.converted.buffer;
+      return out;
+    });
   }
 
   /**

@@ -40,7 +40,7 @@ const ops = {
     return { info: engine.info(), layers: engine.layers(), methods: engine.methods(), colormaps: engine.colormaps() };
   },
 
-  async weights({ source, dtype, h5wasmUrl }, ctl, progress) {
+  async weights({ source, dtype, h5wasmUrl, keepConverted }, ctl, progress) {
     need();
     let bytes;
     if (source.url !== undefined) {
@@ -51,7 +51,7 @@ const ops = {
       bytes = new Uint8Array(source.bytes);
     }
     abortCheck(ctl.signal);
-    const r = await engine.loadWeights(bytes, { dtype, h5wasm: () => importH5wasm(h5wasmUrl), onProgress: progress, signal: ctl.signal });
+    const r = await engine.loadWeights(bytes, { dtype, h5wasm: () => importH5wasm(h5wasmUrl), onProgress: progress, signal: ctl.signal, keepConverted });
     return { ...r, info: engine.info() };
   },
 

@@ -459,6 +459,17 @@ describe('demo page errors (single thread, no COOP/COEP)', () => {
     await state(page, ['ready']);
     console.log(`  reload with the kept .h5 ready in ${Date.now() - t0} ms`);
     assert.match(await page.textContent('#weights-state'), /xception-seed1\.h5, converted .*, kept in this browser/);
+    // what was kept is the converted file (project format, half the size), so the reload did not convert again
+    const kept = await page.evaluate(async () => {
+      const cache = await caches.open('xception-gradcam-weights');
+      const res = await cache.match(new URL('picked-weights', location.href).href);
+      const b = new Uint8Array(await res.arrayBuffer());
+      return { magic: String.fromCharCode(...b.slice(0, 7)), size: b.length, from: res.headers.get('x-converted-from') };
+    });
+    assert.deepEqual({ magic: kept.magic, from: kept.from }, { magic: 'GCAMWTS', from: 'h5' });
+    assert.ok(kept.size < 50e6, `kept ${kept.size} bytes`);
+    const after = await page.evaluate(() => window.__statuses);
+    assert.ok(!after.some((s) => /Converting the Keras weights/.test(s)), after.join(' | '));
   });
 
   test('a non-image file and a bad weights file: readable messages, the page stays usable', async () => {

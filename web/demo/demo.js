@@ -7,12 +7,18 @@
 // State for people and tests: body[data-state] (starting, loading, no-weights, ready,
 // classifying, classified, explaining, explained, error, failed) and the counters
 // body[data-classified], body[data-explained], body[data-guided], body[data-metrics].
-import { GradCam } from '../index.js';
+import { GradCam } from '../index.js'; // layout: the package
+
+// Where the WebAssembly builds, the site's weights, h5wasm and the site's root are, relative to
+// this page: in the repository (npm start) they are outside web/demo/. `npm run site` writes a
+// self-contained copy of the page with its own layout (tools/site.mjs rewrites the lines marked
+// "layout").
+const LAYOUT = { wasm: '../../build/', weights: '../../weights/xception.gcw', h5wasm: null, root: '../../' }; // layout
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const WEIGHTS_URL = new URL(params.get('weights') || '../../weights/xception.gcw', location.href).href;
-const WASM_BASE = '../../build/';
+const WEIGHTS_URL = new URL(params.get('weights') || LAYOUT.weights, location.href).href;
+const WASM_BASE = LAYOUT.wasm;
 const WEIGHTS_CACHE = 'xception-gradcam-weights';
 const PICKED_KEY = new URL('picked-weights', location.href).href; // a Cache Storage key, never fetched
 
@@ -155,11 +161,17 @@ async function* weightsCandidates() {
     if (!changed) yield { blob: await kept.blob(), from: 'site-kept', name: SITE_NAME };
   }
   const picked = cache && await cache.match(PICKED_KEY);
-  if (picked && !changed) yield { blob: await picked.blob(), from: 'picked', name: decodeURIComponent(picked.headers.get('x-file-name') || 'weights') };
+  if (picked && !changed) yield pickedCandidate(picked);
   setTask('weights', 'Looking for the weights on this site…', null);
   const got = await downloadWeights();
   if (got) yield { ...got, from: 'site-new', name: SITE_NAME };
-  if (picked && changed) yield { blob: await picked.blob(), from: 'picked', name: decodeURIComponent(picked.headers.get('x-file-name') || 'weights') };
+  if (picked && changed) yield pickedCandidate(picked);
+}
+async function pickedCandidate(res) {
+  return {
+    blob: await res.blob(), from: 'picked', name: decodeURIComponent(res.headers.get('x-file-name') || 'weights'),
+    converted: res.headers.get('x-converted-from') === 'h5',
+  };
 }
 const SITE_NAME = new URL(WEIGHTS_URL).pathname;
 
@@ -195,16 +207,19 @@ async function useWeights(w) {
   S.weights.pending = true;
   setState('loading');
   try {
-    const r = await S.gc.loadWeights(blob, { onProgress: weightsProgress });
+    // a picked Keras .h5 is kept converted, so later visits load it without converting again
+    const r = await S.gc.loadWeights(blob, { onProgress: weightsProgress, keepConverted: from === 'picked-now' });
     setTask('weights', null);
     S.weights.loaded = true;
     S.weights.current = w;
     $('weights-box').hidden = true;
     if (from === 'site-new') await keepWeights(WEIGHTS_URL, blob, w.headers);
     if (from === 'picked-now') {
-      await keepWeights(PICKED_KEY, blob, { 'content-type': 'application/octet-stream', 'x-file-name': encodeURIComponent(name) });
+      const headers = { 'content-type': 'application/octet-stream', 'x-file-name': encodeURIComponent(name) };
+      if (r.converted) headers['x-converted-from'] = 'h5';
+      await keepWeights(PICKED_KEY, r.converted ? new Blob([r.converted]) : blob, headers);
     }
-    const src = r.format === 'h5' ? `${name}, converted from Keras .h5 in this page` : from.startsWith('site') ? `from this site (${name})` : name;
+    const src = r.format === 'h5' || w.converted ? `${name}, converted from Keras .h5 in this page` : from.startsWith('site') ? `from this site (${name})` : name;
     $('weights-state').textContent = `Weights: ${(r.params / 1e6).toFixed(1)} M parameters, ${src}${from === 'site-kept' || from === 'picked' ? ', kept in this browser' : ''}.`;
     return true;
   } catch (e) {
@@ -256,7 +271,8 @@ async function start() {
   const candidates = weightsCandidates();
   const first = candidates.next().catch((e) => { console.warn(e); return { done: true }; });
   try {
-    S.gc = await GradCam.load({ wasmBase: WASM_BASE, threads, onProgress: coreProgress });
+    const h5wasmUrl = LAYOUT.h5wasm ? new URL(LAYOUT.h5wasm, location.href).href : undefined;
+    S.gc = await GradCam.load({ wasmBase: WASM_BASE, threads, onProgress: coreProgress, h5wasmUrl });
   } catch (e) {
     setTask('core', null);
     status('The model could not start in this browser.');
@@ -980,14 +996,15 @@ async function registerServiceWorker() {
   if (!('serviceWorker' in navigator) || params.has('nosw')) return;
   let reg;
   try {
-    // scope '/' (served with Service-Worker-Allowed) so the package, its worker and the wasm
-    // files, which live outside web/demo/, are cached too
-    reg = await navigator.serviceWorker.register('sw.js', { scope: '../../' });
+    // in the repository: scope '/' (npm start sends Service-Worker-Allowed) so the package, its
+    // worker and the wasm files, which live outside web/demo/, are cached too; in the static
+    // site (npm run site) everything is under the page's own folder
+    reg = await navigator.serviceWorker.register('sw.js', { scope: LAYOUT.root });
   } catch {
     try { reg = await navigator.serviceWorker.register('sw.js'); } catch (e) { console.warn('no offline mode:', e); return; }
   }
   await navigator.serviceWorker.ready;
-  document.body.dataset.offline = reg.scope === new URL('../../', location.href).href ? 'ready' : 'partial';
+  document.body.dataset.offline = reg.scope === new URL(LAYOUT.root, location.href).href ? 'ready' : 'partial';
 }
 
 start().finally(() => registerServiceWorker());

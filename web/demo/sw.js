@@ -1,8 +1,9 @@
 // sw.js - the demo page's service worker: after one visit the page works with the network off.
 //
-// Registered by demo.js with the scope of the site's root (npm start sends
-// Service-Worker-Allowed: / for this file), because the page uses files outside web/demo/:
-// the package (web/*.js), its worker and the WebAssembly builds (build/wasm-*/).
+// In the repository it is registered by demo.js with the scope of the site's root (npm start
+// sends Service-Worker-Allowed: / for this file), because the page uses files outside
+// web/demo/: the package (web/*.js), its worker and the WebAssembly builds (build/wasm-*/).
+// In the static site written by `npm run site` everything is beside it, and no header is needed.
 // Strategy: network first for everything of this origin, so a page under development is never
 // stale; a copy of each answer is kept, and used when the network fails. The weights (.gcw,
 // .h5) are not handled here: the page keeps them itself in Cache Storage (demo.js), so they
@@ -11,13 +12,17 @@ const VERSION = 'v1';
 const CACHE = `xception-gradcam-app-${VERSION}`;
 const here = (p) => new URL(p, self.location.href).href;
 
+// Where the package's modules and the WebAssembly builds are, relative to this file (in the
+// repository; tools/site.mjs rewrites the line marked "layout" for the static site).
+const PACKAGE = { js: '../', wasm: '../../build/' }; // layout
+
 /** What the page needs, cached when the worker installs. */
 const SHELL = [
   './', 'demo.js', 'demo.css', 'manifest.webmanifest', 'icons/icon-192.png', 'icons/icon.svg',
   ...['cat', 'cat-and-dog', 'coffee', 'eagle', 'astronaut', 'rocket'].flatMap((s) => [`samples/${s}.jpg`, `samples/thumbs/${s}.jpg`]),
-  '../index.js', '../worker.js', '../engine.js', '../errors.js', '../core.js', '../convert.js',
-  '../../build/wasm-st/gradcam.mjs', '../../build/wasm-st/gradcam.wasm',
-  '../../build/wasm-mt/gradcam.mjs', '../../build/wasm-mt/gradcam.wasm', '../../build/wasm-mt/gradcam.worker.js',
+  ...['index.js', 'worker.js', 'engine.js', 'errors.js', 'core.js', 'convert.js'].map((f) => PACKAGE.js + f),
+  ...['wasm-st/gradcam.mjs', 'wasm-st/gradcam.wasm', 'wasm-mt/gradcam.mjs', 'wasm-mt/gradcam.wasm',
+    'wasm-mt/gradcam.worker.js'].map((f) => PACKAGE.wasm + f),
 ].map(here);
 
 const WEIGHTS = /\.(gcw|h5|hdf5)$/i;
