@@ -367,6 +367,8 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
     await page.focus('#samples button[data-sample="eagle"]');
     await andWait(page, analysed(), () => page.keyboard.press('Enter'));
     assert.equal(await page.evaluate(() => window.demo.image.name), 'eagle.jpg');
+    // the gallery marks the sample on the stage, and only it
+    assert.deepEqual(await page.$$eval('#samples button[aria-pressed="true"]', (l) => l.map((b) => b.dataset.sample)), ['eagle']);
     await page.keyboard.press('Tab'); // the focus ring is visible
   });
 

@@ -412,9 +412,11 @@ S.explainOptions = explainOptions;
 let imageSeq = 0;
 
 /** A new image: show it, classify it, explain its best class. */
-async function useImage(source, name) {
+async function useImage(source, name, sample = null) {
   const image = { source, name, id: ++imageSeq };
   S.image = image;
+  // the gallery shows which sample is on the stage (none for a file, a paste or the camera)
+  for (const b of $('samples').querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.sample === sample));
   S.classes = null;
   S.classIndex = null;
   S.result = null;
@@ -914,7 +916,7 @@ function setupControls() {
         const res = await fetch(`samples/${name}.jpg`);
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         const blob = await res.blob();
-        await useImage(new File([blob], `${name}.jpg`, { type: 'image/jpeg' }), `${name}.jpg`);
+        await useImage(new File([blob], `${name}.jpg`, { type: 'image/jpeg' }), `${name}.jpg`, name);
       } catch (e) {
         showError(new Error(`The sample ${name} could not be loaded: ${e.message || e}`));
       }
