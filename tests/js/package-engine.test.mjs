@@ -105,7 +105,8 @@ function checkMethods(methods) {
 // gradient entry and changes the block13 gradient by 1.7e-3 relative L2. So the bounds widen
 // with depth (measured in brackets): block8 CAMs 1e-3 [2.7e-5, 9.4e-5], input space 1e-2
 // [2.2e-5, 2.2e-3]; heatmap and overlay values off by at most 1, except saliency's heatmap
-// where its map differs (bound 8 [4]).
+// where its map differs (bound 8 [4]). maxpool-ties.test.mjs checks that this flip (a window
+// whose two cells differ by 3e-7 of the largest activation) is the whole difference.
 const EX_IMAGE = 'skimage_chelsea.png';
 const exWork = `${dataDir}/package-engine`;
 rmSync(exWork, { recursive: true, force: true });
