@@ -160,7 +160,7 @@ gc_status gc_weights_parse(const void *bytes, size_t size, gc_weights *out, char
   const uint8_t *data = b + data_offset;
   uint64_t actual = gc_fnv1a64(b + GC_WEIGHTS_HEADER_SIZE, size - GC_WEIGHTS_HEADER_SIZE);
   if (actual != checksum) {
-    gc_set_error(err, errlen, "checksum mismatch (stored %016llx, computed %016llx): the file is damaged",
+    gc_set_error(err, errlen, "stored %016llx, computed %016llx: the file is damaged or incomplete (get it again)",
                  (unsigned long long)checksum, (unsigned long long)actual);
     return GC_ERR_WEIGHTS_CHECKSUM;
   }
