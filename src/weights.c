@@ -185,7 +185,10 @@ gc_status gc_weights_parse(const void *bytes, size_t size, gc_weights *out, char
     }
     if (!bad && elems * (e[i].dtype == GC_DTYPE_F16 ? 2 : 4) != e[i].nbytes) bad = 1;
     if (bad) {
-      gc_set_error(err, errlen, "tensor table entry %u is malformed", i);
+      gc_set_error(err, errlen,
+                   "tensor table entry %u ('%.40s') is malformed: dtype %u, %u dimensions, offset %llu, %llu bytes", i,
+                   e[i].name, e[i].dtype, e[i].ndim, (unsigned long long)e[i].offset,
+                   (unsigned long long)e[i].nbytes);
       free(e);
       return GC_ERR_WEIGHTS_CORRUPT;
     }
