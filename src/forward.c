@@ -563,6 +563,11 @@ gc_status gc_model_forward_image(gc_model *m, const uint8_t *pixels, int width, 
     return GC_ERR_OUT_OF_MEMORY;
   gc_status s = gc_preprocess_image(pixels, width, height, stride, format, GC_INPUT_SIZE, GC_INPUT_SIZE,
                                     m->image_input);
+  if (s == GC_ERR_IMAGE_SIZE) {
+    gc_set_error(m->error, sizeof m->error, "image is %dx%d; the limit is %d pixels a side and %d pixels", width,
+                 height, GC_MAX_IMAGE_SIDE, GC_MAX_IMAGE_PIXELS);
+    return s;
+  }
   if (s != GC_OK) {
     gc_set_error(m->error, sizeof m->error, "image %dx%d (stride %d, %d channels) rejected", width, height,
                  stride, (int)format);

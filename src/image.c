@@ -77,12 +77,36 @@ gc_status gc_decode_image(const void *bytes, size_t size, uint8_t **rgba, int *w
   *rgba = NULL;
   *width = *height = 0;
   if (!bytes || size == 0 || size > (size_t)INT32_MAX) {
-    gc_set_error(err, errlen, "no image data");
+    gc_set_error(err, errlen, size ? "the file is larger than 2 GB" : "the file is empty");
     return GC_ERR_IMAGE_DECODE;
   }
   int w = 0, h = 0, comp = 0;
+  const uint8_t *b = bytes;
+  if (size >= 24 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0 && memcmp(b + 12, "IHDR", 4) == 0) {
+    /* stb_image calls a PNG of 0 or more than 2^24 pixels a side an "unknown image type":
+     * say what its header claims instead */
+    const uint32_t pw = (uint32_t)b[16] << 24 | (uint32_t)b[17] << 16 | (uint32_t)b[18] << 8 | b[19];
+    const uint32_t ph = (uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23];
+    if (pw == 0 || ph == 0 || pw > GC_MAX_IMAGE_SIDE || ph > GC_MAX_IMAGE_SIDE ||
+        (uint64_t)pw * ph > GC_MAX_IMAGE_PIXELS) {
+      gc_set_error(err, errlen, "the PNG header says %ux%u; the limit is 1 to %d pixels a side and %d pixels", pw,
+                   ph, GC_MAX_IMAGE_SIDE, GC_MAX_IMAGE_PIXELS);
+      return GC_ERR_IMAGE_SIZE;
+    }
+  }
   if (!stbi_info_from_memory(bytes, (int)size, &w, &h, &comp)) {
-    gc_set_error(err, errlen, "not a decodable image (%s)", stbi_failure_reason());
+    const char *why = stbi_failure_reason();
+    const char *kind = size >= 3 && memcmp(b, "\xff\xd8\xff", 3) == 0   ? "JPEG"
+                       : size >= 4 && memcmp(b, "\x89PNG", 4) == 0     ? "PNG"
+                       : size >= 4 && memcmp(b, "GIF8", 4) == 0         ? "GIF"
+                       : size >= 2 && memcmp(b, "BM", 2) == 0           ? "BMP"
+                                                                        : NULL;
+    if (kind)
+      gc_set_error(err, errlen, "the %s header is truncated or damaged (stb_image: %s)", kind, why ? why : "?");
+    else if (why && strcmp(why, "unknown image type") == 0)
+      gc_set_error(err, errlen, "not a PNG, JPEG, BMP, GIF, TGA, PSD or PNM image (SVG and text are not images here)");
+    else
+      gc_set_error(err, errlen, "the image header is damaged (stb_image: %s)", why ? why : "?");
     return GC_ERR_IMAGE_DECODE;
   }
   if (w < 1 || h < 1 || w > GC_MAX_IMAGE_SIDE || h > GC_MAX_IMAGE_SIDE ||
@@ -94,7 +118,12 @@ gc_status gc_decode_image(const void *bytes, size_t size, uint8_t **rgba, int *w
   /* always 8-bit RGBA: grey, grey+alpha, RGB and 16-bit images are converted */
   uint8_t *px = stbi_load_from_memory(bytes, (int)size, &w, &h, &comp, 4);
   if (!px) {
-    gc_set_error(err, errlen, "image could not be decoded (%s)", stbi_failure_reason());
+    const char *why = stbi_failure_reason();
+    if (why && strcmp(why, "outofmem") == 0) {
+      gc_set_error(err, errlen, "no memory for the %dx%d pixels", w, h);
+      return GC_ERR_OUT_OF_MEMORY;
+    }
+    gc_set_error(err, errlen, "the image data is truncated or damaged (stb_image: %s)", why ? why : "?");
     return GC_ERR_IMAGE_DECODE;
   }
   /* stb_image allocates with malloc, so callers release it with gc_free */

@@ -160,7 +160,7 @@ gc_status gc_weights_parse(const void *bytes, size_t size, gc_weights *out, char
   const uint8_t *data = b + data_offset;
   uint64_t actual = gc_fnv1a64(b + GC_WEIGHTS_HEADER_SIZE, size - GC_WEIGHTS_HEADER_SIZE);
   if (actual != checksum) {
-    gc_set_error(err, errlen, "checksum mismatch (stored %016llx, computed %016llx): the file is damaged",
+    gc_set_error(err, errlen, "stored %016llx, computed %016llx: the file is damaged or incomplete (get it again)",
                  (unsigned long long)checksum, (unsigned long long)actual);
     return GC_ERR_WEIGHTS_CHECKSUM;
   }
@@ -185,7 +185,10 @@ gc_status gc_weights_parse(const void *bytes, size_t size, gc_weights *out, char
     }
     if (!bad && elems * (e[i].dtype == GC_DTYPE_F16 ? 2 : 4) != e[i].nbytes) bad = 1;
     if (bad) {
-      gc_set_error(err, errlen, "tensor table entry %u is malformed", i);
+      gc_set_error(err, errlen,
+                   "tensor table entry %u ('%.40s') is malformed: dtype %u, %u dimensions, offset %llu, %llu bytes", i,
+                   e[i].name, e[i].dtype, e[i].ndim, (unsigned long long)e[i].offset,
+                   (unsigned long long)e[i].nbytes);
       free(e);
       return GC_ERR_WEIGHTS_CORRUPT;
     }

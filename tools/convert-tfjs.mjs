@@ -27,6 +27,6 @@ try {
   writeFileSync(out, bytes);
   console.log(`wrote ${out}: ${params} parameters, ${dtype === 'f32' ? 'float32' : 'float16'}, ${(bytes.length / 1e6).toFixed(1)} MB`);
 } catch (e) {
-  console.error(`convert-tfjs: ${e.code ? `${e.code}: ` : ''}${e.message}`);
+  console.error(`convert-tfjs: ${e.code && !String(e.message).startsWith(e.code) && !String(e.message).includes(`${e.code}:`) ? `${e.code}: ` : ''}${e.message}`);
   process.exit(1);
 }

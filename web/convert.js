@@ -16,7 +16,12 @@ function strings(v) {
 
 /** Tensors of a Keras HDF5 weights file opened with h5wasm (`new h5wasm.File(path, 'r')`). */
 export function* kerasH5Tensors(file) {
-  const attr = file.attrs && file.attrs.layer_names;
+  let attr;
+  try {
+    attr = file.attrs && file.attrs.layer_names;
+  } catch (e) {
+    throw new Error(`the HDF5 file's root attributes cannot be read, so it holds no Keras weights (h5wasm: ${e.message || e})`);
+  }
   if (!attr) throw new Error('not a Keras weights file: the root attribute layer_names is missing');
   for (const layer of strings(attr.value)) {
     const group = file.get(layer);
@@ -51,7 +56,12 @@ export function* tfjsTensors(modelJson, shard) {
   if (!Array.isArray(groups)) throw new Error('not a TF.js layers model: weightsManifest is missing');
   for (const group of groups) {
     const parts = group.paths.map((p) => {
-      const b = shard(p);
+      let b;
+      try {
+        b = shard(p);
+      } catch (e) {
+        throw new Error(`weight shard '${p}' listed in model.json cannot be read: ${e.message || e}`);
+      }
       return b instanceof Uint8Array ? b : new Uint8Array(b);
     });
     const total = parts.reduce((n, p) => n + p.length, 0);

@@ -59,6 +59,13 @@ export class Core {
 
   version() { return this.M.UTF8ToString(this.M._gcw_version()); }
 
+  /** Current size of the module's memory in bytes (it grows on demand up to 2 GB and never
+   *  shrinks; freed blocks are reused). */
+  heapBytes() {
+    this.version(); // any heap access refreshes a view that a thread's growth left stale
+    return this.M.HEAPU8.buffer.byteLength;
+  }
+
   // ---- weights --------------------------------------------------------------------------
   /** Load weights in the project format. */
   load(bytes, { threads = 1 } = {}) {
@@ -103,14 +110,16 @@ export class Core {
     }
   }
 
-  /** Run on 8-bit RGBA (channels 4, e.g. ImageData.data) or RGB (channels 3) pixels. */
-  forwardImage(pixels, width, height, channels = 4, stride = width * channels) {
+  /** Run on 8-bit RGBA (channels 4, e.g. ImageData.data) or RGB (channels 3) pixels, resized
+   *  to size x size (299, or 71..1024: smaller is faster and coarser). */
+  forwardImage(pixels, width, height, channels = 4, stride = width * channels, size = 299) {
     this._need();
     const n = pixels.length;
     const p = this._alloc(n);
     try {
       this.M.HEAPU8.set(pixels, p);
-      const s = this.M._gcw_forward_image(this.model, p, width, height, stride, channels);
+      const s = size === 299 ? this.M._gcw_forward_image(this.model, p, width, height, stride, channels)
+        : this.M._gcw_forward_image_size(this.model, p, width, height, stride, channels, size);
       this._check(s, this._modelError());
     } finally {
       this.M._free(p);

@@ -100,6 +100,20 @@ export class Engine {
     this.simd = simd;
     this._layers = null;
     this._methods = null;
+    this._tail = Promise.resolve(); // explain and loadWeights run one at a time, in call order
+  }
+
+  /** Run an async call after the ones before it: an explain yields between its stages, and
+   *  another call's forward pass in between would change what it explains. */
+  _serial(fn) {
+    const p = this._tail.then(fn, fn);
+    this._tail = p.then(() => {}, () => {});
+    return p;
+  }
+
+  /** {wasmHeap: bytes of WebAssembly memory} */
+  memory() {
+    return { wasmHeap: this.core.heapBytes() };
   }
 
   info() {
@@ -150,7 +164,12 @@ export class Engine {
    * @param {boolean} [o.keepConverted=false] also return the converted file (.h5 input only)
    * @returns {Promise<{format: 'gcw'|'h5', bytes: number, params: number, converted?: Uint8Array}>}
    */
-  async loadWeights(bytes, { dtype = 'f16', h5wasm, onProgress = () => {}, signal, keepConverted = false } = {}) {
+  loadWeights(bytes, o = {}) {
+    return this._serial(() => this._loadWeights(bytes, o));
+  }
+
+  async _loadWeights(bytes, { dtype = 'f16', h5wasm, onProgress = () => {}, signal, keepConverted = false } = {}) {
+    if (this.disposed) throw new GradCamError(ErrorCode.DISPOSED, 'this engine was disposed');
     const format = weightsFormat(bytes);
     let gcw = bytes;
     if (format === 'h5') {
@@ -199,7 +218,8 @@ export class Engine {
         // reader throws means the file is not Keras Xception weights
         const err = toGradCamError(e);
         if (err.code === ErrorCode.OUT_OF_MEMORY || err.code === ErrorCode.ABORTED) throw err;
-        throw new GradCamError(ErrorCode.WEIGHTS_INVALID, `not Keras Xception weights: ${e.message || e}`, (e && e.name === 'CoreError' && e.code) || 'KERAS_H5');
+        if (e && e.name === 'CoreError') throw new GradCamError(ErrorCode.WEIGHTS_INVALID, `not Keras Xception weights: ${e.message}`, e.code);
+        throw new GradCamError(ErrorCode.WEIGHTS_INVALID, `not Keras Xception weights: ${e.message || e}`, 'KERAS_H5');
       }
     } finally {
       if (file) { try { file.close(); } catch { /* already closed */ } }
@@ -212,6 +232,7 @@ export class Engine {
    * @returns {{top: {index: number, name: string, prob: number, logit: number}[], logits: Float32Array, probs: Float32Array, timings: {forward: number}}}
    */
   classify(pixels, width, height, { topK = 5 } = {}) {
+    if (this.disposed) throw new GradCamError(ErrorCode.DISPOSED, 'this engine was disposed');
     if (!Number.isInteger(topK) || topK < 1 || topK > 1000) {
       throw new GradCamError(ErrorCode.INVALID_ARGUMENT, `topK must be an integer in 1..1000, not ${topK}`);
     }
@@ -238,7 +259,12 @@ export class Engine {
    * @param {{signal?: AbortSignal}} [o]
    * @returns {Promise<object|object[]>} one result, or an array of topK results when topK is given
    */
-  async explain(pixels, width, height, options = {}, { signal } = {}) {
+  explain(pixels, width, height, options = {}, o = {}) {
+    return this._serial(() => this._explain(pixels, width, height, options, o));
+  }
+
+  async _explain(pixels, width, height, options = {}, { signal } = {}) {
+    if (this.disposed) throw new GradCamError(ErrorCode.DISPOSED, 'this engine was disposed');
     const o = checkExplainOptions(options, {
       layers: this.layers().map((l) => l.name), methods: this.methods(), colormaps: this.colormaps(),
     });
@@ -246,7 +272,7 @@ export class Engine {
     if (!this.core.model) throw new GradCamError(ErrorCode.NOT_LOADED, 'no weights are loaded: load weights before explaining');
     checkAbort(signal);
     const t0 = now();
-    this._run(() => this.core.forwardImage(pixels, width, height, 4));
+    this._run(() => this.core.forwardImage(pixels, width, height, 4, width * 4, o.inputSize));
     const forward = now() - t0;
     const classes = this._run(() => this.core.topK(Math.max(5, o.topK ?? 1)));
     const probs = this.core.probs();
@@ -281,6 +307,7 @@ export class Engine {
   }
 
   dispose() {
+    this.disposed = true;
     try { this.core.free(); } catch { /* module already broken */ }
     const pt = this.M && this.M.PThread;
     if (pt && pt.terminateAllThreads) pt.terminateAllThreads();
@@ -288,6 +315,7 @@ export class Engine {
 
   // run a core call, turning what it throws into a GradCamError
   _run(fn) {
+    if (this.disposed) throw new GradCamError(ErrorCode.DISPOSED, 'this engine was disposed');
     try {
       return fn();
     } catch (e) {

@@ -55,12 +55,15 @@ const FROM_CORE = {
   CONVERT: ErrorCode.WEIGHTS_INVALID,
 };
 
+const OOM_MESSAGE = 'out of memory: this call needs more than the WebAssembly heap can hold (2 GB at most); ' +
+  'nothing was kept and the instance stays usable: try a smaller inputSize or image, fewer samples or steps';
+
 /** Turn anything thrown in the worker (CoreError, wasm RangeError, ...) into a GradCamError. */
 export function toGradCamError(e) {
   if (e instanceof GradCamError) return e;
   if (e && e.name === 'CoreError') {
     const code = FROM_CORE[e.code] || (e.code.startsWith('WEIGHTS_') ? ErrorCode.WEIGHTS_INVALID : ErrorCode.INTERNAL);
-    return new GradCamError(code, e.message, e.code);
+    return new GradCamError(code, code === ErrorCode.OUT_OF_MEMORY ? OOM_MESSAGE : e.message, e.code);
   }
   if (e && e.name === 'AbortError') return new GradCamError(ErrorCode.ABORTED, 'the operation was aborted');
   const text = e && e.message ? e.message : String(e);
@@ -78,7 +81,7 @@ export function toGradCamError(e) {
 /** Defaults of explain() (also in web/README.md and index.d.ts). */
 export const EXPLAIN_DEFAULTS = Object.freeze({
   method: 'gradcam', layer: 'block14_sepconv2_act', colormap: 'jet', alpha: 0.4, blend: 'additive',
-  metricsSteps: 16, metricsBaseline: 'blur',
+  metricsSteps: 16, metricsBaseline: 'blur', inputSize: 299,
 });
 
 // methodOptions: [check, what it wants]; all optional (the core's defaults apply)
@@ -101,7 +104,7 @@ const show = (v) => (typeof v === 'string' ? `'${v}'` : typeof v === 'object' &&
  * @param {{layers: string[], methods: {name: string, channels: number}[], colormaps: string[]}} known
  * @returns {{classIndex: number|undefined, topK: number|undefined, layer: string, method: string,
  *   colormap: string, alpha: number, blend: 'additive'|'alpha', methodOptions: object,
- *   metrics: null | {steps: number, baseline: 'blur'|'mean'}}}
+ *   metrics: null | {steps: number, baseline: 'blur'|'mean'}, inputSize: number}}
  */
 export function checkExplainOptions(options, known) {
   const o = options ?? {};
@@ -148,6 +151,10 @@ export function checkExplainOptions(options, known) {
     if (!rule[0](v)) throw bad(ErrorCode.INVALID_ARGUMENT, `methodOptions.${k} must be ${rule[1]}, not ${show(v)}`);
     methodOptions[k] = v;
   }
+  const inputSize = o.inputSize ?? d.inputSize;
+  if (!isInt(71, 1024)(inputSize)) {
+    throw bad(ErrorCode.INVALID_ARGUMENT, `inputSize must be an integer in 71..1024 (the network's input side, 299 by default), not ${show(inputSize)}`);
+  }
   let metrics = null;
   if (o.metrics != null && o.metrics !== false) {
     const mt = o.metrics === true ? {} : o.metrics;
@@ -163,5 +170,6 @@ export function checkExplainOptions(options, known) {
   }
   return {
     classIndex: classIndex ?? undefined, topK: topK ?? undefined, layer, method, colormap, alpha, blend, methodOptions, metrics,
+    inputSize,
   };
 }

@@ -195,6 +195,9 @@ interface ExplainOptionsBase {
   /** Also compute faithfulness metrics (true: steps 16, baseline 'blur'); 1-channel methods only,
    *  else INVALID_ARGUMENT. They run 2 * steps + 3 batched forward passes. Default false. */
   metrics?: boolean | MetricsOptions;
+  /** Side of the square the image is resized to for the network: 71..1024, default 299 (what
+   *  Xception was trained at). Smaller is faster and coarser, e.g. 71 for quick previews. */
+  inputSize?: number;
   /** Rejects with ABORTED; a running explain stops after its current step (forward pass,
    *  one class's map, metrics). */
   signal?: AbortSignal;
@@ -289,6 +292,8 @@ export declare class GradCam {
   explain(image: ImageInput, options: ExplainTopKOptions): Promise<ExplainResult[]>;
   /** Change the thread count (threaded build; at most 4). Resolves to the count used. */
   setThreads(threads: number, options?: { signal?: AbortSignal }): Promise<number>;
+  /** Memory in use: bytes of the worker's WebAssembly memory (grows on demand up to 2 GB, never shrinks). */
+  memory(options?: { signal?: AbortSignal }): Promise<{ wasmHeap: number }>;
   layers(): LayerInfo[];
   /** The explanation methods, in the core's order. */
   methods(): MethodInfo[];

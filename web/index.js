@@ -190,6 +190,12 @@ export class GradCam {
     return this._call('threads', { threads }, { signal }).then((r) => { this._info = r.info; return r.threads; });
   }
 
+  /** Memory in use: {wasmHeap} (bytes of the worker's WebAssembly memory, which grows on demand
+   *  up to 2 GB and never shrinks). Queued like every call. */
+  memory({ signal } = {}) {
+    return this._call('memory', {}, { signal });
+  }
+
   /** Layer names with their activation shapes [1, H, W, C] for a 299x299 input. */
   layers() { this._alive(); return this._layers.map((l) => ({ name: l.name, shape: l.shape.slice() })); }
 

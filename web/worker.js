@@ -1,6 +1,6 @@
 // worker.js - the dedicated module Web Worker that does all the computation of one GradCam
 // instance. It runs one call at a time (the page side queues them), in this protocol:
-//   page -> worker  {type: 'call', id, op, args}     op: init | weights | classify | explain | threads | dispose
+//   page -> worker  {type: 'call', id, op, args}     op: init | weights | classify | explain | memory | threads | dispose
 //                   {type: 'abort', id}              cancel the running call (downloads, conversion)
 //   worker -> page  {type: 'result', id, value}      typed arrays in `value` are transferred
 //                   {type: 'error', id, error: {code, message, detail}}
@@ -76,6 +76,11 @@ const ops = {
     const r = await engine.explain(data, width, height, options, { signal: ctl.signal });
     for (const x of Array.isArray(r) ? r : [r]) x.timings.decode = decode;
     return r;
+  },
+
+  async memory() {
+    need();
+    return engine.memory();
   },
 
   async threads({ threads }) {

@@ -7,6 +7,7 @@
  */
 #include <emscripten/emscripten.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "gradcam.h"
 
@@ -28,6 +29,21 @@ EXPORT double gcw_param_count(gc_model *m) { return (double)gc_model_param_count
 
 EXPORT int gcw_forward_image(gc_model *m, const uint8_t *px, int w, int h, int stride, int channels) {
   return gc_model_forward_image(m, px, w, h, stride, (gc_pixel_format)channels);
+}
+/* the image resized to size x size instead of 299x299 (71..GC_MAX_INPUT_SIZE): faster, coarser */
+EXPORT int gcw_forward_image_size(gc_model *m, const uint8_t *px, int w, int h, int stride, int channels,
+                                  int size) {
+  if (!m) return GC_ERR_INVALID_ARGUMENT;
+  if (size == GC_INPUT_SIZE) return gc_model_forward_image(m, px, w, h, stride, (gc_pixel_format)channels);
+  if (size < 71 || size > GC_MAX_INPUT_SIZE) return GC_ERR_INVALID_ARGUMENT;
+  float *x = malloc((size_t)size * size * 3 * sizeof *x);
+  if (!x) return GC_ERR_OUT_OF_MEMORY;
+  gc_status s = gc_preprocess_image(px, w, h, stride, (gc_pixel_format)channels, size, size, x);
+  /* a rejected image: the 299x299 entry point rejects it the same way and says why */
+  if (s != GC_OK) s = gc_model_forward_image(m, px, w, h, stride, (gc_pixel_format)channels);
+  else s = gc_model_forward_tensor(m, x, size, size);
+  free(x);
+  return s;
 }
 EXPORT int gcw_forward_tensor(gc_model *m, const float *x, int h, int w) {
   return gc_model_forward_tensor(m, x, h, w);
