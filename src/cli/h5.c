@@ -107,9 +107,13 @@ static gc_status add_dataset(gc_converter *conv, hid_t layer_group, const char *
       snprintf(err, errlen, "dataset '%s/%s' has an unusable shape", layer, wname);
       goto done;
     }
+    if (n > ((size_t)1 << 28) / (size_t)dims[d]) { /* checked before the product can wrap */
+      snprintf(err, errlen, "dataset '%s/%s' is too large", layer, wname);
+      goto done;
+    }
     n *= (size_t)dims[d];
   }
-  if (n > ((size_t)1 << 28) || !(data = malloc(n * sizeof *data))) {
+  if (!(data = malloc(n * sizeof *data))) {
     st = GC_ERR_OUT_OF_MEMORY;
     goto done;
   }
@@ -135,16 +139,8 @@ int gc_h5_is_hdf5(const char *path) {
   return n == 8 && memcmp(sig, "\x89HDF\r\n\x1a\n", 8) == 0;
 }
 
-gc_status gc_h5_convert(const char *path, gc_dtype dtype, void **bytes, size_t *size, char *err,
-                        size_t errlen) {
-  *bytes = NULL;
-  *size = 0;
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through err, not printed */
-  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (file < 0) {
-    snprintf(err, errlen, "'%s' is not a readable HDF5 file", path);
-    return GC_ERR_IO;
-  }
+/* Convert an open file; closes it. */
+static gc_status convert_file(hid_t file, gc_dtype dtype, void **bytes, size_t *size, char *err, size_t errlen) {
   gc_converter *conv = NULL;
   strlist layers = {0};
   gc_status st = gc_converter_new(&conv);
@@ -171,4 +167,40 @@ gc_status gc_h5_convert(const char *path, gc_dtype dtype, void **bytes, size_t *
   gc_converter_free(conv);
   H5Fclose(file);
   return st;
+}
+
+gc_status gc_h5_convert(const char *path, gc_dtype dtype, void **bytes, size_t *size, char *err,
+                        size_t errlen) {
+  *bytes = NULL;
+  *size = 0;
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through err, not printed */
+  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0) {
+    snprintf(err, errlen, "'%s' is not a readable HDF5 file", path);
+    return GC_ERR_IO;
+  }
+  return convert_file(file, dtype, bytes, size, err, errlen);
+}
+
+gc_status gc_h5_convert_memory(const void *data, size_t len, gc_dtype dtype, void **bytes, size_t *size, char *err,
+                               size_t errlen) {
+  if (!bytes || !size) return GC_ERR_INVALID_ARGUMENT;
+  *bytes = NULL;
+  *size = 0;
+  if (!data || len < 8 || memcmp(data, "\x89HDF\r\n\x1a\n", 8) != 0) {
+    snprintf(err, errlen, "not an HDF5 file image (no HDF5 signature at its start)");
+    return GC_ERR_IO;
+  }
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  /* the core (in-memory) driver, opened on a copy of the image, never written back */
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  hid_t file = -1;
+  if (fapl >= 0 && H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0 && H5Pset_file_image(fapl, (void *)data, len) >= 0)
+    file = H5Fopen("in-memory.h5", H5F_ACC_RDONLY, fapl);
+  if (fapl >= 0) H5Pclose(fapl);
+  if (file < 0) {
+    snprintf(err, errlen, "the bytes are not a readable HDF5 file");
+    return GC_ERR_IO;
+  }
+  return convert_file(file, dtype, bytes, size, err, errlen);
 }
