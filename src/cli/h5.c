@@ -24,7 +24,7 @@ static void strlist_free(strlist *l) {
   l->count = 0;
 }
 
-/* Read a string-array attribute (fixed-length or variable-length strings). */
+/* Read a string-array attribute of fixed-length strings. */
 static int read_string_attr(hid_t obj, const char *name, strlist *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   if (H5Aexists(obj, name) <= 0) {
@@ -48,21 +48,18 @@ static int read_string_attr(hid_t obj, const char *name, strlist *out, char *err
     snprintf(err, errlen, "attribute '%s' is not a list of strings", name);
     goto done;
   }
+  /* Keras (through h5py) writes these names as fixed-length strings. Variable-length strings
+   * live in the file's global heap, and libhdf5 1.10.8 (Debian 12) hangs or copies
+   * overlapping memory on damaged global-heap data (found by tests/fuzz/fuzz_h5; see the README
+   * section on fuzzing), so they are refused before libhdf5 reads them. */
+  if (H5Tis_variable_str(type) != 0) {
+    snprintf(err, errlen, "attribute '%s' holds variable-length strings; Keras writes fixed-length ones", name);
+    goto done;
+  }
   out->items = calloc((size_t)n, sizeof *out->items);
   if (!out->items) goto done;
   hid_t mem = H5Tcopy(H5T_C_S1);
-  if (H5Tis_variable_str(type) > 0) {
-    char **v = calloc((size_t)n, sizeof *v);
-    H5Tset_size(mem, H5T_VARIABLE);
-    H5Tset_cset(mem, H5Tget_cset(type));
-    if (v && H5Aread(attr, mem, v) >= 0) {
-      for (hssize_t i = 0; i < n; i++) out->items[i] = strdup(v[i] ? v[i] : "");
-      out->count = (size_t)n;
-      H5Dvlen_reclaim(mem, space, H5P_DEFAULT, v);
-      rc = 0;
-    }
-    free(v);
-  } else {
+  {
     size_t sz = H5Tget_size(type);
     char *buf = sz < 4096 ? calloc((size_t)n, sz + 1) : NULL;
     H5Tset_size(mem, sz + 1);

@@ -6,6 +6,8 @@
 #include "internal.h"
 #include "cli/h5.h"
 
+#include <hdf5.h>
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char err[GC_ERRBUF_SIZE];
   err[0] = 0;
@@ -22,5 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     gc_weights_release(&w);
   }
   gc_free(bytes);
+  /* every file, group, dataset, attribute, type and space the reader opened is closed */
+  ssize_t open_ids = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL);
+  FUZZ_CHECK(open_ids == 0, "%zd HDF5 objects left open", open_ids);
   return 0;
 }
