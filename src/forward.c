@@ -287,6 +287,8 @@ void gc_model_free(gc_model *m) {
   for (int k = 0; k < 3; k++) free(m->slot[k]);
   free(m->workspace);
   free(m->image_input);
+  free(m->mapbuf); /* explanation results and working memory (methods.c, metrics.c) */
+  for (int k = 0; k < 3; k++) free(m->work[k]);
   if (m->pool) pthreadpool_destroy(m->pool);
   gc_weights_release(&m->w);
   free(m->wbytes);
