@@ -8,7 +8,9 @@
 # With --smoke (npm test) each target starts from its seeds alone, in a fresh corpus.
 # After a crash the target is restarted for the time left (at most 5 times), so one bug does
 # not end its campaign. Prints executions, exec/s and crashes per target; exits non-zero on
-# any crash, timeout or out-of-memory, and on a failing regression input.
+# any crash, timeout or out-of-memory, and on a failing regression input. With --smoke,
+# crashes located in libhdf5 (Debian's library, whose bugs the project does not fix) are
+# printed but only crashes in the project's code fail.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -25,7 +27,7 @@ jobs=${GRADCAM_JOBS:-2}
 log() { echo "[fuzz] $*"; }
 
 # clang with libFuzzer and the sanitizer runtimes; llvm-symbolizer for readable stacks
-bash tools/deps/system.sh clang libclang-rt-14-dev llvm-14 >&2
+bash tools/deps/system.sh >&2
 prefix=$(bash tools/deps/build.sh native | tail -n 1)
 [ -f "$prefix/include/xnnpack.h" ] || { echo "[fuzz] error: dependency build failed" >&2; exit 1; }
 
@@ -75,7 +77,7 @@ for t in "${targets[@]}"; do
     fi
   fi
   # 2. fuzz for $secs seconds, restarting after a crash
-  execs=0 crashes=0 runs=0 start=$(date +%s) found=()
+  execs=0 crashes=0 runs=0 start=$(date +%s) found=() external=0 project=0
   while :; do
     left=$(( secs - ($(date +%s) - start) ))
     [ "$left" -gt 0 ] && [ "$runs" -lt 6 ] || break
@@ -95,21 +97,28 @@ for t in "${targets[@]}"; do
     if [ "$rc" -ne 0 ] || [ "$new" -gt 0 ]; then
       crashes=$((crashes + 1))
       a=$(ls -t "$art" | grep -v '^slow-unit' | head -n 1)
-      # where it happened: the first frame of the report that is in the project's sources or in
-      # a shared library (libhdf5 is Debian's, not instrumented)
-      where=$(grep -m1 -E '^ *#[0-9]+ .* in [^ ]+ (/[^ ]*(src|tests)/[^ ]+|\(/[^ ]*\.so[^ ]*\))' "$runlog" |
-        sed -E 's/^ *#[0-9]+ 0x[0-9a-f]+ in //' || true)
+      # where it happened: the first frame of the report in the project's sources or in
+      # libhdf5 (Debian's, uninstrumented; the project does not fix it)
+      where=$(grep -m1 -E '^ *#[0-9]+ .* in [^ ]+ (/[^ ]*/(src|tests)/[^ ]+|\(/[^ ]*libhdf5[^ ]*\))' "$runlog" |
+        sed -E 's/^ *#[0-9]+ 0x[0-9a-f]+ in //; s/ \(BuildId.*//' || true)
       kind=$(grep -m1 -oE 'ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer): [a-z-]+|runtime error: .*|FUZZ_CHECK failed.*' "$runlog" || echo "exit status $rc")
+      case "$where" in
+        *libhdf5*) external=$((external + 1)); kind="$kind [in libhdf5, not the project's code]" ;;
+        *) project=$((project + 1)) ;;
+      esac
       found+=("$art/$a: $kind at ${where:-?} (log: $runlog)")
     fi
   done
   el=$(( $(date +%s) - start ))
   rate=$(( el > 0 ? execs / el : execs ))
   line="$t: $execs executions, $rate exec/s, $crashes crashes ($el s)"
+  [ "$external" -eq 0 ] || line="$line, $external of them in libhdf5"
   log "$line"
   for f in "${found[@]}"; do log "  crash: $f"; done
   summary+=("$line")
-  [ "$crashes" -eq 0 ] || failed=1
+  # --smoke (npm test): crashes inside libhdf5 are reported but do not fail the run, as they are
+  # Debian's library's bugs (see the README); any crash in the project's code does
+  if [ "$smoke" = 1 ]; then [ "$project" -eq 0 ] || failed=1; else [ "$crashes" -eq 0 ] || failed=1; fi
 done
 
 echo "[fuzz] summary ($secs s per target):"
