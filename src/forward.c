@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "state.h"
 
@@ -250,7 +251,9 @@ gc_status gc_model_load_file(const char *path, const gc_params *params, gc_model
   gc_status s = GC_OK;
   uint8_t *buf = NULL;
   long len = -1;
-  if (fseek(f, 0, SEEK_END) == 0) len = ftell(f);
+  struct stat st;
+  /* a directory opens and "seeks" to LONG_MAX on Linux: only regular files are read */
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && fseek(f, 0, SEEK_END) == 0) len = ftell(f);
   if (len < 0 || fseek(f, 0, SEEK_SET) != 0) {
     gc_set_error(err, errlen, "cannot determine the size of '%s' (not a regular file?)", path);
     s = GC_ERR_IO;
