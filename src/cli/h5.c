@@ -110,6 +110,17 @@ static gc_status add_dataset(gc_converter *conv, hid_t layer_group, const char *
     }
     n *= (size_t)dims[d];
   }
+  /* Keras weights are IEEE floats (float32; 16 and 64 bits convert too). Anything else is
+   * refused before H5Dread: libhdf5 1.10.8 sizes its conversion buffers from the file's
+   * datatype and asked for 4 GiB on a damaged one (tests/fuzz/fuzz_h5). */
+  hid_t ftype = H5Dget_type(ds);
+  size_t tsize = ftype >= 0 ? H5Tget_size(ftype) : 0;
+  int is_float = ftype >= 0 && H5Tget_class(ftype) == H5T_FLOAT && (tsize == 2 || tsize == 4 || tsize == 8);
+  if (ftype >= 0) H5Tclose(ftype);
+  if (!is_float) {
+    snprintf(err, errlen, "dataset '%s/%s' is not an array of 16-, 32- or 64-bit floats", layer, wname);
+    goto done;
+  }
   if (!(data = malloc(n * sizeof *data))) {
     st = GC_ERR_OUT_OF_MEMORY;
     goto done;
