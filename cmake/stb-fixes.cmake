@@ -31,6 +31,30 @@ _stb_fix("jpeg-dht-count"
             if (n > 256) return stbi__err(\"bad DHT header\",\"Corrupt JPEG\"); /* gradcam fix */
             L -= 17;")
 
+# 2. 16-bit PNM (maxval > 255) converted to another channel count: stbi__pnm_load used the
+#    8-bit stbi__convert_format on 16-bit samples, so the buffer it returned was half the size
+#    stbi__convert_16_to_8 then read (heap over-read). Upstream later made the same change.
+_stb_fix("pnm-16-bit-convert"
+"   if (req_comp && req_comp != s->img_n) {
+      out = stbi__convert_format(out, s->img_n, req_comp, s->img_x, s->img_y);
+      if (out == NULL) return out; // stbi__convert_format frees input on failure
+   }
+   return out;
+}
+
+static int      stbi__pnm_isspace(char c)"
+"   if (req_comp && req_comp != s->img_n) {
+      if (ri->bits_per_channel == 16) /* gradcam fix */
+         out = (stbi_uc *) stbi__convert_format16((stbi__uint16 *) out, s->img_n, req_comp, s->img_x, s->img_y);
+      else
+         out = stbi__convert_format(out, s->img_n, req_comp, s->img_x, s->img_y);
+      if (out == NULL) return out; // stbi__convert_format frees input on failure
+   }
+   return out;
+}
+
+static int      stbi__pnm_isspace(char c)")
+
 file(WRITE "${CMAKE_BINARY_DIR}/stb-include/stb_image.h.tmp" "${_stb}")
 configure_file("${CMAKE_BINARY_DIR}/stb-include/stb_image.h.tmp" "${CMAKE_BINARY_DIR}/stb-include/stb/stb_image.h"
                COPYONLY)
