@@ -152,6 +152,14 @@ static void wasm_requests(fuzz_reader *r, int parts) {
   /* Score-CAM runs a forward pass per channel and takes min(N, K) of them: any N > 2 is valid
    * and only slower, so it is kept small */
   if (channels > 2) channels = 2;
+  /* <= 0 means the default (8 SmoothGrad samples, 16 IG steps): an input gradient each, which
+   * under the sanitizers on a busy machine can take a minute; these two methods get 1 or 2
+   * (values over the limit are kept, to be rejected) */
+  gc_method em;
+  if (gc_method_from_name(method, &em) == GC_OK) {
+    if (em == GC_METHOD_SMOOTHGRAD && samples <= 256) samples = samples == 2 ? 2 : 1;
+    if (em == GC_METHOD_INTEGRATED_GRADIENTS && ig <= 512) ig = ig == 2 ? 2 : 1;
+  }
   const float sigma = pick_float(r);
   const float *data = NULL;
   int out[4] = {0, 0, 0, 0};
