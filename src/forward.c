@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "state.h"
 
@@ -250,7 +251,9 @@ gc_status gc_model_load_file(const char *path, const gc_params *params, gc_model
   gc_status s = GC_OK;
   uint8_t *buf = NULL;
   long len = -1;
-  if (fseek(f, 0, SEEK_END) == 0) len = ftell(f);
+  struct stat st;
+  /* a directory opens and "seeks" to LONG_MAX on Linux: only regular files are read */
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && fseek(f, 0, SEEK_END) == 0) len = ftell(f);
   if (len < 0 || fseek(f, 0, SEEK_SET) != 0) {
     gc_set_error(err, errlen, "cannot determine the size of '%s' (not a regular file?)", path);
     s = GC_ERR_IO;
@@ -287,6 +290,8 @@ void gc_model_free(gc_model *m) {
   for (int k = 0; k < 3; k++) free(m->slot[k]);
   free(m->workspace);
   free(m->image_input);
+  free(m->mapbuf); /* explanation results and working memory (methods.c, metrics.c) */
+  for (int k = 0; k < 3; k++) free(m->work[k]);
   if (m->pool) pthreadpool_destroy(m->pool);
   gc_weights_release(&m->w);
   free(m->wbytes);

@@ -60,12 +60,13 @@ gc_status gc_converter_add(gc_converter *c, const char *layer, const char *weigh
   if (!c || !layer || !weight || !shape || !data || ndim < 1 || ndim > GC_MAX_DIMS ||
       strlen(layer) >= sizeof c->t[0].layer)
     return GC_ERR_INVALID_ARGUMENT;
+  /* at most 2^28 elements, checked before each product (four dims of 2^24 wrap 64 bits) */
   size_t n = 1;
   for (int d = 0; d < ndim; d++) {
-    if (shape[d] <= 0 || shape[d] > (1 << 24)) return GC_ERR_INVALID_ARGUMENT;
+    if (shape[d] <= 0 || shape[d] > (1 << 24) || n > ((size_t)1 << 28) / (size_t)shape[d])
+      return GC_ERR_INVALID_ARGUMENT;
     n *= (size_t)shape[d];
   }
-  if (n > ((size_t)1 << 28)) return GC_ERR_INVALID_ARGUMENT;
   if (c->count == c->cap) {
     int cap = c->cap ? 2 * c->cap : 64;
     src_tensor *t = realloc(c->t, (size_t)cap * sizeof *t);

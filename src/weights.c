@@ -179,8 +179,9 @@ gc_status gc_weights_parse(const void *bytes, size_t size, gc_weights *out, char
               e[i].dtype > GC_DTYPE_F16 || e[i].ndim < 1 || e[i].ndim > GC_MAX_DIMS ||
               e[i].offset % GC_WEIGHTS_ALIGN != 0 || e[i].offset > data_size ||
               e[i].nbytes > data_size - e[i].offset;
+    /* elems stays <= data_size: four dims of up to 2^24 would overflow 64 bits and wrap */
     for (uint32_t d = 0; !bad && d < e[i].ndim; d++) {
-      if (e[i].dims[d] == 0 || e[i].dims[d] > (1u << 24)) bad = 1;
+      if (e[i].dims[d] == 0 || e[i].dims[d] > (1u << 24) || elems > data_size / e[i].dims[d]) bad = 1;
       else elems *= e[i].dims[d];
     }
     if (!bad && elems * (e[i].dtype == GC_DTYPE_F16 ? 2 : 4) != e[i].nbytes) bad = 1;

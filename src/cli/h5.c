@@ -24,7 +24,7 @@ static void strlist_free(strlist *l) {
   l->count = 0;
 }
 
-/* Read a string-array attribute (fixed-length or variable-length strings). */
+/* Read a string-array attribute of fixed-length strings. */
 static int read_string_attr(hid_t obj, const char *name, strlist *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
   if (H5Aexists(obj, name) <= 0) {
@@ -48,21 +48,18 @@ static int read_string_attr(hid_t obj, const char *name, strlist *out, char *err
     snprintf(err, errlen, "attribute '%s' is not a list of strings", name);
     goto done;
   }
+  /* Keras (through h5py) writes these names as fixed-length strings. Variable-length strings
+   * live in the file's global heap, and libhdf5 1.10.8 (Debian 12) hangs or copies
+   * overlapping memory on damaged global-heap data (found by tests/fuzz/fuzz_h5; see the README
+   * section on fuzzing), so they are refused before libhdf5 reads them. */
+  if (H5Tis_variable_str(type) != 0) {
+    snprintf(err, errlen, "attribute '%s' holds variable-length strings; Keras writes fixed-length ones", name);
+    goto done;
+  }
   out->items = calloc((size_t)n, sizeof *out->items);
   if (!out->items) goto done;
   hid_t mem = H5Tcopy(H5T_C_S1);
-  if (H5Tis_variable_str(type) > 0) {
-    char **v = calloc((size_t)n, sizeof *v);
-    H5Tset_size(mem, H5T_VARIABLE);
-    H5Tset_cset(mem, H5Tget_cset(type));
-    if (v && H5Aread(attr, mem, v) >= 0) {
-      for (hssize_t i = 0; i < n; i++) out->items[i] = strdup(v[i] ? v[i] : "");
-      out->count = (size_t)n;
-      H5Dvlen_reclaim(mem, space, H5P_DEFAULT, v);
-      rc = 0;
-    }
-    free(v);
-  } else {
+  {
     size_t sz = H5Tget_size(type);
     char *buf = sz < 4096 ? calloc((size_t)n, sz + 1) : NULL;
     H5Tset_size(mem, sz + 1);
@@ -107,9 +104,24 @@ static gc_status add_dataset(gc_converter *conv, hid_t layer_group, const char *
       snprintf(err, errlen, "dataset '%s/%s' has an unusable shape", layer, wname);
       goto done;
     }
+    if (n > ((size_t)1 << 28) / (size_t)dims[d]) { /* checked before the product can wrap */
+      snprintf(err, errlen, "dataset '%s/%s' is too large", layer, wname);
+      goto done;
+    }
     n *= (size_t)dims[d];
   }
-  if (n > ((size_t)1 << 28) || !(data = malloc(n * sizeof *data))) {
+  /* Keras weights are IEEE floats (float32; 16 and 64 bits convert too). Anything else is
+   * refused before H5Dread: libhdf5 1.10.8 sizes its conversion buffers from the file's
+   * datatype and asked for 4 GiB on a damaged one (tests/fuzz/fuzz_h5). */
+  hid_t ftype = H5Dget_type(ds);
+  size_t tsize = ftype >= 0 ? H5Tget_size(ftype) : 0;
+  int is_float = ftype >= 0 && H5Tget_class(ftype) == H5T_FLOAT && (tsize == 2 || tsize == 4 || tsize == 8);
+  if (ftype >= 0) H5Tclose(ftype);
+  if (!is_float) {
+    snprintf(err, errlen, "dataset '%s/%s' is not an array of 16-, 32- or 64-bit floats", layer, wname);
+    goto done;
+  }
+  if (!(data = malloc(n * sizeof *data))) {
     st = GC_ERR_OUT_OF_MEMORY;
     goto done;
   }
@@ -135,16 +147,8 @@ int gc_h5_is_hdf5(const char *path) {
   return n == 8 && memcmp(sig, "\x89HDF\r\n\x1a\n", 8) == 0;
 }
 
-gc_status gc_h5_convert(const char *path, gc_dtype dtype, void **bytes, size_t *size, char *err,
-                        size_t errlen) {
-  *bytes = NULL;
-  *size = 0;
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through err, not printed */
-  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (file < 0) {
-    snprintf(err, errlen, "'%s' is not a readable HDF5 file", path);
-    return GC_ERR_IO;
-  }
+/* Convert an open file; closes it. */
+static gc_status convert_file(hid_t file, gc_dtype dtype, void **bytes, size_t *size, char *err, size_t errlen) {
   gc_converter *conv = NULL;
   strlist layers = {0};
   gc_status st = gc_converter_new(&conv);
@@ -171,4 +175,40 @@ gc_status gc_h5_convert(const char *path, gc_dtype dtype, void **bytes, size_t *
   gc_converter_free(conv);
   H5Fclose(file);
   return st;
+}
+
+gc_status gc_h5_convert(const char *path, gc_dtype dtype, void **bytes, size_t *size, char *err,
+                        size_t errlen) {
+  *bytes = NULL;
+  *size = 0;
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through err, not printed */
+  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0) {
+    snprintf(err, errlen, "'%s' is not a readable HDF5 file", path);
+    return GC_ERR_IO;
+  }
+  return convert_file(file, dtype, bytes, size, err, errlen);
+}
+
+gc_status gc_h5_convert_memory(const void *data, size_t len, gc_dtype dtype, void **bytes, size_t *size, char *err,
+                               size_t errlen) {
+  if (!bytes || !size) return GC_ERR_INVALID_ARGUMENT;
+  *bytes = NULL;
+  *size = 0;
+  if (!data || len < 8 || memcmp(data, "\x89HDF\r\n\x1a\n", 8) != 0) {
+    snprintf(err, errlen, "not an HDF5 file image (no HDF5 signature at its start)");
+    return GC_ERR_IO;
+  }
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  /* the core (in-memory) driver, opened on a copy of the image, never written back */
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  hid_t file = -1;
+  if (fapl >= 0 && H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0 && H5Pset_file_image(fapl, (void *)data, len) >= 0)
+    file = H5Fopen("in-memory.h5", H5F_ACC_RDONLY, fapl);
+  if (fapl >= 0) H5Pclose(fapl);
+  if (file < 0) {
+    snprintf(err, errlen, "the bytes are not a readable HDF5 file");
+    return GC_ERR_IO;
+  }
+  return convert_file(file, dtype, bytes, size, err, errlen);
 }

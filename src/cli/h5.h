@@ -12,6 +12,10 @@
 gc_status gc_h5_convert(const char *path, gc_dtype dtype, void **bytes, size_t *size, char *err,
                         size_t errlen);
 
+/* The same from an HDF5 file image in memory (libhdf5's core driver; the bytes are copied). */
+gc_status gc_h5_convert_memory(const void *data, size_t len, gc_dtype dtype, void **bytes, size_t *size, char *err,
+                               size_t errlen);
+
 /* 1 if the file starts with the HDF5 signature. */
 int gc_h5_is_hdf5(const char *path);
 

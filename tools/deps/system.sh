@@ -3,7 +3,10 @@
 # Usage: tools/deps/system.sh [EXTRA_PACKAGE...]
 set -euo pipefail
 
-packages=(emscripten cmake ninja-build libstb-dev libcpuinfo-dev libhdf5-dev pkg-config xz-utils patch "$@")
+# clang, its sanitizer and libFuzzer runtimes and llvm-symbolizer: the ASan/UBSan test build and
+# the fuzz targets (tools/asan.sh, tools/fuzz.sh)
+packages=(emscripten cmake ninja-build libstb-dev libcpuinfo-dev libhdf5-dev pkg-config xz-utils patch
+          clang libclang-rt-14-dev llvm-14 "$@")
 
 missing=()
 for p in "${packages[@]}"; do
