@@ -176,24 +176,80 @@ export function tfSaliency() {
   return now() - t0;
 }
 
+/**
+ * The workaround that lets the wasm backend compute an input gradient of this model:
+ *  - DepthwiseConv2dNative's gradient with respect to its input, written with forward ops the
+ *    wasm backend has: a depthwise convolution of dy with the kernel rotated by 180 degrees
+ *    (valid for Xception's depthwise convolutions: 3x3, stride 1, 'same', multiplier 1;
+ *    anything else throws);
+ *  - a Conv2DBackpropFilter kernel for the wasm backend that returns zeros: tf.layers' Conv2D
+ *    goes through tf.fused.conv2d, whose custom gradient computes the filter's gradient eagerly
+ *    although an input gradient drops it. (Checked against the cpu backend by tools/bench.mjs.)
+ */
+export function tfInstallGradShims() {
+  tf.registerGradient({
+    kernelName: 'DepthwiseConv2dNative', inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      const [, filter] = saved;
+      const s = [].concat(attrs.strides), d = [].concat(attrs.dilations ?? 1);
+      if (s.some((v) => v !== 1) || d.some((v) => v !== 1) || attrs.pad !== 'same' || filter.shape[3] !== 1) {
+        throw new Error('bench gradient shim: only stride 1, dilation 1, same padding, multiplier 1');
+      }
+      return {
+        x: () => tf.depthwiseConv2d(dy, tf.reverse(filter, [0, 1]), 1, 'same'),
+        filter: () => { throw new Error('bench gradient shim: no filter gradient'); },
+      };
+    },
+  });
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropFilter', backendName: 'wasm',
+    kernelFunc: ({ backend, attrs }) => {
+      const out = backend.makeOutput(attrs.filterShape, 'float32');
+      backend.typedArrayFromHeap(out).fill(0);
+      return out;
+    },
+  });
+}
+
+/** The saliency map (max |d logit / d x| over channels) as a Float32Array. */
+function saliencyMap() {
+  const s = tf.tidy(() => tf.grad((t) => model.apply(t).mul(mask).sum())(x4).abs().max(-1));
+  const v = s.dataSync().slice();
+  s.dispose();
+  return v;
+}
+
+let cpuSaliency = null;
+
+/** Input gradient on TF.js' cpu backend (the fallback when the wasm backend cannot): [ms]; the
+ *  map is kept to check the wasm workaround against. */
+export async function tfCpuSaliency() {
+  await tf.setBackend('cpu');
+  try {
+    const t0 = now();
+    cpuSaliency = saliencyMap();
+    return [now() - t0];
+  } finally {
+    await tf.setBackend('wasm');
+  }
+}
+
+/** Largest difference between the wasm backend's saliency map and the cpu backend's, relative to
+ *  the cpu map's largest value (null without a cpu map). */
+export function tfCheckSaliency() {
+  if (!cpuSaliency) return null;
+  const w = saliencyMap();
+  let d = 0, m = 0;
+  for (let i = 0; i < w.length; i++) { d = Math.max(d, Math.abs(w[i] - cpuSaliency[i])); m = Math.max(m, Math.abs(cpuSaliency[i])); }
+  return d / m;
+}
+
 /** Try fn; {ok, ms} or {ok: false, error}. */
 export function tfTry(name) {
   try {
     return { ok: true, ms: { tfSaliency, tfGradcam14 }[name]() };
   } catch (e) {
     return { ok: false, error: String(e && e.message || e) };
-  }
-}
-
-/** The same function on TF.js' cpu backend (the weights move with their variables). */
-export async function tfOnCpu(name, runs = 1) {
-  await tf.setBackend('cpu');
-  try {
-    const t = [];
-    for (let i = 0; i < runs; i++) t.push({ tfSaliency, tfGradcam14, tfForward }[name]());
-    return t;
-  } finally {
-    await tf.setBackend('wasm');
   }
 }
 
