@@ -59,6 +59,7 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/fuzz/lsan.supp:prin
 timeout=60
 
 failed=0
+all_external=0
 summary=()
 for t in "${targets[@]}"; do
   bin="$dir/tests/fuzz/$t"
@@ -129,6 +130,7 @@ for t in "${targets[@]}"; do
   # --smoke (npm test): crashes inside libhdf5 are reported but do not fail the run, as they are
   # Debian's library's bugs (see the README); any crash in the project's code does
   if [ "$smoke" = 1 ]; then [ "$project" -eq 0 ] || failed=1; else [ "$crashes" -eq 0 ] || failed=1; fi
+  all_external=$((all_external + external))
 done
 
 echo "[fuzz] summary ($secs s per target):"
@@ -137,4 +139,8 @@ if [ "$failed" -ne 0 ]; then
   echo "[fuzz] FAILED: crash inputs are in $dir/artifacts/; reproduce with $dir/tests/fuzz/<target> FILE" >&2
   exit 1
 fi
-echo "[fuzz] no crashes"
+if [ "$all_external" -eq 0 ]; then
+  echo "[fuzz] no crashes"
+else
+  echo "[fuzz] no crashes in the project's code ($all_external in libhdf5, reported above; the CLI reads .h5 files in a child process, so they end that process only)"
+fi

@@ -237,7 +237,7 @@ static gc_status load_model(const char *path, int threads, gc_model **m, char *e
   if (!gc_h5_is_hdf5(path)) return gc_model_load_file(path, &p, m, err, errlen);
   void *bytes = NULL;
   size_t size = 0;
-  gc_status s = gc_h5_convert(path, GC_DTYPE_F32, &bytes, &size, err, errlen);
+  gc_status s = gc_h5_convert_isolated(path, GC_DTYPE_F32, &bytes, &size, err, errlen);
   if (s == GC_OK) s = gc_model_load_memory(bytes, size, &p, m, err, errlen);
   gc_free(bytes);
   return s;
@@ -393,7 +393,7 @@ static int cmd_convert(const opts *o) {
   char err[GC_ERRBUF_SIZE] = "";
   void *bytes = NULL;
   size_t size = 0;
-  gc_status s = gc_h5_convert(o->in, o->dtype, &bytes, &size, err, sizeof err);
+  gc_status s = gc_h5_convert_isolated(o->in, o->dtype, &bytes, &size, err, sizeof err);
   if (s != GC_OK) return fail(o->in, s, err);
   /* verify by loading before writing anything */
   gc_model *m = NULL;

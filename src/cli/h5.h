@@ -16,6 +16,11 @@ gc_status gc_h5_convert(const char *path, gc_dtype dtype, void **bytes, size_t *
 gc_status gc_h5_convert_memory(const void *data, size_t len, gc_dtype dtype, void **bytes, size_t *size, char *err,
                                size_t errlen);
 
+/* gc_h5_convert in a forked child process: a crash of libhdf5 on a damaged file ends the
+ * child and gives GC_ERR_CONVERT with a message, not a crash of the caller (POSIX only). */
+gc_status gc_h5_convert_isolated(const char *path, gc_dtype dtype, void **bytes, size_t *size, char *err,
+                                 size_t errlen);
+
 /* 1 if the file starts with the HDF5 signature. */
 int gc_h5_is_hdf5(const char *path);
 

@@ -16,7 +16,7 @@ mkdirSync(dataDir, { recursive: true });
 /** Run the native CLI; returns {status, stdout, stderr, json?}. */
 export function cli(args, { json = false } = {}) {
   const r = spawnSync(cliPath, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const out = { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  const out = { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
   if (json && r.status === 0) out.json = JSON.parse(r.stdout);
   return out;
 }
