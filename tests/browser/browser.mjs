@@ -17,6 +17,16 @@ export const TEST_MOUNTS = { ...DEFAULT_MOUNTS, '/test-data/': 'build/test-data'
  * Serve (with or without COOP/COEP) and open a fresh Chromium profile.
  * @returns {Promise<{url, context, page, requests: string[], foreign: string[], consoleLines: {type, text}[], close}>}
  */
+/** Let requests to `origin` (and blob:/data:) through; abort any other one and record it in `foreign`. */
+export function blockForeign(context, origin, foreign) {
+  return context.route('**/*', (route) => {
+    const u = route.request().url();
+    if (u.startsWith(`${origin}/`) || u.startsWith('blob:') || u.startsWith('data:')) return route.continue();
+    foreign.push(u);
+    return route.abort('blockedbyclient');
+  });
+}
+
 export async function openBrowser({ isolation = true, mounts = TEST_MOUNTS, path = '/tests/browser/harness.html' } = {}) {
   const server = await startServer({ port: 0, isolation, mounts });
   const profile = mkdtempSync(join(tmpdir(), 'gradcam-chromium-'));
@@ -26,12 +36,7 @@ export async function openBrowser({ isolation = true, mounts = TEST_MOUNTS, path
   const requests = [];
   const foreign = [];
   const origin = new URL(server.url).origin;
-  await context.route('**/*', (route) => {
-    const u = route.request().url();
-    if (u.startsWith(`${origin}/`) || u.startsWith('blob:') || u.startsWith('data:')) return route.continue();
-    foreign.push(u);
-    return route.abort('blockedbyclient');
-  });
+  await blockForeign(context, origin, foreign);
   context.on('request', (r) => requests.push(r.url()));
   const page = context.pages()[0] || await context.newPage();
   const consoleLines = [];

@@ -23,7 +23,7 @@ import { inflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { root, testWeights } from '../js/helpers.mjs';
 import { startServer, DEMO_CSP } from '../../tools/serve.mjs';
-import { CHROMIUM, CHROMIUM_ARGS, TEST_MOUNTS } from './browser.mjs';
+import { blockForeign, CHROMIUM, CHROMIUM_ARGS, TEST_MOUNTS } from './browser.mjs';
 
 const weights = testWeights(1);
 const shots = `${root}test-output/browser`;
@@ -55,12 +55,7 @@ async function open({ weightsDir, isolation = true, viewport = { width: 1280, he
   const origin = new URL(server.url).origin;
   const requests = [];
   const foreign = [];
-  await context.route('**/*', (route) => {
-    const u = route.request().url();
-    if (u.startsWith(`${origin}/`) || u.startsWith('blob:') || u.startsWith('data:')) return route.continue();
-    foreign.push(u);
-    return route.abort('blockedbyclient');
-  });
+  await blockForeign(context, origin, foreign);
   context.on('request', (r) => requests.push(r.url()));
   // what the page said (status lines) and any CSP violation, recorded from the first script on
   await context.addInitScript(() => {

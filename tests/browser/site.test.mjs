@@ -18,7 +18,7 @@ import { chromium } from 'playwright-core';
 import { testWeights } from '../js/helpers.mjs';
 import { startServer } from '../../tools/serve.mjs';
 import { buildSite } from '../../tools/site.mjs';
-import { CHROMIUM, CHROMIUM_ARGS } from './browser.mjs';
+import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from './browser.mjs';
 
 const T = 120000;
 const weights = testWeights(1);
@@ -35,12 +35,7 @@ async function open(dir) {
   const origin = new URL(server.url).origin;
   const foreign = [];
   const responses = [];
-  await context.route('**/*', (route) => {
-    const u = route.request().url();
-    if (u.startsWith(`${origin}/`) || u.startsWith('blob:') || u.startsWith('data:')) return route.continue();
-    foreign.push(u);
-    return route.abort('blockedbyclient');
-  });
+  await blockForeign(context, origin, foreign);
   context.on('response', (r) => responses.push(r));
   const page = context.pages()[0] || await context.newPage();
   const errors = [];

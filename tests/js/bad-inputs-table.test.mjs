@@ -6,13 +6,10 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
-import { pathToFileURL } from 'node:url';
-import { cli, dataDir, imagesDir, relL2, root, testWeights } from './helpers.mjs';
+import { cli, dataDir, imagesDir, relL2, root, testWeights, createSingleEngine } from './helpers.mjs';
 import { animatedGif, flatJpeg, png } from './bad-files.mjs';
 import { CHROMIUM_IDS, jsResult, readRows, tableText, TABLE_FILE } from './bad-inputs.mjs';
-import { Engine } from '../../web/engine.js';
 
 const weights = testWeights(1);
 const work = `${dataDir}/bad-inputs-table`;
@@ -155,14 +152,7 @@ function runCli(name, weightsBytes, imageBytes) {
 }
 
 // ---- the Node engine (wasm-st) --------------------------------------------------------
-async function createEngine() {
-  const dir = `${root}build/wasm-st/`;
-  globalThis.require ??= createRequire(import.meta.url);
-  globalThis.__dirname ??= dir;
-  const { default: factory } = await import(pathToFileURL(`${dir}gradcam.mjs`).href);
-  const wasmModule = await WebAssembly.compile(readFileSync(`${dir}gradcam.wasm`));
-  return Engine.create({ factory, wasmModule, mode: 'single', threads: 1, moduleOptions: { locateFile: (f) => dir + f } });
-}
+const createEngine = createSingleEngine;
 const h5wasm = () => import('h5wasm');
 
 async function outcome(promise) {

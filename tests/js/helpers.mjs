@@ -69,3 +69,17 @@ export function randomTensor(seed, h, w) {
   }
   return x;
 }
+
+/** The npm package's engine (web/engine.js) on the single-thread wasm build, as its worker runs it. */
+export async function createSingleEngine() {
+  const { Engine } = await import('../../web/engine.js');
+  const { createRequire } = await import('node:module');
+  const { pathToFileURL } = await import('node:url');
+  const dir = `${root}build/wasm-st/`;
+  // Emscripten 3.1.6's ES6 output uses CommonJS require/__dirname under Node
+  globalThis.require ??= createRequire(import.meta.url);
+  globalThis.__dirname ??= dir;
+  const { default: factory } = await import(pathToFileURL(`${dir}gradcam.mjs`).href);
+  const wasmModule = await WebAssembly.compile(readFileSync(`${dir}gradcam.wasm`));
+  return Engine.create({ factory, wasmModule, mode: 'single', threads: 1, moduleOptions: { locateFile: (f) => dir + f } });
+}

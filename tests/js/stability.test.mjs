@@ -6,12 +6,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { root, testWeights } from './helpers.mjs';
-import { Engine } from '../../web/engine.js';
+import { createSingleEngine, testWeights } from './helpers.mjs';
 
 setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc');
@@ -19,12 +16,7 @@ const collect = runInNewContext('gc');
 const weights = testWeights(1);
 
 async function createEngine() {
-  const dir = `${root}build/wasm-st/`;
-  globalThis.require ??= createRequire(import.meta.url);
-  globalThis.__dirname ??= dir;
-  const { default: factory } = await import(pathToFileURL(`${dir}gradcam.mjs`).href);
-  const wasmModule = await WebAssembly.compile(readFileSync(`${dir}gradcam.wasm`));
-  const e = await Engine.create({ factory, wasmModule, mode: 'single', threads: 1, moduleOptions: { locateFile: (f) => dir + f } });
+  const e = await createSingleEngine();
   await e.loadWeights(new Uint8Array(readFileSync(weights.f16)));
   return e;
 }
