@@ -8,12 +8,15 @@
  *   global avg pool  dx = dy / (H * W) everywhere
  *   ReLU             dx = dy * [x > 0]      guided: dy * [x > 0] * [dy > 0]
  *   conv + BN        dx = transposed convolution of dy with the folded weights
- *                    (XNNPACK deconvolution; stride-2 and valid padding via its adjustment)
+ *                    (XNNPACK deconvolution; stride-2 and valid padding via its adjustment);
+ *                    the 1x1 stride-2 residuals: a 1x1 convolution with the transposed matrix
+ *                    on the strided grid, scattered to the cells the forward pass sampled
  *   separable conv   dx = depthwise(rot180(Kdw)) applied to (Kpw^T dy): the transposed 1x1 is
  *                    a 1x1 convolution with the transposed matrix, the transposed 3x3 "same"
  *                    depthwise is a depthwise convolution with each kernel rotated by 180 degrees
  *   max pool 3x3/2   dy goes to the arg-max of its window (first maximum in row-major order,
- *                    as TensorFlow does; padded cells never win); windows overlap, so it adds up
+ *                    as TensorFlow does; padded cells never win); windows overlap, so each
+ *                    cell gathers from the windows it won (arg-max pass, then gather pass)
  *   residual add     dy goes unchanged to both inputs
  *
  * Fused ReLUs are undone first (mask by the stored output > 0). Backward operators are created
@@ -50,11 +53,28 @@ static void ew_task(void *ctx_, size_t chunk) {
   float *d = c->dst;
   const float *g = c->g, *x = c->x;
   switch (c->kind) {
-    case EW_RELU: /* d (+)= g * [x > 0] (* [g > 0] when guided) */
-      for (size_t k = lo; k < hi; k++) {
-        const float v = x[k] > 0.0f && (!c->guided || g[k] > 0.0f) ? g[k] : 0.0f;
-        d[k] = c->accumulate ? d[k] + v : v;
-      }
+    case EW_RELU: /* d (+)= g * [x > 0] (* [g > 0] when guided); one branch-free loop per
+                     variant, with the loads outside the selects, so each one vectorises */
+      if (c->guided && c->accumulate)
+        for (size_t k = lo; k < hi; k++) {
+          const float gk = g[k], xk = x[k];
+          d[k] += xk > 0.0f && gk > 0.0f ? gk : 0.0f;
+        }
+      else if (c->guided)
+        for (size_t k = lo; k < hi; k++) {
+          const float gk = g[k], xk = x[k];
+          d[k] = xk > 0.0f && gk > 0.0f ? gk : 0.0f;
+        }
+      else if (c->accumulate)
+        for (size_t k = lo; k < hi; k++) {
+          const float gk = g[k], xk = x[k];
+          d[k] += xk > 0.0f ? gk : 0.0f;
+        }
+      else
+        for (size_t k = lo; k < hi; k++) {
+          const float gk = g[k], xk = x[k];
+          d[k] = xk > 0.0f ? gk : 0.0f;
+        }
       break;
     case EW_ADD:
       for (size_t k = lo; k < hi; k++) d[k] += g[k];
@@ -109,16 +129,58 @@ enum xnn_status gc_create_conv_backward(const float *k, int co, int ci, int ksiz
   return xs;
 }
 
+/* A 1x1 convolution with the transposed matrix [in][out] of pointwise weights [co][ci]. */
+static enum xnn_status create_pointwise_transposed(const float *pw, int co, int ci, float *t, xnn_operator_t *op) {
+  for (int o = 0; o < co; o++)
+    for (int c = 0; c < ci; c++) t[(size_t)c * co + o] = pw[(size_t)o * ci + c];
+  return xnn_create_convolution2d_nhwc_f32(0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, co, ci, co, ci, t, NULL, -INFINITY,
+                                           INFINITY, 0, NULL, NULL, op);
+}
+
+enum xnn_status gc_create_pointwise_backward(const float *k, int co, int ci, xnn_operator_t *op) {
+  float *t = malloc((size_t)ci * co * sizeof *t);
+  if (!t) return xnn_status_out_of_memory;
+  enum xnn_status xs = create_pointwise_transposed(k, co, ci, t, op);
+  free(t);
+  return xs;
+}
+
+typedef struct scatter_ctx {
+  const float *src;
+  float *dst;
+  int oh, ow, ih, iw, c, stride, accumulate;
+} scatter_ctx;
+
+static void scatter_row(void *ctx_, size_t y_) {
+  const scatter_ctx *p = ctx_;
+  const int y = (int)y_, s = p->stride, C = p->c;
+  float *d = p->dst + (size_t)y * p->iw * C;
+  const int hit = y % s == 0 && y / s < p->oh;
+  for (int x = 0; x < p->iw; x++, d += C) {
+    if (hit && x % s == 0 && x / s < p->ow) {
+      const float *v = p->src + ((size_t)(y / s) * p->ow + x / s) * C;
+      if (p->accumulate)
+        for (int k = 0; k < C; k++) d[k] += v[k];
+      else
+        memcpy(d, v, (size_t)C * sizeof *d);
+    } else if (!p->accumulate) {
+      memset(d, 0, (size_t)C * sizeof *d);
+    }
+  }
+}
+
+void gc_strided_scatter(pthreadpool_t pool, const float *src, int oh, int ow, int c, int stride, float *dst, int ih,
+                        int iw, int accumulate) {
+  scatter_ctx p = {src, dst, oh, ow, ih, iw, c, stride, accumulate};
+  pthreadpool_parallelize_1d(pool, scatter_row, &p, (size_t)ih, 0);
+}
+
 enum xnn_status gc_create_sepconv_backward(const float *pw, const float *dw, int co, int ci, xnn_operator_t *pw_op,
                                            xnn_operator_t *dw_op) {
   const size_t n = (size_t)ci * co > (size_t)9 * ci ? (size_t)ci * co : (size_t)9 * ci;
   float *t = malloc(n * sizeof *t);
   if (!t) return xnn_status_out_of_memory;
-  /* 1x1 with the transposed matrix: [in][out] */
-  for (int o = 0; o < co; o++)
-    for (int c = 0; c < ci; c++) t[(size_t)c * co + o] = pw[(size_t)o * ci + c];
-  enum xnn_status xs = xnn_create_convolution2d_nhwc_f32(0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, co, ci, co, ci, t, NULL,
-                                                         -INFINITY, INFINITY, 0, NULL, NULL, pw_op);
+  enum xnn_status xs = create_pointwise_transposed(pw, co, ci, t, pw_op);
   /* depthwise with each 3x3 kernel rotated by 180 degrees, same padding */
   for (int p = 0; p < 9; p++) memcpy(t + (size_t)p * ci, dw + (size_t)(8 - p) * ci, (size_t)ci * sizeof *t);
   if (xs == xnn_status_success)
@@ -137,9 +199,9 @@ static gc_status create_backward_ops(gc_model *m, int i) {
   float *k = NULL, *dw = NULL, *bias = NULL;
   gc_status s = gc_row_weights(m, i, &k, &dw, &bias, m->error, sizeof m->error);
   if (s != GC_OK) return s;
-  enum xnn_status xs = d->op == GC_OP_CONV
-                           ? gc_create_conv_backward(k, r->cout, r->cin, d->kernel, d->stride, &n->bop)
-                           : gc_create_sepconv_backward(k, dw, r->cout, r->cin, &n->bop, &n->bop2);
+  enum xnn_status xs = d->op == GC_OP_SEPCONV ? gc_create_sepconv_backward(k, dw, r->cout, r->cin, &n->bop, &n->bop2)
+                       : d->kernel == 1       ? gc_create_pointwise_backward(k, r->cout, r->cin, &n->bop)
+                                              : gc_create_conv_backward(k, r->cout, r->cin, d->kernel, d->stride, &n->bop);
   free(k);
   free(dw);
   free(bias);
@@ -178,7 +240,17 @@ static gc_status reshape_backward_ops(gc_model *m, int i) {
   if (n->bshape_h == n->h && n->bshape_w == n->w) return GC_OK;
   enum xnn_status xs;
   size_t oh = 0, ow = 0, ws = 0, wa = 0;
-  if (r->def->op == GC_OP_CONV) {
+  if (r->def->op == GC_OP_CONV && r->def->kernel == 1) { /* residual: 1x1 on the strided grid */
+    const int s = r->def->stride;
+    xs = xnn_reshape_convolution2d_nhwc_f32(n->bop, 1, n->h, n->w, &ws, &wa, &oh, &ow, m->pool);
+    if (xs == xnn_status_success && ensure_workspace(m, ws) != GC_OK) return GC_ERR_OUT_OF_MEMORY;
+    if (xs == xnn_status_success && ((int)oh != n->h || (int)ow != n->w || (in->h + s - 1) / s != n->h ||
+                                     (in->w + s - 1) / s != n->w)) {
+      gc_set_error(m->error, sizeof m->error, "internal: residual backward shape at %s", r->def->name);
+      return GC_ERR_BACKEND;
+    }
+    oh = in->h, ow = in->w;
+  } else if (r->def->op == GC_OP_CONV) {
     const int s = r->def->stride, k = r->def->kernel;
     const int adj_h = in->h - ((n->h - 1) * s + k), adj_w = in->w - ((n->w - 1) * s + k);
     if (adj_h < 0 || adj_h >= s || adj_w < 0 || adj_w >= s) {
@@ -246,54 +318,84 @@ static void add_contribution(gc_model *m, int dst) {
 typedef struct pool_ctx {
   const float *x, *g;
   float *dx;
-  int ih, iw, oh, ow, c, pt, pl, parity;
+  int32_t *arg;
+  int ih, iw, oh, ow, c, pt, pl, accumulate;
 } pool_ctx;
 
-/* One output row of the max-pooling backward, all channels (contiguous in memory). Windows of
- * output rows oy and oy + 1 share one input row, so even and odd rows run in two passes and
- * the rows of one pass never write the same cells. */
-static void pool_backward_row(void *ctx_, size_t task) {
+#define POOL_CB 64 /* channels per inner block: short fixed-length loops the compiler vectorises */
+
+/* Pass 1, one output row: the position (0..8, row-major in the 3x3 window) of each window's
+ * first maximum, -1 when no cell beats -inf (padded cells are never candidates). */
+static void pool_argmax_row(void *ctx_, size_t oy_) {
   const pool_ctx *p = ctx_;
-  const int oy = 2 * (int)task + p->parity;
-  const int y0 = 2 * oy - p->pt;
+  const int oy = (int)oy_, y0 = 2 * oy - p->pt, C = p->c;
   for (int ox = 0; ox < p->ow; ox++) {
     const int x0 = 2 * ox - p->pl;
-    const float *g = p->g + ((size_t)oy * p->ow + ox) * p->c;
-    for (int c0 = 0; c0 < p->c; c0 += 16) {
-      const int nc = c0 + 16 < p->c ? 16 : p->c - c0;
-      float bv[16];
-      int bi[16];
-      for (int k = 0; k < 16; k++) bv[k] = -INFINITY, bi[k] = -1;
-      for (int y = y0 < 0 ? 0 : y0; y < y0 + 3 && y < p->ih; y++)
-        for (int x = x0 < 0 ? 0 : x0; x < x0 + 3 && x < p->iw; x++) {
-          const int at = (y * p->iw + x) * p->c + c0;
-          const float *v = p->x + at;
-          if (nc == 16) {
-            for (int k = 0; k < 16; k++) { /* branch-free; strictly greater keeps the first of ties */
-              const int gt = v[k] > bv[k];
-              bv[k] = gt ? v[k] : bv[k];
-              bi[k] = gt ? at + k : bi[k];
-            }
-          } else {
-            for (int k = 0; k < nc; k++)
-              if (v[k] > bv[k]) bv[k] = v[k], bi[k] = at + k;
+    int32_t *arg = p->arg + ((size_t)oy * p->ow + ox) * C;
+    for (int c0 = 0; c0 < C; c0 += POOL_CB) {
+      const int nc = c0 + POOL_CB < C ? POOL_CB : C - c0;
+      float best[POOL_CB];
+      int32_t at[POOL_CB];
+      for (int k = 0; k < nc; k++) best[k] = -INFINITY, at[k] = -1;
+      for (int dy = 0; dy < 3; dy++) {
+        const int y = y0 + dy;
+        if (y < 0 || y >= p->ih) continue;
+        for (int dx = 0; dx < 3; dx++) {
+          const int x = x0 + dx;
+          if (x < 0 || x >= p->iw) continue;
+          const float *v = p->x + ((size_t)y * p->iw + x) * C + c0;
+          const int32_t pos = dy * 3 + dx;
+          for (int k = 0; k < nc; k++) { /* strictly greater keeps the first of ties */
+            const float vk = v[k], bk = best[k];
+            const int32_t gt = -(int32_t)(vk > bk); /* a lane mask: the loop vectorises */
+            best[k] = vk > bk ? vk : bk;
+            at[k] = (pos & gt) | (at[k] & ~gt);
           }
         }
-      for (int k = 0; k < nc; k++)
-        if (bi[k] >= 0) p->dx[bi[k]] += g[c0 + k];
+      }
+      memcpy(arg + c0, at, (size_t)nc * sizeof *at);
     }
   }
 }
 
+/* Pass 2, one input row: each cell collects the gradient of the (up to 2x2) windows whose
+ * arg-max it is, so every cell is written once and no zeroing pass is needed. */
+static void pool_gather_row(void *ctx_, size_t y_) {
+  const pool_ctx *p = ctx_;
+  const int y = (int)y_, C = p->c;
+  /* windows oy with 2*oy - pt <= y <= 2*oy - pt + 2 */
+  int oy_lo = (y + p->pt - 1) / 2, oy_hi = (y + p->pt) / 2;
+  if (oy_lo < 0) oy_lo = 0;
+  if (oy_hi > p->oh - 1) oy_hi = p->oh - 1;
+  for (int x = 0; x < p->iw; x++) {
+    int ox_lo = (x + p->pl - 1) / 2, ox_hi = (x + p->pl) / 2;
+    if (ox_lo < 0) ox_lo = 0;
+    if (ox_hi > p->ow - 1) ox_hi = p->ow - 1;
+    float *d = p->dx + ((size_t)y * p->iw + x) * C;
+    if (!p->accumulate) memset(d, 0, (size_t)C * sizeof *d);
+    for (int oy = oy_lo; oy <= oy_hi; oy++)
+      for (int ox = ox_lo; ox <= ox_hi; ox++) {
+        const int32_t pos = (y - (2 * oy - p->pt)) * 3 + (x - (2 * ox - p->pl));
+        if (pos < 0 || pos > 8) continue;
+        const size_t w = ((size_t)oy * p->ow + ox) * C;
+        const int32_t *arg = p->arg + w;
+        const float *g = p->g + w;
+        for (int k = 0; k < C; k++) {
+          const float gk = g[k];
+          const int32_t ak = arg[k];
+          d[k] += ak == pos ? gk : 0.0f;
+        }
+      }
+  }
+}
+
 void gc_maxpool_backward(pthreadpool_t pool, const float *x, int ih, int iw, int c, const float *g, int oh, int ow,
-                         float *dx) {
+                         float *dx, int accumulate, int32_t *argmax) {
   /* TF "same": pad_before = floor(total / 2) */
   const int th = (oh - 1) * 2 + 3 - ih, tw = (ow - 1) * 2 + 3 - iw;
-  for (int parity = 0; parity < 2; parity++) {
-    pool_ctx p = {x, g, dx, ih, iw, oh, ow, c, th > 0 ? th / 2 : 0, tw > 0 ? tw / 2 : 0, parity};
-    const size_t rows = (size_t)(oh - parity + 1) / 2;
-    if (rows) pthreadpool_parallelize_1d(pool, pool_backward_row, &p, rows, 0);
-  }
+  pool_ctx p = {x, g, dx, argmax, ih, iw, oh, ow, c, th > 0 ? th / 2 : 0, tw > 0 ? tw / 2 : 0, accumulate};
+  pthreadpool_parallelize_1d(pool, pool_argmax_row, &p, (size_t)oh, 0);
+  pthreadpool_parallelize_1d(pool, pool_gather_row, &p, (size_t)ih, 0);
 }
 
 static gc_status run_op(gc_model *m, xnn_operator_t op, int deconv, const float *in, float *out, const char *name) {
@@ -362,8 +464,8 @@ static gc_status backward_row(gc_model *m, int i, int guided) {
     case GC_OP_MAXPOOL: {
       if ((s = ensure_grad(m, a)) != GC_OK) return s;
       gc_node *d = &m->nodes[a];
-      if (!d->has_grad) memset(d->grad, 0, row_elems(m, a) * sizeof *d->grad);
-      gc_maxpool_backward(m->pool, d->out, d->h, d->w, r->cin, g, n->h, n->w, d->grad);
+      gc_maxpool_backward(m->pool, d->out, d->h, d->w, r->cin, g, n->h, n->w, d->grad, d->has_grad,
+                          (int32_t *)m->bscratch[0]);
       d->has_grad = 1;
       return GC_OK;
     }
@@ -375,6 +477,16 @@ static gc_status backward_row(gc_model *m, int i, int guided) {
       if (r->def->relu) { /* undo the fused ReLU: mask by the stored output */
         relu_backward(m, m->bscratch[0], 0, g, n->out, row_elems(m, i), guided);
         g = m->bscratch[0];
+      }
+      if (r->def->op == GC_OP_CONV && r->def->kernel == 1) {
+        /* residual 1x1 stride s: a GEMM on the strided grid, then scattered (added) to the
+         * cells the forward pass sampled; the others get nothing from this row */
+        gc_node *d = &m->nodes[a];
+        if ((s = run_op(m, n->bop, 0, g, m->bscratch[1], r->def->name)) != GC_OK) return s;
+        gc_strided_scatter(m->pool, m->bscratch[1], n->h, n->w, r->cin, r->def->stride, d->grad, d->h, d->w,
+                           d->has_grad);
+        d->has_grad = 1;
+        return GC_OK;
       }
       float *dst = contribution_target(m, a);
       if (r->def->op == GC_OP_CONV) {
@@ -439,7 +551,11 @@ gc_status gc_model_gradient(gc_model *m, int class_index, const char *layer, gc_
     desc[i] = (r->in0 >= 0 && desc[r->in0]) || (r->in1 >= 0 && desc[r->in1]);
   }
   for (int i = last; s == GC_OK && i > t; i--)
-    if (desc[i] && m->nodes[i].has_grad) s = backward_row(m, i, guided);
+    if (desc[i] && m->nodes[i].has_grad) {
+      GC_PROFILE_START(t0);
+      s = backward_row(m, i, guided);
+      GC_PROFILE_ROW("backward", m->rows[i].def->name, m->rows[i].def->op, t0);
+    }
   free(desc);
   if (s != GC_OK) return s;
   gc_node *n = &m->nodes[t];

@@ -514,7 +514,11 @@ gc_status gc_forward_batch(gc_model *m, const float *input, int batch, int h, in
   if (h != m->in_h || w != m->in_w || batch != m->batch) s = reshape(m, batch, h, w);
   m->ran = 0;
   if (s == GC_OK) attach_slots(m);
-  for (int i = 0; s == GC_OK && i < m->nrows; i++) s = run_row(m, i, input);
+  for (int i = 0; s == GC_OK && i < m->nrows; i++) {
+    GC_PROFILE_START(t0);
+    s = run_row(m, i, input);
+    GC_PROFILE_ROW("forward", m->rows[i].def->name, m->rows[i].def->op, t0);
+  }
   for (int i = 0; i < m->nrows; i++) m->nodes[i].has_grad = 0;
   return s;
 }

@@ -9,6 +9,19 @@
 
 #include "gradcam.h"
 
+/* ---- per-row timers (cmake -DGRADCAM_PROFILE=ON; off in every shipped build) ------------
+ * Each forward and backward row prints "profile <phase> <layer> <op> <ms>" to stderr, for
+ * finding where an explanation's time goes (npm run profile sums them per row). */
+#ifdef GC_PROFILE
+double gc_profile_now(void);
+void gc_profile_row(const char *phase, const char *layer, int op, double t0);
+#define GC_PROFILE_START(t) const double t = gc_profile_now()
+#define GC_PROFILE_ROW(phase, layer, op, t) gc_profile_row(phase, layer, op, t)
+#else
+#define GC_PROFILE_START(t) ((void)0)
+#define GC_PROFILE_ROW(phase, layer, op, t) ((void)0)
+#endif
+
 /* ---- the layer table (model.c) ---------------------------------------------------------- */
 
 typedef enum gc_op {

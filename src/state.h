@@ -91,9 +91,17 @@ gc_status gc_restore_forward(gc_model *m, const float *input, int h, int w);
 enum xnn_status gc_create_conv_backward(const float *k, int co, int ci, int ksize, int stride, xnn_operator_t *op);
 enum xnn_status gc_create_sepconv_backward(const float *pw, const float *dw, int co, int ci, xnn_operator_t *pw_op,
                                            xnn_operator_t *dw_op);
-/* Max pooling 3x3 / 2 "same" backward: dx += routed g (dx must be initialised). */
+/* The residuals' 1x1 stride-s convolution backward: a 1x1 convolution with the transposed
+ * matrix (this operator) on the oh x ow grid, then gc_strided_scatter to the ih x iw input:
+ * dst[s*y][s*x] = src[y][x] and every other cell 0; with accumulate, src is added there and
+ * the other cells keep their values. */
+enum xnn_status gc_create_pointwise_backward(const float *k, int co, int ci, xnn_operator_t *op);
+void gc_strided_scatter(pthreadpool_t pool, const float *src, int oh, int ow, int c, int stride, float *dst, int ih,
+                        int iw, int accumulate);
+/* Max pooling 3x3 / 2 "same" backward: dx = routed g (dx += routed g when accumulate);
+ * argmax is scratch for oh * ow * c positions. */
 void gc_maxpool_backward(pthreadpool_t pool, const float *x, int ih, int iw, int c, const float *g, int oh, int ow,
-                         float *dx);
+                         float *dx, int accumulate, int32_t *argmax);
 /* The Gaussian noise SmoothGrad adds to sample `sample` (sigma_abs = sigma * input range). */
 void gc_smoothgrad_noise(uint32_t seed, int sample, float sigma_abs, float *noise, size_t n);
 

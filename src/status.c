@@ -64,3 +64,19 @@ const char *gc_class_name(int index) {
 const char *gc_class_wnid(int index) {
   return index >= 0 && index < GC_NUM_CLASSES ? kClasses[index][0] : NULL;
 }
+
+#ifdef GC_PROFILE
+#include <time.h>
+
+double gc_profile_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+void gc_profile_row(const char *phase, const char *layer, int op, double t0) {
+  static const char *const kOps[] = {"input", "conv", "sepconv", "relu", "maxpool", "add", "gap", "dense"};
+  fprintf(stderr, "profile %s %s %s %.4f\n", phase, layer, op >= 0 && op < 8 ? kOps[op] : "?",
+          gc_profile_now() - t0);
+}
+#endif

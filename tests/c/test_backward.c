@@ -58,7 +58,7 @@ static double pool_loss(const double *x, int ih, int iw, int c, const double *g,
 static void test_maxpool(void) {
   const int sizes[3][2] = {{7, 8}, {8, 7}, {9, 9}}; /* paddings 1/1, 0/1 and 1/1 */
   for (int t = 0; t < 3; t++) {
-    const int ih = sizes[t][0], iw = sizes[t][1], c = 5, oh = (ih + 1) / 2, ow = (iw + 1) / 2;
+    const int ih = sizes[t][0], iw = sizes[t][1], c = t == 2 ? 70 : 5, oh = (ih + 1) / 2, ow = (iw + 1) / 2;
     const int n = ih * iw * c, no = oh * ow * c;
     double *x = malloc(n * sizeof *x), *g = malloc(no * sizeof *g);
     float *xf = malloc(n * sizeof *xf), *gf = malloc(no * sizeof *gf), *dx = calloc(n, sizeof *dx);
@@ -72,7 +72,9 @@ static void test_maxpool(void) {
     }
     for (int i = 0; i < n; i++) xf[i] = (float)x[i];
     for (int i = 0; i < no; i++) gf[i] = (float)(g[i] = urand());
-    gc_maxpool_backward(NULL, xf, ih, iw, c, gf, oh, ow, dx);
+    int32_t *arg = malloc(no * sizeof *arg);
+    for (int i = 0; i < n; i++) dx[i] = NAN; /* overwritten, not added to */
+    gc_maxpool_backward(NULL, xf, ih, iw, c, gf, oh, ow, dx, 0, arg);
     double worst = 0;
     for (int i = 0; i < n; i++) {
       const double h = 1e-3, keep = x[i];
@@ -85,16 +87,24 @@ static void test_maxpool(void) {
       if (fabs(fd - dx[i]) > worst) worst = fabs(fd - dx[i]);
     }
     CHECK(worst < 1e-4, "max pool %dx%d: finite differences differ by %g", ih, iw, worst);
-    free(x), free(g), free(xf), free(gf), free(dx);
+    /* accumulate: a second pass adds the same routing again */
+    float *twice = malloc(n * sizeof *twice);
+    memcpy(twice, dx, n * sizeof *twice);
+    gc_maxpool_backward(NULL, xf, ih, iw, c, gf, oh, ow, twice, 1, arg);
+    int bad = 0;
+    for (int i = 0; i < n; i++) bad += !(fabsf(twice[i] - 2 * dx[i]) <= 1e-6f * (1 + fabsf(dx[i])));
+    CHECK(bad == 0, "max pool %dx%d: accumulating adds the routed gradient (%d cells differ)", ih, iw, bad);
+    free(x), free(g), free(xf), free(gf), free(dx), free(arg), free(twice);
   }
   /* ties: the first maximum in row-major order takes the gradient, padding never wins */
   float x[3 * 3] = {1, 1, 0, 1, 1, 0, 0, 0, 0}, g[4] = {1, 2, 3, 4}, dx[9] = {0};
-  gc_maxpool_backward(NULL, x, 3, 3, 1, g, 2, 2, dx);
+  int32_t arg[4];
+  gc_maxpool_backward(NULL, x, 3, 3, 1, g, 2, 2, dx, 0, arg);
   /* 3x3 -> 2x2, pads 1/1: windows centred at (0,0),(0,2),(2,0),(2,2) */
   CHECK(dx[0] == 1 && dx[1] == 2 && dx[3] == 3 && dx[4] == 4, "ties go to the first maximum (%g %g %g %g)", dx[0],
         dx[1], dx[3], dx[4]);
   float neg[4] = {-5, -6, -7, -8}, gn[1] = {1}, dn[4] = {0};
-  gc_maxpool_backward(NULL, neg, 2, 2, 1, gn, 1, 1, dn); /* 2x2 -> 1x1, pads 0/1 */
+  gc_maxpool_backward(NULL, neg, 2, 2, 1, gn, 1, 1, dn, 0, arg); /* 2x2 -> 1x1, pads 0/1 */
   CHECK(dn[0] == 1 && dn[1] == 0, "negative inputs: padded cells are not zeros that win");
 }
 
@@ -128,14 +138,36 @@ static void test_conv_backward(void) {
     for (int i = 0; i < no; i++) gf[i] = (float)(g[i] = urand());
     xnn_operator_t op = NULL;
     size_t rh = 0, rw = 0;
-    enum xnn_status xs = gc_create_conv_backward(k, co, ci, ks, s, &op);
-    if (xs == xnn_status_success)
-      xs = xnn_reshape_deconvolution2d_nhwc_f32(op, 1, oh, ow, ih - ((oh - 1) * s + ks), iw - ((ow - 1) * s + ks),
-                                                &rh, &rw, NULL);
-    if (xs == xnn_status_success) xs = xnn_setup_deconvolution2d_nhwc_f32(op, gf, dx);
-    if (xs == xnn_status_success) xs = xnn_run_operator(op, NULL);
-    CHECK(xs == xnn_status_success && (int)rh == ih && (int)rw == iw, "deconvolution %d: status %d, %zux%zu", t, xs,
-          rh, rw);
+    enum xnn_status xs;
+    if (ks == 1) { /* the residuals' path: transposed 1x1 on the strided grid, then scattered */
+      float *small = malloc(((size_t)oh * ow * ci + 64) * sizeof *small);
+      size_t ws = 0, wa = 0;
+      xs = gc_create_pointwise_backward(k, co, ci, &op);
+      if (xs == xnn_status_success) xs = xnn_reshape_convolution2d_nhwc_f32(op, 1, oh, ow, &ws, &wa, &rh, &rw, NULL);
+      if (xs == xnn_status_success) xs = xnn_setup_convolution2d_nhwc_f32(op, NULL, gf, small);
+      if (xs == xnn_status_success) xs = xnn_run_operator(op, NULL);
+      CHECK(xs == xnn_status_success && ws == 0 && (int)rh == oh && (int)rw == ow, "pointwise backward %d: status %d",
+            t, xs);
+      for (int i = 0; i < n; i++) dx[i] = NAN; /* every cell is written */
+      gc_strided_scatter(NULL, small, oh, ow, ci, s, dx, ih, iw, 0);
+      /* accumulating into a copy adds the same values at the sampled cells only */
+      float *twice = malloc(n * sizeof *twice);
+      memcpy(twice, dx, n * sizeof *twice);
+      gc_strided_scatter(NULL, small, oh, ow, ci, s, twice, ih, iw, 1);
+      int bad = 0;
+      for (int i = 0; i < n; i++) bad += twice[i] != 2 * dx[i];
+      CHECK(bad == 0, "strided scatter %d: accumulating differs at %d cells", t, bad);
+      free(small), free(twice);
+    } else {
+      xs = gc_create_conv_backward(k, co, ci, ks, s, &op);
+      if (xs == xnn_status_success)
+        xs = xnn_reshape_deconvolution2d_nhwc_f32(op, 1, oh, ow, ih - ((oh - 1) * s + ks), iw - ((ow - 1) * s + ks),
+                                                  &rh, &rw, NULL);
+      if (xs == xnn_status_success) xs = xnn_setup_deconvolution2d_nhwc_f32(op, gf, dx);
+      if (xs == xnn_status_success) xs = xnn_run_operator(op, NULL);
+      CHECK(xs == xnn_status_success && (int)rh == ih && (int)rw == iw, "deconvolution %d: status %d, %zux%zu", t,
+            xs, rh, rw);
+    }
     for (int i = 0; i < n; i++) {
       const double h = 1e-2, keep = x[i];
       x[i] = keep + h;
