@@ -318,48 +318,80 @@ static void add_contribution(gc_model *m, int dst) {
 typedef struct pool_ctx {
   const float *x, *g;
   float *dx;
-  int32_t *arg;
+  uint8_t *arg;
   int ih, iw, oh, ow, c, pt, pl, accumulate;
 } pool_ctx;
 
-#define POOL_CB 64 /* channels per inner block: short fixed-length loops the compiler vectorises */
-
 /* Pass 1, one output row: the position (0..8, row-major in the 3x3 window) of each window's
- * first maximum, -1 when no cell beats -inf (padded cells are never candidates). */
+ * first maximum, 255 when no cell beats -inf (padded cells are never candidates). The window's
+ * cells are gathered first (the 9 of an inner window, fewer at a padded edge); then one loop
+ * over the channels keeps the best value and position in registers and vectorises. */
+#define POOL_CB 64 /* channels per block */
+#define POOL_STEP(j)                                  \
+  {                                                   \
+    const float v = cell[j][c0 + k];                  \
+    const int32_t gt = -(int32_t)(v > b);             \
+    b = v > b ? v : b;                                \
+    a = (pos[j] & gt) | (a & ~gt);                    \
+  }
 static void pool_argmax_row(void *ctx_, size_t oy_) {
   const pool_ctx *p = ctx_;
   const int oy = (int)oy_, y0 = 2 * oy - p->pt, C = p->c;
   for (int ox = 0; ox < p->ow; ox++) {
     const int x0 = 2 * ox - p->pl;
-    int32_t *arg = p->arg + ((size_t)oy * p->ow + ox) * C;
-    for (int c0 = 0; c0 < C; c0 += POOL_CB) {
-      const int nc = c0 + POOL_CB < C ? POOL_CB : C - c0;
-      float best[POOL_CB];
-      int32_t at[POOL_CB];
-      for (int k = 0; k < nc; k++) best[k] = -INFINITY, at[k] = -1;
-      for (int dy = 0; dy < 3; dy++) {
-        const int y = y0 + dy;
-        if (y < 0 || y >= p->ih) continue;
-        for (int dx = 0; dx < 3; dx++) {
-          const int x = x0 + dx;
-          if (x < 0 || x >= p->iw) continue;
-          const float *v = p->x + ((size_t)y * p->iw + x) * C + c0;
-          const int32_t pos = dy * 3 + dx;
-          for (int k = 0; k < nc; k++) { /* strictly greater keeps the first of ties */
-            const float vk = v[k], bk = best[k];
-            const int32_t gt = -(int32_t)(vk > bk); /* a lane mask: the loop vectorises */
-            best[k] = vk > bk ? vk : bk;
-            at[k] = (pos & gt) | (at[k] & ~gt);
-          }
-        }
+    uint8_t *arg = p->arg + ((size_t)oy * p->ow + ox) * C;
+    const float *cell[9];
+    int32_t pos[9];
+    int n = 0;
+    for (int dy = 0; dy < 3; dy++)
+      for (int dx = 0; dx < 3; dx++) {
+        const int y = y0 + dy, x = x0 + dx;
+        if (y < 0 || y >= p->ih || x < 0 || x >= p->iw) continue;
+        cell[n] = p->x + ((size_t)y * p->iw + x) * C;
+        pos[n++] = dy * 3 + dx;
       }
-      memcpy(arg + c0, at, (size_t)nc * sizeof *at);
+    if (n < 9) { /* a window cut by the padding */
+      const int c0 = 0;
+      for (int k = 0; k < C; k++) {
+        float b = -INFINITY;
+        int32_t a = 255;
+        for (int j = 0; j < n; j++) POOL_STEP(j)
+        arg[k] = (uint8_t)a;
+      }
+      continue;
+    }
+    for (int c0 = 0; c0 < C; c0 += POOL_CB) {
+      /* positions go to a local block first: a byte store could alias the float loads and
+       * keep the compiler from vectorising */
+      const int nc = c0 + POOL_CB < C ? POOL_CB : C - c0;
+      int32_t at[POOL_CB];
+      for (int k = 0; k < nc; k++) { /* strictly greater keeps the first of ties */
+        float b = -INFINITY;
+        int32_t a = 255;
+        POOL_STEP(0) POOL_STEP(1) POOL_STEP(2) POOL_STEP(3) POOL_STEP(4)
+        POOL_STEP(5) POOL_STEP(6) POOL_STEP(7) POOL_STEP(8)
+        at[k] = a;
+      }
+      for (int k = 0; k < nc; k++) arg[c0 + k] = (uint8_t)at[k];
     }
   }
 }
+#undef POOL_STEP
 
-/* Pass 2, one input row: each cell collects the gradient of the (up to 2x2) windows whose
- * arg-max it is, so every cell is written once and no zeroing pass is needed. */
+/* Pass 2, one input row: each cell collects the gradient of the windows (1, 2 or 2x2) whose
+ * arg-max it is, in one pass per cell, so every cell is written once and nothing is zeroed. */
+static inline float pool_pick(uint8_t a, int32_t q, float g) { return a == q ? g : 0.0f; }
+#define POOL_TERM(j) pool_pick(a##j[k], q##j, g##j[k]) /* both loads unconditional */
+#define POOL_GATHER(expr)                                              \
+  do {                                                                 \
+    if (p->accumulate)                                                 \
+      for (int k = 0; k < C; k++) {                                    \
+        const float v_ = (expr);                                       \
+        d[k] += v_;                                                    \
+      }                                                                \
+    else                                                               \
+      for (int k = 0; k < C; k++) d[k] = (expr);                       \
+  } while (0)
 static void pool_gather_row(void *ctx_, size_t y_) {
   const pool_ctx *p = ctx_;
   const int y = (int)y_, C = p->c;
@@ -371,26 +403,37 @@ static void pool_gather_row(void *ctx_, size_t y_) {
     int ox_lo = (x + p->pl - 1) / 2, ox_hi = (x + p->pl) / 2;
     if (ox_lo < 0) ox_lo = 0;
     if (ox_hi > p->ow - 1) ox_hi = p->ow - 1;
-    float *d = p->dx + ((size_t)y * p->iw + x) * C;
-    if (!p->accumulate) memset(d, 0, (size_t)C * sizeof *d);
+    const float *gw[4] = {NULL, NULL, NULL, NULL};
+    const uint8_t *aw[4] = {NULL, NULL, NULL, NULL};
+    int32_t pw[4] = {0, 0, 0, 0}, nw = 0;
     for (int oy = oy_lo; oy <= oy_hi; oy++)
       for (int ox = ox_lo; ox <= ox_hi; ox++) {
         const int32_t pos = (y - (2 * oy - p->pt)) * 3 + (x - (2 * ox - p->pl));
-        if (pos < 0 || pos > 8) continue;
+        if (pos < 0 || pos > 8 || nw == 4) continue;
         const size_t w = ((size_t)oy * p->ow + ox) * C;
-        const int32_t *arg = p->arg + w;
-        const float *g = p->g + w;
-        for (int k = 0; k < C; k++) {
-          const float gk = g[k];
-          const int32_t ak = arg[k];
-          d[k] += ak == pos ? gk : 0.0f;
-        }
+        gw[nw] = p->g + w, aw[nw] = p->arg + w, pw[nw++] = pos;
       }
+    /* restrict-qualified names for the windows: the loops below vectorise without alias checks */
+    float *restrict d = p->dx + ((size_t)y * p->iw + x) * C;
+    const float *restrict g0 = gw[0], *restrict g1 = gw[1], *restrict g2 = gw[2], *restrict g3 = gw[3];
+    const uint8_t *restrict a0 = aw[0], *restrict a1 = aw[1], *restrict a2 = aw[2], *restrict a3 = aw[3];
+    const int32_t q0 = pw[0], q1 = pw[1], q2 = pw[2], q3 = pw[3];
+    switch (nw) {
+      case 0:
+        if (!p->accumulate) memset(d, 0, (size_t)C * sizeof *d);
+        break;
+      case 1: POOL_GATHER(POOL_TERM(0)); break;
+      case 2: POOL_GATHER(POOL_TERM(0) + POOL_TERM(1)); break;
+      case 3: POOL_GATHER(POOL_TERM(0) + POOL_TERM(1) + POOL_TERM(2)); break;
+      default: POOL_GATHER((POOL_TERM(0) + POOL_TERM(1)) + (POOL_TERM(2) + POOL_TERM(3))); break;
+    }
   }
 }
+#undef POOL_GATHER
+#undef POOL_TERM
 
 void gc_maxpool_backward(pthreadpool_t pool, const float *x, int ih, int iw, int c, const float *g, int oh, int ow,
-                         float *dx, int accumulate, int32_t *argmax) {
+                         float *dx, int accumulate, uint8_t *argmax) {
   /* TF "same": pad_before = floor(total / 2) */
   const int th = (oh - 1) * 2 + 3 - ih, tw = (ow - 1) * 2 + 3 - iw;
   pool_ctx p = {x, g, dx, argmax, ih, iw, oh, ow, c, th > 0 ? th / 2 : 0, tw > 0 ? tw / 2 : 0, accumulate};
@@ -465,7 +508,7 @@ static gc_status backward_row(gc_model *m, int i, int guided) {
       if ((s = ensure_grad(m, a)) != GC_OK) return s;
       gc_node *d = &m->nodes[a];
       gc_maxpool_backward(m->pool, d->out, d->h, d->w, r->cin, g, n->h, n->w, d->grad, d->has_grad,
-                          (int32_t *)m->bscratch[0]);
+                          (uint8_t *)m->bscratch[0]);
       d->has_grad = 1;
       return GC_OK;
     }
@@ -475,7 +518,9 @@ static gc_status backward_row(gc_model *m, int i, int guided) {
       if ((s = reshape_backward_ops(m, i)) != GC_OK) return s;
       if ((s = ensure_grad(m, a)) != GC_OK) return s;
       if (r->def->relu) { /* undo the fused ReLU: mask by the stored output */
+        GC_PROFILE_START(tm);
         relu_backward(m, m->bscratch[0], 0, g, n->out, row_elems(m, i), guided);
+        GC_PROFILE_ROW("mask", r->def->name, r->def->op, tm);
         g = m->bscratch[0];
       }
       if (r->def->op == GC_OP_CONV && r->def->kernel == 1) {
@@ -504,10 +549,119 @@ static gc_status backward_row(gc_model *m, int i, int guided) {
   return GC_OK;
 }
 
-gc_status gc_model_gradient(gc_model *m, int class_index, const char *layer, gc_target target, int guided,
-                            const float **data, gc_shape *shape) {
-  if (!m || !data || !shape || (target != GC_TARGET_LOGIT && target != GC_TARGET_PROB)) return GC_ERR_INVALID_ARGUMENT;
-  *data = NULL;
+/* ---- spatial sums for Grad-CAM ---------------------------------------------------------
+ * Grad-CAM needs only sum_p dS/dA[p][k] at its layer, not the gradient map. When the layer's
+ * consumer is a convolution, that sum needs no transposed convolution over the whole map:
+ *   valid convolution (stem 3x3, residual 1x1):  sum_p dx[p][k] = sum_o (sum_q g[q][o]) sum_tap W[o][tap][k]
+ *     = the sum of the transposed convolution of one pixel holding sum_q g[q]
+ *   separable 3x3 "same":  which depthwise taps reach inside the map depends only on whether q is
+ *     on the top / bottom row and left / right column, so the 9 classes of positions are summed
+ *     separately and laid out as a 3x3 map that has exactly those 9 border cases; its transposed
+ *     pass (pointwise then depthwise) sums to the same value.
+ * Both reuse the row's backward operators, reshaped for the tiny input. */
+typedef struct classsum_ctx {
+  const float *g;
+  float *part; /* [h][3][c]: per input row, the sums over the left column, the middle, the right column */
+  int h, w, c, classes;
+} classsum_ctx;
+
+static void classsum_row(void *ctx_, size_t y) {
+  const classsum_ctx *p = ctx_;
+  const size_t C = (size_t)p->c;
+  float *part = p->part + y * 3 * C;
+  memset(part, 0, 3 * C * sizeof *part);
+  const float *g = p->g + y * p->w * C;
+  for (int x = 0; x < p->w; x++, g += C) {
+    float *d = part + (p->classes == 1 ? 0 : x == 0 ? 0 : x == p->w - 1 ? 2 : 1) * C;
+    for (size_t k = 0; k < C; k++) d[k] += g[k];
+  }
+}
+
+/* Sums of g (h x w x c) over the 9 border classes into a 3x3 map (classes == 9), or over all
+ * positions into one pixel (classes == 1). */
+static gc_status class_sums(gc_model *m, const float *g, int h, int w, int c, int classes, float *out) {
+  float *part = malloc((size_t)h * 3 * c * sizeof *part);
+  double *acc = calloc((size_t)9 * c, sizeof *acc);
+  if (!part || !acc) {
+    free(part), free(acc);
+    return GC_ERR_OUT_OF_MEMORY;
+  }
+  classsum_ctx ctx = {g, part, h, w, c, classes};
+  pthreadpool_parallelize_1d(m->pool, classsum_row, &ctx, (size_t)h, 0);
+  for (int y = 0; y < h; y++) {
+    const int cy = classes == 1 ? 0 : y == 0 ? 0 : y == h - 1 ? 2 : 1;
+    for (int cx = 0; cx < (classes == 1 ? 1 : 3); cx++) {
+      const float *src = part + ((size_t)y * 3 + cx) * c;
+      double *dst = acc + ((size_t)cy * 3 + cx) * c;
+      for (int k = 0; k < c; k++) dst[k] += src[k];
+    }
+  }
+  for (int i = 0; i < (classes == 1 ? 1 : 9) * c; i++) {
+    const int cell = i / c, k = i % c;
+    out[i] = (float)acc[(size_t)(classes == 1 ? 0 : cell) * c + k];
+  }
+  free(part), free(acc);
+  return GC_OK;
+}
+
+/* sum_p of row i's contribution to the gradient of its input, added to sum[cin]. */
+static gc_status sum_contribution(gc_model *m, int i, int guided, double *sum) {
+  const gc_layer *r = &m->rows[i];
+  gc_node *n = &m->nodes[i];
+  const int sep = r->def->op == GC_OP_SEPCONV, ci = r->cin, co = r->cout;
+  gc_status s = create_backward_ops(m, i);
+  if (s != GC_OK) return s;
+  const float *g = n->grad;
+  if (r->def->relu) {
+    relu_backward(m, m->bscratch[0], 0, g, n->out, row_elems(m, i), guided);
+    g = m->bscratch[0];
+  }
+  /* the tiny input (1x1 or 3x3 of co channels) and its transposed result, in scratch buffers */
+  float *small = m->bscratch[1], *mid = m->bscratch[2], *res = m->bscratch[2];
+  if ((s = class_sums(m, g, n->h, n->w, co, sep ? 9 : 1, small)) != GC_OK) return s;
+  size_t oh = 0, ow = 0, ws = 0, wa = 0;
+  enum xnn_status xs;
+  if (sep) {
+    xs = xnn_reshape_convolution2d_nhwc_f32(n->bop, 1, 3, 3, &ws, &wa, &oh, &ow, m->pool);
+    if (xs == xnn_status_success && ensure_workspace(m, ws) != GC_OK) return GC_ERR_OUT_OF_MEMORY;
+    if (xs == xnn_status_success) xs = xnn_setup_convolution2d_nhwc_f32(n->bop, m->workspace, small, mid);
+    if (xs == xnn_status_success) xs = xnn_run_operator(n->bop, m->pool);
+    res = m->bscratch[0];
+    if (xs == xnn_status_success) xs = xnn_reshape_convolution2d_nhwc_f32(n->bop2, 1, 3, 3, &ws, &wa, &oh, &ow, m->pool);
+    if (xs == xnn_status_success && ensure_workspace(m, ws) != GC_OK) return GC_ERR_OUT_OF_MEMORY;
+    if (xs == xnn_status_success) xs = xnn_setup_convolution2d_nhwc_f32(n->bop2, m->workspace, mid, res);
+    if (xs == xnn_status_success) xs = xnn_run_operator(n->bop2, m->pool);
+  } else if (r->def->kernel == 1) {
+    xs = xnn_reshape_convolution2d_nhwc_f32(n->bop, 1, 1, 1, &ws, &wa, &oh, &ow, m->pool);
+    if (xs == xnn_status_success && ensure_workspace(m, ws) != GC_OK) return GC_ERR_OUT_OF_MEMORY;
+    if (xs == xnn_status_success) xs = xnn_setup_convolution2d_nhwc_f32(n->bop, m->workspace, small, res);
+    if (xs == xnn_status_success) xs = xnn_run_operator(n->bop, m->pool);
+  } else {
+    xs = xnn_reshape_deconvolution2d_nhwc_f32(n->bop, 1, 1, 1, 0, 0, &oh, &ow, m->pool);
+    if (xs == xnn_status_success) xs = xnn_setup_deconvolution2d_nhwc_f32(n->bop, small, res);
+    if (xs == xnn_status_success) xs = xnn_run_operator(n->bop, m->pool);
+  }
+  n->bshape_h = n->bshape_w = 0; /* reshaped for the tiny map: the full pass reshapes again */
+  if (xs != xnn_status_success) return gc_backend_error(m, "run backward sums", r->def->name, xs);
+  for (size_t p = 0; p < oh * ow; p++)
+    for (int k = 0; k < ci; k++) sum[k] += res[p * ci + k];
+  return GC_OK;
+}
+
+/* Whether row i's input gradient can be summed without the full map (see above). */
+static int summable(const gc_model *m, int i, int t) {
+  const gc_layer *r = &m->rows[i];
+  if (r->in0 != t || r->in1 >= 0) return 0;
+  if (r->def->op == GC_OP_SEPCONV) return m->nodes[t].h >= 2 && m->nodes[t].w >= 2;
+  /* valid convolutions: the stem (valid padding) and the 1x1 residuals (no padding) */
+  return r->def->op == GC_OP_CONV && (!r->def->same || r->def->kernel == 1);
+}
+
+static gc_status gradient(gc_model *m, int class_index, const char *layer, gc_target target, int guided,
+                          double *sum, const float **data, gc_shape *shape) {
+  if (!m || (!sum && (!data || !shape)) || (target != GC_TARGET_LOGIT && target != GC_TARGET_PROB))
+    return GC_ERR_INVALID_ARGUMENT;
+  if (data) *data = NULL;
   m->error[0] = 0;
   if (class_index < 0 || class_index >= GC_NUM_CLASSES) {
     gc_set_error(m->error, sizeof m->error, "class %d is not in 0..999", class_index);
@@ -550,15 +704,32 @@ gc_status gc_model_gradient(gc_model *m, int class_index, const char *layer, gc_
     const gc_layer *r = &m->rows[i];
     desc[i] = (r->in0 >= 0 && desc[r->in0]) || (r->in1 >= 0 && desc[r->in1]);
   }
+  if (sum) memset(sum, 0, (size_t)m->rows[t].cout * sizeof *sum);
   for (int i = last; s == GC_OK && i > t; i--)
     if (desc[i] && m->nodes[i].has_grad) {
       GC_PROFILE_START(t0);
-      s = backward_row(m, i, guided);
+      if (sum && pre < 0 && summable(m, i, t))
+        s = sum_contribution(m, i, guided, sum);
+      else
+        s = backward_row(m, i, guided);
       GC_PROFILE_ROW("backward", m->rows[i].def->name, m->rows[i].def->op, t0);
     }
   free(desc);
   if (s != GC_OK) return s;
   gc_node *n = &m->nodes[t];
+  if (sum) { /* the contributions that were not summed directly */
+    if (n->has_grad) {
+      const float *gt = n->grad;
+      if (pre >= 0) {
+        relu_backward(m, m->bscratch[0], 0, n->grad, n->out, row_elems(m, t), guided);
+        gt = m->bscratch[0];
+      }
+      const size_t hw = (size_t)n->h * n->w, c = (size_t)m->rows[t].cout;
+      for (size_t p = 0; p < hw; p++)
+        for (size_t k = 0; k < c; k++) sum[k] += gt[p * c + k];
+    }
+    return GC_OK;
+  }
   if (!n->has_grad) { /* nothing reached it (cannot happen for layers the output depends on) */
     if ((s = ensure_grad(m, t)) != GC_OK) return s;
     memset(n->grad, 0, row_elems(m, t) * sizeof *n->grad);
@@ -584,4 +755,13 @@ gc_status gc_model_gradient(gc_model *m, int class_index, const char *layer, gc_
     *data = n->grad;
   }
   return GC_OK;
+}
+
+gc_status gc_model_gradient(gc_model *m, int class_index, const char *layer, gc_target target, int guided,
+                            const float **data, gc_shape *shape) {
+  return gradient(m, class_index, layer, target, guided, NULL, data, shape);
+}
+
+gc_status gc_gradient_sums(gc_model *m, int class_index, const char *layer, gc_target target, double *sum) {
+  return sum ? gradient(m, class_index, layer, target, 0, sum, NULL, NULL) : GC_ERR_INVALID_ARGUMENT;
 }

@@ -68,11 +68,9 @@ static void weighted_sum(const float *A, const double *w, size_t hw, int K, floa
   }
 }
 
-/* Grad-CAM (Selvaraju et al. 2017): w_k = mean_ij G_ij^k, L = ReLU(sum_k w_k A^k). */
-static void gradcam(const float *A, const float *G, size_t hw, int K, double *w, float *cam) {
-  for (int k = 0; k < K; k++) w[k] = 0.0;
-  for (size_t p = 0; p < hw; p++)
-    for (int k = 0; k < K; k++) w[k] += G[p * K + k];
+/* Grad-CAM (Selvaraju et al. 2017): w_k = mean_ij G_ij^k, L = ReLU(sum_k w_k A^k). Takes the
+ * spatial sums of G (gc_gradient_sums computes them without the full map where it can). */
+static void gradcam(const float *A, double *w, size_t hw, int K, float *cam) {
   for (int k = 0; k < K; k++) w[k] /= (double)hw;
   weighted_sum(A, w, hw, K, cam);
   relu_inplace(cam, hw);
@@ -388,7 +386,11 @@ gc_status gc_model_explain(gc_model *m, const gc_explain_params *pp, gc_map *map
     const int needs_grad = meth != GC_METHOD_EIGENCAM && meth != GC_METHOD_SCORECAM;
     const int fast = meth == GC_METHOD_GRADCAM && p.target == GC_TARGET_LOGIT &&
                      !strcmp(layer, "block14_sepconv2_act");
-    if (needs_grad && !fast) s = gc_model_gradient(m, c, layer, p.target, 0, &G, &sg);
+    const int sums = !fast && (meth == GC_METHOD_GRADCAM || meth == GC_METHOD_GUIDED_GRADCAM);
+    if (sums)
+      s = gc_gradient_sums(m, c, layer, p.target, w);
+    else if (needs_grad && !fast)
+      s = gc_model_gradient(m, c, layer, p.target, 0, &G, &sg);
     if (s == GC_OK) {
       float *lowres = meth == GC_METHOD_GUIDED_GRADCAM ? gc_model_buffer(&m->work[2], &m->work_cap[2], hw) : cam;
       switch (meth) {
@@ -404,7 +406,7 @@ gc_status gc_model_explain(gc_model *m, const gc_explain_params *pp, gc_map *map
             weighted_sum(A, w, hw, K, lowres);
             relu_inplace(lowres, hw);
           } else {
-            gradcam(A, G, hw, K, w, lowres);
+            gradcam(A, w, hw, K, lowres);
           }
           break;
         case GC_METHOD_GRADCAM_PP: gradcam_pp(A, G, hw, K, w, cam); break;

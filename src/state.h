@@ -99,9 +99,12 @@ enum xnn_status gc_create_pointwise_backward(const float *k, int co, int ci, xnn
 void gc_strided_scatter(pthreadpool_t pool, const float *src, int oh, int ow, int c, int stride, float *dst, int ih,
                         int iw, int accumulate);
 /* Max pooling 3x3 / 2 "same" backward: dx = routed g (dx += routed g when accumulate);
- * argmax is scratch for oh * ow * c positions. */
+ * argmax is scratch for oh * ow * c bytes. */
 void gc_maxpool_backward(pthreadpool_t pool, const float *x, int ih, int iw, int c, const float *g, int oh, int ow,
-                         float *dx, int accumulate, int32_t *argmax);
+                         float *dx, int accumulate, uint8_t *argmax);
+/* sum[k] = sum over positions of d(score)/d(layer)[p][k] (cout of the layer): what Grad-CAM
+ * needs, without the transposed convolution into the layer where its consumer allows. */
+gc_status gc_gradient_sums(gc_model *m, int class_index, const char *layer, gc_target target, double *sum);
 /* The Gaussian noise SmoothGrad adds to sample `sample` (sigma_abs = sigma * input range). */
 void gc_smoothgrad_noise(uint32_t seed, int sample, float sigma_abs, float *noise, size_t n);
 

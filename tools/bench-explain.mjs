@@ -3,6 +3,7 @@
 // WebAssembly (threaded build under Node), 2 threads, 299x299, as (forward + explain) / forward.
 // Targets: Grad-CAM at block14 <= 1.05, at any layer <= 2.0, input gradient <= 2.5.
 // Median of --runs (default 5) after 1 warm-up run (which also creates the backward operators).
+// --native-only / --wasm-only, --case TEXT (only cases whose label contains TEXT).
 import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,8 @@ import { testWeights } from './test-weights.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const runsAt = process.argv.indexOf('--runs');
 const runs = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 5;
+// --case TEXT: only the cases whose label contains TEXT (repeatable)
+const caseFilter = process.argv.flatMap((a, i) => (a === '--case' ? [process.argv[i + 1]] : []));
 const only = process.argv.includes('--native-only') ? 'native' : process.argv.includes('--wasm-only') ? 'wasm' : null;
 
 if (!existsSync(`${root}build/native/gradcam`) || !existsSync(`${root}build/wasm-mt/gradcam.mjs`)) {
@@ -25,11 +28,13 @@ const CASES = [
   { label: 'Grad-CAM block14 (fast path)', method: 'gradcam', layer: 'block14_sepconv2_act', target: 1.05 },
   { label: 'Grad-CAM block8', method: 'gradcam', layer: 'block8_sepconv3_act', target: 2.0 },
   { label: 'Grad-CAM block3', method: 'gradcam', layer: 'block3_sepconv2_act', target: 2.0 },
+  // the earliest selectable layer: the backward pass crosses every convolution but the first
+  { label: 'Grad-CAM block1_conv1', method: 'gradcam', layer: 'block1_conv1_act', target: 2.0 },
   { label: 'input gradient (saliency)', method: 'saliency', target: 2.5 },
   { label: 'Guided Grad-CAM (block14)', method: 'guided-gradcam', layer: 'block14_sepconv2_act' },
   { label: 'SmoothGrad n=8', method: 'smoothgrad', samples: 8 },
   { label: 'Score-CAM N=32 (block14)', method: 'scorecam', layer: 'block14_sepconv2_act', channels: 32 },
-];
+].filter((c) => !caseFilter.length || caseFilter.some((f) => c.label.includes(f)));
 
 const median = (a) => {
   const t = [...a].sort((x, y) => x - y);

@@ -6,9 +6,12 @@ import { Core } from '../web/core.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** @param {'st'|'mt'} flavour */
-export async function loadNodeCore(flavour = 'st') {
-  const dir = `${root}build/wasm-${flavour}/`;
+/**
+ * @param {'st'|'mt'} flavour
+ * @param {string} [buildDir] another build of that flavour (e.g. the profiling build)
+ */
+export async function loadNodeCore(flavour = 'st', buildDir) {
+  const dir = buildDir ? `${buildDir.replace(/\/$/, '')}/` : `${root}build/wasm-${flavour}/`;
   const js = `${dir}gradcam.mjs`;
   if (!existsSync(js)) throw new Error(`${js} is missing: run tools/build.sh wasm (npm test does it)`);
   // Emscripten 3.1.6's ES6 output still uses CommonJS' require and __dirname when it runs in

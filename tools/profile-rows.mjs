@@ -1,14 +1,16 @@
 #!/usr/bin/env node
-// npm run profile -- [--method M] [--layer L] [--threads N] [--runs N] [--top N]
-// Where an explanation's time goes, row by row. Builds the native CLI with per-row timers
-// (cmake -DGRADCAM_PROFILE=ON, in build/profile; shipped builds have none), runs
-// `gradcam bench` with the method and layer, and prints for each layer the median time of its
-// forward row and of its backward row, the sums per operation type, and the rows that take
+// npm run profile -- [--wasm] [--method M] [--layer L] [--threads N] [--runs N] [--top N]
+// Where an explanation's time goes, row by row. Builds the core with per-row timers
+// (cmake -DGRADCAM_PROFILE=ON; shipped builds have none): the native CLI in build/profile, or
+// with --wasm the threaded WebAssembly build in build/profile-wasm-mt, run under Node. Runs a
+// forward pass and the explanation --runs times and prints for each layer the median time of
+// its forward row and of its backward row, the sums per operation type, and the rows that take
 // longest. Generated test weights (speed does not depend on the values).
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { testWeights } from './test-weights.mjs';
+import { loadNodeCore, shutdownCore } from './node-core.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const arg = (name, def) => {
@@ -20,6 +22,26 @@ const layer = arg('layer', 'block3_sepconv2_act');
 const threads = arg('threads', '2');
 const runs = arg('runs', '5');
 const top = Number(arg('top', '15'));
+const wasm = process.argv.includes('--wasm');
+
+// child mode (--wasm): run the profiling WebAssembly build; timers go to stderr
+if (process.argv.includes('--child')) {
+  const core = await loadNodeCore('mt', arg('child'));
+  core.load((await import('node:fs')).readFileSync(testWeights(1).f32), { threads: Number(threads) });
+  const x = new Float32Array(299 * 299 * 3).map((_, i) => Math.sin(i * 0.37));
+  const f = [], e = [];
+  for (let i = 0; i < Number(runs) + 1; i++) {
+    const t0 = performance.now();
+    core.forwardTensor(x, 299, 299);
+    const t1 = performance.now();
+    core.explain({ method, layer });
+    if (i > 0) f.push(t1 - t0), e.push(performance.now() - t1);
+  }
+  const med = (v) => [...v].sort((a, b) => a - b)[(v.length - 1) >> 1];
+  console.log(`wasm-mt (Node), ${core.threads()} thread(s): forward ${med(f).toFixed(1)} ms; ${method} at ${layer}: explain ${med(e).toFixed(1)} ms; (forward + explain) / forward = ${((med(f) + med(e)) / med(f)).toFixed(2)}`);
+  shutdownCore(core);
+  process.exit(0);
+}
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
@@ -32,18 +54,26 @@ function run(cmd, args, opts = {}) {
   return r;
 }
 
-// the dependency prefix the regular native build uses (tools/build.sh prints it)
-if (!existsSync(`${root}build/native/CMakeCache.txt`)) run('bash', [`${root}tools/build.sh`, 'native'], { stdio: 'inherit' });
-const cache = run('cmake', ['-L', '-N', `${root}build/native`]).stdout;
+// the dependency prefix the regular build of that flavour uses
+const flavour = wasm ? 'wasm-mt' : 'native';
+if (!existsSync(`${root}build/${flavour}/CMakeCache.txt`)) run('bash', [`${root}tools/build.sh`, wasm ? 'wasm' : 'native'], { stdio: 'inherit' });
+const cache = run('cmake', ['-L', '-N', `${root}build/${flavour}`]).stdout;
 const deps = (cache.match(/^GRADCAM_DEPS:PATH=(.*)$/m) || [])[1];
-if (!deps) { console.error('profile: no GRADCAM_DEPS in build/native'); process.exit(1); }
-const dir = `${root}build/profile`;
-run('cmake', ['-S', root, '-B', dir, '-G', 'Ninja', `-DGRADCAM_DEPS=${deps}`, '-DGRADCAM_PROFILE=ON']);
-run('ninja', ['-C', dir, '-j2', 'gradcam']);
+if (!deps) { console.error(`profile: no GRADCAM_DEPS in build/${flavour}`); process.exit(1); }
+const dir = `${root}build/${wasm ? 'profile-wasm-mt' : 'profile'}`;
+const configure = ['cmake', '-S', root, '-B', dir, '-G', 'Ninja', `-DGRADCAM_DEPS=${deps}`, '-DGRADCAM_PROFILE=ON'];
+if (wasm) run('emcmake', [...configure, '-DGRADCAM_THREADS=ON']);
+else run(configure[0], configure.slice(1));
+// emcc 3.1.6 needs Debian's acorn (as in tools/build.sh)
+const env = { ...process.env, NODE_PATH: ['/usr/share/nodejs', process.env.NODE_PATH].filter(Boolean).join(':') };
+run('ninja', ['-C', dir, '-j2', wasm ? 'gradcam_wasm' : 'gradcam'], { env });
 
 const weights = testWeights(1).f32;
-const r = run(`${dir}/gradcam`, ['bench', '--weights', weights, '--threads', threads, '--runs', runs,
-  '--method', method, '--layer', layer]);
+const r = wasm
+  ? run(process.execPath, [fileURLToPath(import.meta.url), '--child', dir, '--method', method, '--layer', layer,
+    '--threads', threads, '--runs', runs])
+  : run(`${dir}/gradcam`, ['bench', '--weights', weights, '--threads', threads, '--runs', runs,
+    '--method', method, '--layer', layer]);
 process.stdout.write(r.stdout);
 
 // "profile <phase> <layer> <op> <ms>" lines: medians per (phase, layer)
@@ -73,7 +103,9 @@ for (const [name, op] of ops) {
   byOp[op].backward += b;
   rows.push({ name, op, f, b });
 }
-console.log(`\nmedian per row, ${threads} thread(s), ${method} at ${layer}: forward rows ${fwd.toFixed(1)} ms, backward rows ${bwd.toFixed(1)} ms`);
+let masks = 0;
+for (const name of ops.keys()) masks += med('mask', name);
+console.log(`\nmedian per row, ${threads} thread(s), ${method} at ${layer}: forward rows ${fwd.toFixed(1)} ms, backward rows ${bwd.toFixed(1)} ms (of which ${masks.toFixed(1)} ms undo fused ReLUs)`);
 console.log('\nop        forward ms  backward ms');
 for (const [op, t] of Object.entries(byOp)) {
   console.log(`${op.padEnd(9)} ${t.forward.toFixed(2).padStart(10)} ${t.backward.toFixed(2).padStart(12)}`);

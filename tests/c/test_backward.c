@@ -72,7 +72,7 @@ static void test_maxpool(void) {
     }
     for (int i = 0; i < n; i++) xf[i] = (float)x[i];
     for (int i = 0; i < no; i++) gf[i] = (float)(g[i] = urand());
-    int32_t *arg = malloc(no * sizeof *arg);
+    uint8_t *arg = malloc(no);
     for (int i = 0; i < n; i++) dx[i] = NAN; /* overwritten, not added to */
     gc_maxpool_backward(NULL, xf, ih, iw, c, gf, oh, ow, dx, 0, arg);
     double worst = 0;
@@ -98,7 +98,7 @@ static void test_maxpool(void) {
   }
   /* ties: the first maximum in row-major order takes the gradient, padding never wins */
   float x[3 * 3] = {1, 1, 0, 1, 1, 0, 0, 0, 0}, g[4] = {1, 2, 3, 4}, dx[9] = {0};
-  int32_t arg[4];
+  uint8_t arg[4];
   gc_maxpool_backward(NULL, x, 3, 3, 1, g, 2, 2, dx, 0, arg);
   /* 3x3 -> 2x2, pads 1/1: windows centred at (0,0),(0,2),(2,0),(2,2) */
   CHECK(dx[0] == 1 && dx[1] == 2 && dx[3] == 3 && dx[4] == 4, "ties go to the first maximum (%g %g %g %g)", dx[0],
@@ -372,6 +372,48 @@ static void test_fast_path(void) {
     den += want * want;
   }
   CHECK(sqrt(num / den) < 1e-4, "probability target gradient: %g", sqrt(num / den));
+}
+
+/* The spatial sums Grad-CAM uses (computed without the full map where the layer's consumer is a
+ * convolution) equal the sums of the full gradient: every consumer type, border classes at two
+ * input sizes, a pre-activation name, the input. */
+static void test_gradient_sums(void) {
+  static const char *const layers[] = {
+    "block1_conv1_act",     /* consumer: the 3x3 valid stem convolution */
+    "block1_conv2_act",     /* consumers: residual 1x1/2 and a separable convolution */
+    "block2_add",           /* consumers: residual 1x1/2 and a ReLU (full map) */
+    "block3_sepconv2_act",  /* separable convolution */
+    "block3_sepconv2_bn",   /* max pool (full map) */
+    "block3_sepconv1_bn",   /* a pre-activation name (full map, then the ReLU) */
+    "block8_sepconv3_act",  /* separable convolution in the middle flow */
+    "block14_sepconv1_act", /* separable convolution on a map of a few cells */
+    "input",                /* the 3x3 stride-2 stem */
+  };
+  const int sizes[2][2] = {{H0, W0}, {71, 99}};
+  for (int z = 0; z < 2; z++) {
+    const int h = sizes[z][0], w = sizes[z][1];
+    float *x = malloc((size_t)h * w * 3 * sizeof *x);
+    for (int i = 0; i < h * w * 3; i++) x[i] = urand();
+    CHECK_STATUS(gc_model_forward_tensor(model, x, h, w), GC_OK);
+    const int c = (top1() + 11) % 1000;
+    for (size_t l = 0; l < sizeof layers / sizeof *layers; l++) {
+      const float *G;
+      gc_shape sg;
+      CHECK_STATUS(gc_model_gradient(model, c, layers[l], GC_TARGET_LOGIT, 0, &G, &sg), GC_OK);
+      const int hw = sg.dims[1] * sg.dims[2], K = sg.dims[3];
+      double *want = calloc((size_t)K, sizeof *want), *got = calloc((size_t)K, sizeof *got);
+      for (int p = 0; p < hw; p++)
+        for (int k = 0; k < K; k++) want[k] += G[(size_t)p * K + k];
+      CHECK_STATUS(gc_gradient_sums(model, c, layers[l], GC_TARGET_LOGIT, got), GC_OK);
+      double num = 0, den = 0;
+      for (int k = 0; k < K; k++) num += (got[k] - want[k]) * (got[k] - want[k]), den += want[k] * want[k];
+      CHECK(den > 0 && sqrt(num / den) < 1e-5, "%dx%d %s: gradient sums vs the full gradient: %g", w, h, layers[l],
+            den > 0 ? sqrt(num / den) : -1.0);
+      free(want), free(got);
+    }
+    free(x);
+  }
+  CHECK_STATUS(gc_model_forward_tensor(model, input, H0, W0), GC_OK);
 }
 
 /* explain with one method at a layer; returns a copy of the map */
@@ -733,6 +775,7 @@ int main(void) {
   if (model) {
     test_fast_path();
     test_network_fd();
+    test_gradient_sums();
     test_methods();
     test_input_methods();
     test_explain_errors();
