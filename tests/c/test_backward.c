@@ -1,10 +1,12 @@
 /* test_backward.c - the backward pass and the explanation methods.
  *  1. Finite differences of each backward kernel on small random tensors: max pooling with
  *     TF "same" padding (asymmetric too), the transposed convolutions (3x3 stride 2 and 1
- *     valid, 1x1 stride 2), the separable convolution.
+ *     valid; 1x1 stride 2 as a transposed 1x1 plus a strided scatter), the separable
+ *     convolution; accumulating and overwriting modes.
  *  2. Finite differences through the whole network from several layers (ReLU, adds, pools,
  *     global pooling and the dense layer in composition).
  *  3. The block14 Grad-CAM fast path equals the general path; the gradient there is W/(HW).
+ *     Grad-CAM's gradient sums equal the sums of the full gradient for every consumer type.
  *  4. Every method against an independent re-implementation of its formula in this file.
  * The gradients are compared with TF.js autodiff in tests/js/backward.test.mjs. */
 #include <math.h>
