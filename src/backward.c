@@ -560,7 +560,7 @@ static gc_status backward_row(gc_model *m, int i, int guided) {
  *     pass (pointwise then depthwise) sums to the same value.
  * Both reuse the row's backward operators, reshaped for the tiny input. */
 typedef struct classsum_ctx {
-  const float *g;
+  const float *g, *mask; /* mask: the row's stored output when its ReLU is undone here (else NULL) */
   float *part; /* [h][3][c]: per input row, the sums over the left column, the middle, the right column */
   int h, w, c, classes;
 } classsum_ctx;
@@ -570,23 +570,32 @@ static void classsum_row(void *ctx_, size_t y) {
   const size_t C = (size_t)p->c;
   float *part = p->part + y * 3 * C;
   memset(part, 0, 3 * C * sizeof *part);
-  const float *g = p->g + y * p->w * C;
+  const float *g = p->g + y * p->w * C, *xm = p->mask ? p->mask + y * p->w * C : NULL;
   for (int x = 0; x < p->w; x++, g += C) {
     float *d = part + (p->classes == 1 ? 0 : x == 0 ? 0 : x == p->w - 1 ? 2 : 1) * C;
-    for (size_t k = 0; k < C; k++) d[k] += g[k];
+    if (xm) {
+      for (size_t k = 0; k < C; k++) {
+        const float gk = g[k], mk = xm[k];
+        d[k] += mk > 0.0f ? gk : 0.0f;
+      }
+      xm += C;
+    } else {
+      for (size_t k = 0; k < C; k++) d[k] += g[k];
+    }
   }
 }
 
-/* Sums of g (h x w x c) over the 9 border classes into a 3x3 map (classes == 9), or over all
- * positions into one pixel (classes == 1). */
-static gc_status class_sums(gc_model *m, const float *g, int h, int w, int c, int classes, float *out) {
+/* Sums of g (h x w x c, masked by mask > 0 when mask is given) over the 9 border classes into
+ * a 3x3 map (classes == 9), or over all positions into one pixel (classes == 1). */
+static gc_status class_sums(gc_model *m, const float *g, const float *mask, int h, int w, int c, int classes,
+                            float *out) {
   float *part = malloc((size_t)h * 3 * c * sizeof *part);
   double *acc = calloc((size_t)9 * c, sizeof *acc);
   if (!part || !acc) {
     free(part), free(acc);
     return GC_ERR_OUT_OF_MEMORY;
   }
-  classsum_ctx ctx = {g, part, h, w, c, classes};
+  classsum_ctx ctx = {g, mask, part, h, w, c, classes};
   pthreadpool_parallelize_1d(m->pool, classsum_row, &ctx, (size_t)h, 0);
   for (int y = 0; y < h; y++) {
     const int cy = classes == 1 ? 0 : y == 0 ? 0 : y == h - 1 ? 2 : 1;
@@ -605,20 +614,17 @@ static gc_status class_sums(gc_model *m, const float *g, int h, int w, int c, in
 }
 
 /* sum_p of row i's contribution to the gradient of its input, added to sum[cin]. */
-static gc_status sum_contribution(gc_model *m, int i, int guided, double *sum) {
+static gc_status sum_contribution(gc_model *m, int i, double *sum) {
   const gc_layer *r = &m->rows[i];
   gc_node *n = &m->nodes[i];
   const int sep = r->def->op == GC_OP_SEPCONV, ci = r->cin, co = r->cout;
   gc_status s = create_backward_ops(m, i);
   if (s != GC_OK) return s;
-  const float *g = n->grad;
-  if (r->def->relu) {
-    relu_backward(m, m->bscratch[0], 0, g, n->out, row_elems(m, i), guided);
-    g = m->bscratch[0];
-  }
+  /* undoing the row's fused ReLU (Grad-CAM: not guided) is a mask, applied while summing */
+  const float *g = n->grad, *mask = r->def->relu ? n->out : NULL;
   /* the tiny input (1x1 or 3x3 of co channels) and its transposed result, in scratch buffers */
   float *small = m->bscratch[1], *mid = m->bscratch[2], *res = m->bscratch[2];
-  if ((s = class_sums(m, g, n->h, n->w, co, sep ? 9 : 1, small)) != GC_OK) return s;
+  if ((s = class_sums(m, g, mask, n->h, n->w, co, sep ? 9 : 1, small)) != GC_OK) return s;
   size_t oh = 0, ow = 0, ws = 0, wa = 0;
   enum xnn_status xs;
   if (sep) {
@@ -709,7 +715,7 @@ static gc_status gradient(gc_model *m, int class_index, const char *layer, gc_ta
     if (desc[i] && m->nodes[i].has_grad) {
       GC_PROFILE_START(t0);
       if (sum && pre < 0 && summable(m, i, t))
-        s = sum_contribution(m, i, guided, sum);
+        s = sum_contribution(m, i, sum);
       else
         s = backward_row(m, i, guided);
       GC_PROFILE_ROW("backward", m->rows[i].def->name, m->rows[i].def->op, t0);
