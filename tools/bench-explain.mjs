@@ -35,6 +35,10 @@ const CASES = [
   { label: 'SmoothGrad n=8', method: 'smoothgrad', samples: 8 },
   { label: 'Score-CAM N=32 (block14)', method: 'scorecam', layer: 'block14_sepconv2_act', channels: 32 },
 ].filter((c) => !caseFilter.length || caseFilter.some((f) => c.label.includes(f)));
+if (!CASES.length) {
+  console.error(`bench-explain: no case label contains ${caseFilter.map((f) => `'${f}'`).join(' or ')}`);
+  process.exit(2);
+}
 
 const median = (a) => {
   const t = [...a].sort((x, y) => x - y);

@@ -22,6 +22,12 @@ const layer = arg('layer', 'block3_sepconv2_act');
 const threads = arg('threads', '2');
 const runs = arg('runs', '5');
 const top = Number(arg('top', '15'));
+for (const [name, v] of [['threads', threads], ['runs', runs], ['top', String(top)]]) {
+  if (!/^[0-9]+$/.test(v) || (name !== 'top' && Number(v) < 1)) {
+    console.error(`profile: --${name} must be a ${name === 'top' ? 'non-negative' : 'positive'} integer, not '${v}'`);
+    process.exit(2);
+  }
+}
 const wasm = process.argv.includes('--wasm');
 
 // child mode (--wasm): run the profiling WebAssembly build; timers go to stderr
@@ -34,7 +40,12 @@ if (process.argv.includes('--child')) {
     const t0 = performance.now();
     core.forwardTensor(x, 299, 299);
     const t1 = performance.now();
-    core.explain({ method, layer });
+    try {
+      core.explain({ method, layer });
+    } catch (e) {
+      console.error(`gradcam (wasm): explain: ${e.code || ''} ${e.message}`);
+      process.exit(1);
+    }
     if (i > 0) f.push(t1 - t0), e.push(performance.now() - t1);
   }
   const med = (v) => [...v].sort((a, b) => a - b)[(v.length - 1) >> 1];
@@ -47,7 +58,8 @@ function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28, ...opts });
   if (r.status !== 0) {
     process.stderr.write(r.stdout || '');
-    process.stderr.write(r.stderr || '');
+    // the error, without the timer lines of the rows that ran before it
+    process.stderr.write((r.stderr || '').split('\n').filter((l) => !l.startsWith('profile ')).join('\n'));
     console.error(`profile: ${cmd} ${args.join(' ')} failed (exit ${r.status})`);
     process.exit(1);
   }
