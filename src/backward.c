@@ -623,7 +623,8 @@ static gc_status sum_contribution(gc_model *m, int i, double *sum) {
   /* undoing the row's fused ReLU (Grad-CAM: not guided) is a mask, applied while summing */
   const float *g = n->grad, *mask = r->def->relu ? n->out : NULL;
   /* the tiny input (1x1 or 3x3 of co channels) and its transposed result, in scratch buffers */
-  float *small = m->bscratch[1], *mid = m->bscratch[2], *res = m->bscratch[2];
+  /* separable: small -> pointwise -> mid -> depthwise -> res; otherwise small -> res */
+  float *small = m->bscratch[1], *mid = m->bscratch[2], *res = sep ? m->bscratch[0] : m->bscratch[2];
   if ((s = class_sums(m, g, mask, n->h, n->w, co, sep ? 9 : 1, small)) != GC_OK) return s;
   size_t oh = 0, ow = 0, ws = 0, wa = 0;
   enum xnn_status xs;
@@ -632,7 +633,6 @@ static gc_status sum_contribution(gc_model *m, int i, double *sum) {
     if (xs == xnn_status_success && ensure_workspace(m, ws) != GC_OK) return GC_ERR_OUT_OF_MEMORY;
     if (xs == xnn_status_success) xs = xnn_setup_convolution2d_nhwc_f32(n->bop, m->workspace, small, mid);
     if (xs == xnn_status_success) xs = xnn_run_operator(n->bop, m->pool);
-    res = m->bscratch[0];
     if (xs == xnn_status_success) xs = xnn_reshape_convolution2d_nhwc_f32(n->bop2, 1, 3, 3, &ws, &wa, &oh, &ow, m->pool);
     if (xs == xnn_status_success && ensure_workspace(m, ws) != GC_OK) return GC_ERR_OUT_OF_MEMORY;
     if (xs == xnn_status_success) xs = xnn_setup_convolution2d_nhwc_f32(n->bop2, m->workspace, mid, res);

@@ -7,23 +7,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-jobs=${GRADCAM_JOBS:-2}
 
-bash tools/deps/system.sh >&2
-prefix=$(bash tools/deps/build.sh native | tail -n 1)
-[ -f "$prefix/include/xnnpack.h" ] || { echo "[asan] error: dependency build failed" >&2; exit 1; }
-
+# shellcheck source=tools/clang-build.sh
+. tools/clang-build.sh
 dir=build/asan
-mkdir -p "$dir"
-if [ ! -f "$dir/build.ninja" ]; then
-  CC=clang cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRADCAM_SANITIZE=ON \
-    -DGRADCAM_DEPS="$prefix" > "$dir.configure.log" 2>&1 || { cat "$dir.configure.log" >&2; exit 1; }
-fi
-if ! nice -n 10 ninja -C "$dir" -j "$jobs" > "$dir.build.log" 2>&1; then
-  grep -v '^\[[0-9]*/[0-9]*\]' "$dir.build.log" | tail -n 40 >&2
-  echo "[asan] error: the sanitizer build failed (log: $dir.build.log)" >&2
-  exit 1
-fi
+clang_build asan "$dir" GRADCAM_SANITIZE 10
 
 sym=/usr/lib/llvm-14/bin/llvm-symbolizer
 [ -x "$sym" ] && export ASAN_SYMBOLIZER_PATH="$sym" UBSAN_SYMBOLIZER_PATH="$sym"

@@ -26,14 +26,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
+import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 import { DEFAULT_MOUNTS, startServer } from './serve.mjs';
 import { testWeights } from './test-weights.mjs';
 import { benchImageRGBA } from './bench/input.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = process.env.GRADCAM_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const GFLOP = 16.7; // per 299x299 forward pass
 const outDir = `${root}test-output/bench`;
 
@@ -154,12 +152,7 @@ try {
   context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   result.host.chromium = context.browser()?.version() ?? null;
   const origin = new URL(server.url).origin;
-  await context.route('**/*', (route) => {
-    const u = route.request().url();
-    if (u.startsWith(`${origin}/`) || u.startsWith('blob:') || u.startsWith('data:')) return route.continue();
-    foreign.push(u);
-    return route.abort('blockedbyclient');
-  });
+  await blockForeign(context, origin, foreign);
   const errors = [];
   const watch = (page) => {
     page.on('pageerror', (e) => errors.push(e.message));
@@ -186,12 +179,7 @@ try {
       const dir = mkdtempSync(join(tmpdir(), 'gradcam-bench-cold-'));
       const ctx = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
       try {
-        await ctx.route('**/*', (route) => {
-          const u = route.request().url();
-          if (u.startsWith(`${origin}/`) || u.startsWith('blob:') || u.startsWith('data:')) return route.continue();
-          foreign.push(u);
-          return route.abort('blockedbyclient');
-        });
+        await blockForeign(ctx, origin, foreign);
         samples.push(await coldOnce(ctx));
       } finally {
         await ctx.close();

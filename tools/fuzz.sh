@@ -23,27 +23,14 @@ case "$secs" in '' | *[!0-9]*) echo "usage: $0 [SECONDS] [TARGET...]" >&2; exit 
 all_targets=(fuzz_weights fuzz_keras fuzz_h5 fuzz_image fuzz_request)
 targets=("${all_targets[@]}")
 [ $# -eq 0 ] || targets=("$@")
-jobs=${GRADCAM_JOBS:-2}
 log() { echo "[fuzz] $*"; }
 
 # clang with libFuzzer and the sanitizer runtimes; llvm-symbolizer for readable stacks
-bash tools/deps/system.sh >&2
-prefix=$(bash tools/deps/build.sh native | tail -n 1)
-[ -f "$prefix/include/xnnpack.h" ] || { echo "[fuzz] error: dependency build failed" >&2; exit 1; }
-
+# shellcheck source=tools/clang-build.sh
+. tools/clang-build.sh
 dir=build/fuzz
-mkdir -p "$dir"
-if [ ! -f "$dir/build.ninja" ]; then
-  log "configuring $dir (clang, GRADCAM_FUZZ)"
-  CC=clang cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGRADCAM_FUZZ=ON \
-    -DGRADCAM_DEPS="$prefix" > "$dir.configure.log" 2>&1 || { cat "$dir.configure.log" >&2; exit 1; }
-fi
 log "building the fuzz targets"
-if ! nice -n 19 ninja -C "$dir" -j "$jobs" "${all_targets[@]}" fuzz_seeds > "$dir.build.log" 2>&1; then
-  grep -v '^\[[0-9]*/[0-9]*\]' "$dir.build.log" | tail -n 40 >&2
-  echo "[fuzz] error: building the fuzz targets failed (log: $dir.build.log)" >&2
-  exit 1
-fi
+clang_build fuzz "$dir" GRADCAM_FUZZ 19 "${all_targets[@]}" fuzz_seeds
 
 rm -rf "$dir/seeds"
 "$dir/tests/fuzz/fuzz_seeds" "$dir/seeds" "$root" > /dev/null

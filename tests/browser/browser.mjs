@@ -5,11 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from '../../tools/chromium.mjs';
 import { DEFAULT_MOUNTS, startServer } from '../../tools/serve.mjs';
 
-export const CHROMIUM = process.env.GRADCAM_CHROMIUM || '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export { blockForeign, CHROMIUM, CHROMIUM_ARGS } from '../../tools/chromium.mjs';
 
 export const TEST_MOUNTS = { ...DEFAULT_MOUNTS, '/test-data/': 'build/test-data', '/tests/browser/': 'tests/browser' };
 
@@ -17,16 +16,6 @@ export const TEST_MOUNTS = { ...DEFAULT_MOUNTS, '/test-data/': 'build/test-data'
  * Serve (with or without COOP/COEP) and open a fresh Chromium profile.
  * @returns {Promise<{url, context, page, requests: string[], foreign: string[], consoleLines: {type, text}[], close}>}
  */
-/** Let requests to `origin` (and blob:/data:) through; abort any other one and record it in `foreign`. */
-export function blockForeign(context, origin, foreign) {
-  return context.route('**/*', (route) => {
-    const u = route.request().url();
-    if (u.startsWith(`${origin}/`) || u.startsWith('blob:') || u.startsWith('data:')) return route.continue();
-    foreign.push(u);
-    return route.abort('blockedbyclient');
-  });
-}
-
 export async function openBrowser({ isolation = true, mounts = TEST_MOUNTS, path = '/tests/browser/harness.html' } = {}) {
   const server = await startServer({ port: 0, isolation, mounts });
   const profile = mkdtempSync(join(tmpdir(), 'gradcam-chromium-'));
