@@ -188,7 +188,7 @@ static gc_status load_owned(uint8_t *bytes, size_t size, const gc_params *params
     free(bytes);
     return s;
   }
-  enum xnn_status xs = xnn_initialize(NULL);
+  enum xnn_status xs = gc_xnn_start();
   if (xs != xnn_status_success) {
     gc_weights_release(&w);
     free(bytes);

@@ -4,8 +4,9 @@
  * Overview
  * --------
  * The core runs the Keras Xception ImageNet classifier (299x299x3 -> 1000 classes) on
- * XNNPACK operators, natively and in WebAssembly. It is plain C11 with no global state:
- * everything lives in an opaque gc_model handle. Every function that can fail returns a
+ * XNNPACK operators, natively and in WebAssembly. It is plain C11; everything lives in an
+ * opaque gc_model handle, except the choice of arithmetic (gc_set_arithmetic), which is
+ * process-wide because XNNPACK picks its kernels once per process. Every function that can fail returns a
  * gc_status; gc_status_to_string() names it, and gc_model_last_error() (or the errbuf of
  * the loaders) gives a human-readable detail. Bad input never exits or aborts.
  *
@@ -94,6 +95,32 @@ typedef struct gc_params {
 } gc_params;
 
 gc_params gc_default_params(void);
+
+/* ---- arithmetic (process-wide) ---------------------------------------------------------
+ * Which XNNPACK kernels do the arithmetic. GC_ARITH_PORTABLE (the default where available)
+ * takes the kernels that multiply and add separately and sum in the same order as the
+ * WebAssembly build, so on x86-64 every output (logits, gradients, maps) is bit-identical to
+ * the WebAssembly build's on the same weights and input; measured no slower on the
+ * development machine. GC_ARITH_FMA lets XNNPACK use the CPU's fused multiply-add kernels
+ * (FMA3, AVX2, AVX-512): results then differ in the last bits, and a max pool's gradient can
+ * go to the other cell of a window whose two largest values are equal to about 6 digits.
+ * Other native CPUs (ARM) always use their own fused kernels: there, GC_ARITH_FMA is the
+ * default and GC_ARITH_PORTABLE is refused. The WebAssembly build has no fused kernels and
+ * accepts either (both mean portable). */
+typedef enum gc_arithmetic {
+  GC_ARITH_PORTABLE = 0,
+  GC_ARITH_FMA = 1
+} gc_arithmetic;
+
+/* Choose before the first model is loaded: GC_ERR_INVALID_ARGUMENT for an unknown value, for
+ * GC_ARITH_PORTABLE where it is not available, or for a different choice once a model has
+ * been loaded in this process (choosing the current one again is fine). Not thread-safe
+ * against a concurrent first load. */
+gc_status gc_set_arithmetic(gc_arithmetic arithmetic);
+/* The arithmetic models use (or will use once the first one is loaded). */
+gc_arithmetic gc_get_arithmetic(void);
+/* "portable" / "fma"; NULL for an unknown value. */
+const char *gc_arithmetic_name(gc_arithmetic arithmetic);
 
 typedef struct gc_model gc_model;
 

@@ -60,6 +60,8 @@ struct gc_model {
 };
 
 void *gc_alloc_buffer(size_t floats);
+/* xnn_initialize, once per process, with the arithmetic gc_set_arithmetic chose (arith.c) */
+enum xnn_status gc_xnn_start(void);
 gc_status gc_backend_error(gc_model *m, const char *what, const char *layer, enum xnn_status s);
 /* Folded float32 weights of row i from the retained weights file: kernel (CONV: OHWI,
  * SEPCONV: pointwise [O][I]), dw (SEPCONV depthwise [3][3][C], else NULL), bias [cout].

@@ -11,6 +11,8 @@
  *   gradcam bench   --weights FILE [--threads N] [--runs N] [--warmup N] [--size S]
  *
  * FILE may be a project weights file or a Keras HDF5 file (converted in memory first).
+ * --arithmetic portable (the default on x86-64) gives results bit-identical to the
+ * WebAssembly build's; --arithmetic fma lets XNNPACK use fused multiply-add kernels.
  * Errors go to stderr with a non-zero exit status.
  */
 #include <errno.h>
@@ -52,7 +54,10 @@ static int usage(void) {
       "  gradcam convert --in KERAS.h5 --out FILE.gcw [--dtype f16|f32]\n"
       "  gradcam bench   --weights FILE [--threads N] [--runs N] [--warmup N] [--size S] [--json]\n"
       "                  [--method NAME [--layer NAME] [--samples N] [--channels N] [--ig-steps N]]\n"
-      "FILE is a project weights file (.gcw) or the Keras HDF5 file (converted on the fly).\n",
+      "FILE is a project weights file (.gcw) or the Keras HDF5 file (converted on the fly).\n"
+      "predict, explain and bench also take --arithmetic portable|fma: portable (the default on x86-64)\n"
+      "computes exactly what the WebAssembly build computes; fma lets XNNPACK use the CPU's fused\n"
+      "multiply-add kernels (results then differ from the browser's in the last bits).\n",
       stderr);
   return 2;
 }
@@ -108,7 +113,8 @@ typedef struct opts {
   const char *weights, *image, *tensor, *dump_dir, *dump_layers, *save_input, *in, *out;
   const char *layer, *method, *colormap, *out_heatmap, *out_overlay, *blend, *baseline, *target, *save_grad;
   int top, threads, json, runs, warmup, h, w, class_index, metrics, steps, samples, seed, ig_steps, channels;
-  int top_given;
+  int top_given, arith_given;
+  gc_arithmetic arith;
   float alpha, sigma;
   gc_dtype dtype;
 } opts;
@@ -212,6 +218,15 @@ static int parse(int argc, char **argv, opts *o) {
         fprintf(stderr, "gradcam: %s wants HxW, e.g. 299x299\n", a);
         return -1;
       }
+    } else if (!strcmp(a, "--arithmetic")) {
+      VAL();
+      if (!strcmp(v, "portable")) o->arith = GC_ARITH_PORTABLE;
+      else if (!strcmp(v, "fma")) o->arith = GC_ARITH_FMA;
+      else {
+        fprintf(stderr, "gradcam: --arithmetic is portable or fma\n");
+        return -1;
+      }
+      o->arith_given = 1;
     } else if (!strcmp(a, "--dtype")) {
       VAL();
       if (!strcmp(v, "f16") || !strcmp(v, "float16")) o->dtype = GC_DTYPE_F16;
@@ -360,12 +375,14 @@ static int cmd_predict(const opts *o) {
       }
       printf("],\"logits\":[");
       for (int i = 0; i < GC_NUM_CLASSES; i++) printf("%s%.9g", i ? "," : "", logits[i]);
-      printf("],\"ms\":{\"decode\":%.3f,\"forward\":%.3f}}\n", t_decode, t_forward);
+      printf("],\"arithmetic\":\"%s\",\"ms\":{\"decode\":%.3f,\"forward\":%.3f}}\n",
+             gc_arithmetic_name(gc_get_arithmetic()), t_decode, t_forward);
     } else {
       for (int i = 0; i < o->top; i++)
         printf("%2d. %-28s %6.2f%%  (class %d, logit %.4f)\n", i + 1, gc_class_name(top[i].index),
                100.0 * top[i].prob, top[i].index, top[i].logit);
-      printf("decode %.1f ms, forward %.1f ms, %d thread(s)\n", t_decode, t_forward, gc_model_threads(m));
+      printf("decode %.1f ms, forward %.1f ms, %d thread(s), %s arithmetic\n", t_decode, t_forward,
+             gc_model_threads(m), gc_arithmetic_name(gc_get_arithmetic()));
     }
   }
   gc_model_free(m);
@@ -597,6 +614,7 @@ static int cmd_explain(const opts *o) {
       json_string(gc_method_uses_layer(ep.method) ? ep.layer : "input");
       printf(",\"method\":");
       json_string(gc_method_name(ep.method));
+      printf(",\"arithmetic\":\"%s\"", gc_arithmetic_name(gc_get_arithmetic()));
       printf(",\"h\":%d,\"w\":%d,\"channels\":%d,\"cam\":[", map.height, map.width, map.channels);
       for (size_t i = 0; i < n; i++) printf("%s%.9g", i ? "," : "", cam[i]);
       printf("]");
@@ -694,16 +712,18 @@ static int cmd_bench(const opts *o) {
     const double med = median(t, o->runs), emed = o->method ? median(te, o->runs) : 0;
     const double gflop = 16.7 * ((double)h * w) / (299.0 * 299.0);
     if (o->json) {
-      printf("{\"threads\":%d,\"size\":[%d,%d],\"runs\":%d,\"median_ms\":%.3f,\"min_ms\":%.3f,\"max_ms\":%.3f,"
-             "\"gflops\":%.2f",
-             gc_model_threads(m), h, w, o->runs, med, tmin, tmax, gflop / (med / 1e3));
+      printf("{\"threads\":%d,\"arithmetic\":\"%s\",\"size\":[%d,%d],\"runs\":%d,\"median_ms\":%.3f,"
+             "\"min_ms\":%.3f,\"max_ms\":%.3f,\"gflops\":%.2f",
+             gc_model_threads(m), gc_arithmetic_name(gc_get_arithmetic()), h, w, o->runs, med, tmin, tmax,
+             gflop / (med / 1e3));
       if (o->method)
         printf(",\"method\":\"%s\",\"layer\":\"%s\",\"explain_ms\":%.3f,\"ratio\":%.3f", gc_method_name(ep.method),
                ep.layer, emed, (med + emed) / med);
       printf("}\n");
     } else {
-      printf("forward %dx%d, %d thread(s): median %.1f ms (min %.1f, max %.1f, %d runs) = %.1f GFLOP/s\n", w, h,
-             gc_model_threads(m), med, tmin, tmax, o->runs, gflop / (med / 1e3));
+      printf("forward %dx%d, %d thread(s), %s arithmetic: median %.1f ms (min %.1f, max %.1f, %d runs) = %.1f GFLOP/s\n",
+             w, h, gc_model_threads(m), gc_arithmetic_name(gc_get_arithmetic()), med, tmin, tmax, o->runs,
+             gflop / (med / 1e3));
       if (o->method)
         printf("%s at %s: explain %.1f ms; (forward + explain) / forward = %.2f\n", gc_method_name(ep.method), ep.layer,
                emed, (med + emed) / med);
@@ -718,6 +738,11 @@ int main(int argc, char **argv) {
   if (argc < 2) return usage();
   opts o;
   if (parse(argc, argv, &o)) return 2;
+  if (o.arith_given && gc_set_arithmetic(o.arith) != GC_OK) {
+    fprintf(stderr, "gradcam: --arithmetic %s is not available in this build (CPU architecture)\n",
+            gc_arithmetic_name(o.arith));
+    return 2;
+  }
   const char *cmd = argv[1];
   if (!strcmp(cmd, "predict")) return cmd_predict(&o);
   if (!strcmp(cmd, "layers")) return cmd_layers(&o);

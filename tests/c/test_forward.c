@@ -196,6 +196,30 @@ static float *random_input(int h, int w, uint32_t seed) {
   return x;
 }
 
+/* The process-wide arithmetic: chosen before the first load, fixed once XNNPACK has started.
+ * (That portable really matches the WebAssembly build bit for bit is checked from Node:
+ * tests/js/package-engine.test.mjs.) */
+static void test_arithmetic_before_load(void) {
+  CHECK(!strcmp(gc_arithmetic_name(GC_ARITH_PORTABLE), "portable"), "name of portable");
+  CHECK(!strcmp(gc_arithmetic_name(GC_ARITH_FMA), "fma"), "name of fma");
+  CHECK(gc_arithmetic_name((gc_arithmetic)7) == NULL, "no name for an unknown value");
+  CHECK_STATUS(gc_set_arithmetic((gc_arithmetic)7), GC_ERR_INVALID_ARGUMENT);
+#if defined(__x86_64__) || defined(__i386__)
+  CHECK(gc_get_arithmetic() == GC_ARITH_PORTABLE, "portable is the default on x86");
+  CHECK_STATUS(gc_set_arithmetic(GC_ARITH_FMA), GC_OK);
+  CHECK(gc_get_arithmetic() == GC_ARITH_FMA, "fma chosen before the first load");
+  CHECK_STATUS(gc_set_arithmetic(GC_ARITH_PORTABLE), GC_OK);
+  CHECK(gc_get_arithmetic() == GC_ARITH_PORTABLE, "portable chosen again");
+#endif
+}
+
+static void test_arithmetic_after_load(void) {
+  const gc_arithmetic a = gc_get_arithmetic();
+  CHECK_STATUS(gc_set_arithmetic(a), GC_OK);
+  CHECK_STATUS(gc_set_arithmetic(a == GC_ARITH_FMA ? GC_ARITH_PORTABLE : GC_ARITH_FMA), GC_ERR_INVALID_ARGUMENT);
+  CHECK(gc_get_arithmetic() == a, "the arithmetic stays what the loaded models use");
+}
+
 static void test_network(void) {
   synth w;
   CHECK(synth_make(&w, 11) == 0, "synthetic weights");
@@ -208,6 +232,7 @@ static void test_network(void) {
   char err[GC_ERRBUF_SIZE];
   CHECK_STATUS(gc_model_load_memory(bytes, size, &p, &m, err, sizeof err), GC_OK);
   if (!m) return;
+  test_arithmetic_after_load();
   CHECK(gc_model_logits(m) == NULL, "no logits before a forward pass");
   gc_class_score top[5];
   CHECK_STATUS(gc_model_top_k(m, 5, top), GC_ERR_NOT_RUN);
@@ -334,6 +359,7 @@ static void test_layers(void) {
 }
 
 int main(void) {
+  test_arithmetic_before_load();
   test_layers();
   test_network();
   return check_report("test_forward");
