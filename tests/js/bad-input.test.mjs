@@ -60,12 +60,21 @@ test('CLI: bad images give named errors; odd but valid images work', () => {
   expectFailure(cli(['predict', '--weights', weights.f16]), /needs/);
   expectFailure(cli(['predict', '--weights', weights.f16, '--image', 'x.png', '--top', '0']), /--top/);
   expectFailure(cli(['frobnicate']), /unknown command/);
+  expectFailure(cli(['predict', '--weights', weights.f16, '--image', 'x.png', '--arithmetic', 'fast']), /--arithmetic is portable or fma/);
+  expectFailure(cli(['predict', '--weights', weights.f16, '--image', 'x.png', '--arithmetic']), /--arithmetic/);
   // JPEG input works and gives the same answer as the PNG path would for its pixels
   const jpg = cli(['predict', '--weights', weights.f16, '--image', `${imagesDir}/darknet_eagle.jpg`, '--json'], { json: true });
   assert.equal(jpg.status, 0, jpg.stderr);
   assert.equal(jpg.json.top.length, 5);
   assert.equal(jpg.json.logits.length, 1000);
   assert.ok(jpg.json.ms.forward > 0 && jpg.json.ms.decode > 0);
+  assert.equal(jpg.json.arithmetic, 'portable', 'the default: the WebAssembly build\'s floats');
+  // --arithmetic fma is accepted and reported; same classes, logits within rounding
+  const fma = cli(['predict', '--weights', weights.f16, '--image', `${imagesDir}/darknet_eagle.jpg`, '--json', '--arithmetic', 'fma'], { json: true });
+  assert.equal(fma.status, 0, fma.stderr);
+  assert.equal(fma.json.arithmetic, 'fma');
+  assert.deepEqual(fma.json.top.map((t) => t.index), jpg.json.top.map((t) => t.index));
+  for (let i = 0; i < 1000; i++) assert.ok(Math.abs(fma.json.logits[i] - jpg.json.logits[i]) <= 1e-4 * (1 + Math.abs(jpg.json.logits[i])), `logit ${i}`);
 });
 
 test('wasm: bad weights and bad images raise CoreError with codes', async () => {
