@@ -132,7 +132,8 @@ const tfBase = withTf ? await tfjsWeights() : null;
 if (withNative) {
   log(`native CLI: forward and explanations (${THREADS} threads, ${RUNS} runs)`);
   const f = nativeBench();
-  result.native = { forward: { median: f.median_ms, min: f.min_ms, max: f.max_ms, n: f.runs }, threads: f.threads, explain: {} };
+  result.native = { forward: { median: f.median_ms, min: f.min_ms, max: f.max_ms, n: f.runs }, threads: f.threads,
+    arithmetic: f.arithmetic, explain: {} };
   for (const c of CASES) {
     const j = nativeBench(['--method', c.method, ...(c.layer ? ['--layer', c.layer] : [])]);
     result.native.explain[c.key] = { forward_ms: j.median_ms, explain_ms: j.explain_ms, ratio: j.ratio };
@@ -341,7 +342,7 @@ if (result.tfjs) {
   row(`TF.js ${i.version} ${i.backend} (${i.threads} thr, simd ${i.simd}, mt ${i.multithread})`, result.tfjs.forward,
     `${f1(d.tfjs_gflops)} GFLOP/s = ${(100 * d.tfjs_fraction_of_peak).toFixed(0)}% of peak x ${THREADS} (${(100 * d.tfjs_fraction_of_concurrent_peak).toFixed(0)}%)`);
 }
-if (result.native) row(`native CLI (gcc, ${result.native.threads} thr)`, result.native.forward, `${f1(d.native_gflops)} GFLOP/s`);
+if (result.native) row(`native CLI (gcc, ${result.native.threads} thr, ${result.native.arithmetic})`, result.native.forward, `${f1(d.native_gflops)} GFLOP/s`);
 out(`(ours: instantiate ${f1(result.ours.init.instantiate_ms)} ms, load + pack weights ${f1(result.ours.init.load_ms)} ms`
   + `${result.tfjs ? `; TF.js: backend start ${f1(result.tfjs.init.init_ms)} ms, build + set weights ${f1(result.tfjs.init.build_ms)} ms; threads: ${result.tfjs.init.threads_how}` : ''})`);
 out();
