@@ -22,19 +22,21 @@
 
 #include "state.h"
 
+/* SWITCHABLE: native x86, where hiding FMA from XNNPACK gives the portable kernels.
+ * HAS_PORTABLE: there, and in WebAssembly (no fused kernels at all); elsewhere (ARM) only FMA. */
 #if !defined(__EMSCRIPTEN__) && (defined(__x86_64__) || defined(__i386__))
 #include <cpuinfo.h>
-#define GC_ARITH_SWITCHABLE 1
-#define GC_ARITH_DEFAULT GC_ARITH_PORTABLE
+#define SWITCHABLE 1
+#define HAS_PORTABLE 1
 #elif defined(__EMSCRIPTEN__)
-#define GC_ARITH_SWITCHABLE 0
-#define GC_ARITH_DEFAULT GC_ARITH_PORTABLE
+#define SWITCHABLE 0
+#define HAS_PORTABLE 1
 #else
-#define GC_ARITH_SWITCHABLE 0
-#define GC_ARITH_DEFAULT GC_ARITH_FMA
+#define SWITCHABLE 0
+#define HAS_PORTABLE 0
 #endif
 
-static gc_arithmetic arith = GC_ARITH_DEFAULT;
+static gc_arithmetic arith = HAS_PORTABLE ? GC_ARITH_PORTABLE : GC_ARITH_FMA;
 static pthread_once_t started_once = PTHREAD_ONCE_INIT;
 static volatile int started;
 static enum xnn_status start_status = xnn_status_uninitialized;
@@ -51,9 +53,7 @@ gc_arithmetic gc_get_arithmetic(void) { return arith; }
 
 gc_status gc_set_arithmetic(gc_arithmetic a) {
   if (!gc_arithmetic_name(a)) return GC_ERR_INVALID_ARGUMENT;
-#if !GC_ARITH_SWITCHABLE && !defined(__EMSCRIPTEN__)
-  if (a == GC_ARITH_PORTABLE) return GC_ERR_INVALID_ARGUMENT; /* ARM & co: fused kernels only */
-#endif
+  if (a == GC_ARITH_PORTABLE && !HAS_PORTABLE) return GC_ERR_INVALID_ARGUMENT;
   if (a == arith) return GC_OK;
   if (started) return GC_ERR_INVALID_ARGUMENT; /* XNNPACK has picked its kernels already */
   arith = a;
@@ -61,7 +61,7 @@ gc_status gc_set_arithmetic(gc_arithmetic a) {
 }
 
 static void start(void) {
-#if GC_ARITH_SWITCHABLE
+#if SWITCHABLE
   if (arith == GC_ARITH_PORTABLE && cpuinfo_initialize()) {
     cpuinfo_isa.fma3 = false;
     cpuinfo_isa.fma4 = false;

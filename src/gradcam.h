@@ -6,8 +6,8 @@
  * The core runs the Keras Xception ImageNet classifier (299x299x3 -> 1000 classes) on
  * XNNPACK operators, natively and in WebAssembly. It is plain C11; everything lives in an
  * opaque gc_model handle, except the choice of arithmetic (gc_set_arithmetic), which is
- * process-wide because XNNPACK picks its kernels once per process. Every function that can fail returns a
- * gc_status; gc_status_to_string() names it, and gc_model_last_error() (or the errbuf of
+ * process-wide because XNNPACK picks its kernels once per process. Every function that can
+ * fail returns a gc_status; gc_status_to_string() names it, and gc_model_last_error() (or the errbuf of
  * the loaders) gives a human-readable detail. Bad input never exits or aborts.
  *
  * Usage

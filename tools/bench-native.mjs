@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench:native - forward-pass time of one 299x299 image: the native CLI with 1 and 2
-// threads, in its default portable arithmetic and with --arithmetic fma, and the WebAssembly builds under Node (single-thread build; threaded build with 1
-// and 2 threads). Median of --runs (default 7) after 2 warm-up runs, plus min and max and
+// threads, in its default portable arithmetic and with --arithmetic fma, and the WebAssembly
+// builds under Node (single-thread build; threaded build with 1 and 2 threads). Median of --runs (default 7) after 2 warm-up runs, plus min and max and
 // the achieved GFLOP/s (16.7 GFLOP per forward). Uses the real weights if weights/xception.gcw
 // exists, otherwise generated test weights (speed does not depend on the values).
 import { existsSync } from 'node:fs';

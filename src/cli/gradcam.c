@@ -62,6 +62,9 @@ static int usage(void) {
   return 2;
 }
 
+/* The arithmetic the models of this run use ("portable" / "fma"), for the outputs. */
+static const char *arith_name(void) { return gc_arithmetic_name(gc_get_arithmetic()); }
+
 static int fail(const char *what, gc_status s, const char *detail) {
   fprintf(stderr, "gradcam: %s: %s%s%s\n", what, gc_status_to_string(s), detail && *detail ? ": " : "",
           detail ? detail : "");
@@ -376,13 +379,13 @@ static int cmd_predict(const opts *o) {
       printf("],\"logits\":[");
       for (int i = 0; i < GC_NUM_CLASSES; i++) printf("%s%.9g", i ? "," : "", logits[i]);
       printf("],\"arithmetic\":\"%s\",\"ms\":{\"decode\":%.3f,\"forward\":%.3f}}\n",
-             gc_arithmetic_name(gc_get_arithmetic()), t_decode, t_forward);
+             arith_name(), t_decode, t_forward);
     } else {
       for (int i = 0; i < o->top; i++)
         printf("%2d. %-28s %6.2f%%  (class %d, logit %.4f)\n", i + 1, gc_class_name(top[i].index),
                100.0 * top[i].prob, top[i].index, top[i].logit);
       printf("decode %.1f ms, forward %.1f ms, %d thread(s), %s arithmetic\n", t_decode, t_forward,
-             gc_model_threads(m), gc_arithmetic_name(gc_get_arithmetic()));
+             gc_model_threads(m), arith_name());
     }
   }
   gc_model_free(m);
@@ -614,7 +617,7 @@ static int cmd_explain(const opts *o) {
       json_string(gc_method_uses_layer(ep.method) ? ep.layer : "input");
       printf(",\"method\":");
       json_string(gc_method_name(ep.method));
-      printf(",\"arithmetic\":\"%s\"", gc_arithmetic_name(gc_get_arithmetic()));
+      printf(",\"arithmetic\":\"%s\"", arith_name());
       printf(",\"h\":%d,\"w\":%d,\"channels\":%d,\"cam\":[", map.height, map.width, map.channels);
       for (size_t i = 0; i < n; i++) printf("%s%.9g", i ? "," : "", cam[i]);
       printf("]");
@@ -714,7 +717,7 @@ static int cmd_bench(const opts *o) {
     if (o->json) {
       printf("{\"threads\":%d,\"arithmetic\":\"%s\",\"size\":[%d,%d],\"runs\":%d,\"median_ms\":%.3f,"
              "\"min_ms\":%.3f,\"max_ms\":%.3f,\"gflops\":%.2f",
-             gc_model_threads(m), gc_arithmetic_name(gc_get_arithmetic()), h, w, o->runs, med, tmin, tmax,
+             gc_model_threads(m), arith_name(), h, w, o->runs, med, tmin, tmax,
              gflop / (med / 1e3));
       if (o->method)
         printf(",\"method\":\"%s\",\"layer\":\"%s\",\"explain_ms\":%.3f,\"ratio\":%.3f", gc_method_name(ep.method),
@@ -722,7 +725,7 @@ static int cmd_bench(const opts *o) {
       printf("}\n");
     } else {
       printf("forward %dx%d, %d thread(s), %s arithmetic: median %.1f ms (min %.1f, max %.1f, %d runs) = %.1f GFLOP/s\n",
-             w, h, gc_model_threads(m), gc_arithmetic_name(gc_get_arithmetic()), med, tmin, tmax, o->runs,
+             w, h, gc_model_threads(m), arith_name(), med, tmin, tmax, o->runs,
              gflop / (med / 1e3));
       if (o->method)
         printf("%s at %s: explain %.1f ms; (forward + explain) / forward = %.2f\n", gc_method_name(ep.method), ep.layer,
