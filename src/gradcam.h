@@ -77,6 +77,12 @@ typedef enum gc_status {
   GC_ERR_NOT_RUN,             /* result asked for before a forward pass */
   GC_ERR_CONVERT,             /* the source weights do not describe Keras Xception */
   GC_ERR_BACKEND,             /* XNNPACK or the thread pool failed */
+  GC_ERR_H5,                  /* an HDF5 file is damaged or uses a feature not read here */
+  GC_ERR_ZIP,                 /* a ZIP archive (.keras) is damaged or unsupported */
+  GC_ERR_JSON,                /* a JSON text (model config, model.json, labels) is malformed */
+  GC_ERR_LABELS,              /* a class names file is unusable or does not match the model */
+  GC_ERR_NO_HEAD,             /* the model has no classifier (a notop file) */
+  GC_ERR_CANCELLED,           /* the caller cancelled the call (gc_model_cancel) */
   GC_STATUS_COUNT
 } gc_status;
 
@@ -211,6 +217,48 @@ gc_status gc_preprocess_image(const uint8_t *pixels, int width, int height, int 
  * anything undecodable GC_ERR_IMAGE_DECODE with a reason in errbuf. */
 gc_status gc_decode_image(const void *bytes, size_t size, uint8_t **rgba, int *width, int *height,
                           char *errbuf, size_t errlen);
+
+/* ---- importing Keras files --------------------------------------------------------------
+ * Any supported Keras Xception file (weights/README.md lists them: Keras 1/2 .h5 weights, Keras 2
+ * full-model .h5, Keras 3 .weights.h5 and .keras, TF.js model.json + shards, the project's
+ * .gcw), recognised by content, becomes a .gcw v2 file image carrying the weights, the model
+ * definition (input size, preprocessing, head) and the class names. Step by step, so that a
+ * caller can report progress per tensor and stop between tensors:
+ *
+ *     gc_import *im; gc_import_new(&im);
+ *     gc_import_add_file(im, "model.keras", bytes, size);   // the main file first; for TF.js
+ *     ...                                                    // model.json, then each shard
+ *     int total; gc_import_start(im, &total, err, sizeof err);
+ *     for (int done = 0; !done;) gc_import_step(im, &done, err, sizeof err);
+ *     gc_import_finish(im, GC_DTYPE_F16, &gcw, &gcw_size, err, sizeof err);
+ *     gc_import_free(im);
+ */
+typedef struct gc_import gc_import;
+
+gc_status gc_import_new(gc_import **out);
+/* Add a file by its name (a path's last component is enough for TF.js shards). The bytes are
+ * borrowed: they must stay valid until gc_import_free. */
+gc_status gc_import_add_file(gc_import *im, const char *name, const void *bytes, size_t size);
+/* Class names (labels/README: one per line, a JSON list, {index: name}, or Keras'
+ * imagenet_class_index.json); optional. Copied. */
+gc_status gc_import_set_labels(gc_import *im, const void *bytes, size_t size, char *err, size_t errlen);
+/* Recognise the format, read the model definition and list the tensors: *total is the number
+ * of gc_import_step calls that follow. */
+gc_status gc_import_start(gc_import *im, int *total, char *err, size_t errlen);
+/* Read and check the next tensor; *done becomes 1 after the last. */
+gc_status gc_import_step(gc_import *im, int *done, char *err, size_t errlen);
+/* Match the tensors to the model, check every shape and value, and write the .gcw v2 image;
+ * *bytes is malloc'ed (gc_free). */
+gc_status gc_import_finish(gc_import *im, gc_dtype dtype, void **bytes, size_t *size, char *err, size_t errlen);
+/* After gc_import_start: what was recognised, as JSON
+ * {"format": "...", "source": "...", "inputSize": [h, w], "classes": N, "head": "...",
+ *  "inferred": bool, "tensors": n}; owned by the import. */
+const char *gc_import_describe(const gc_import *im);
+void gc_import_free(gc_import *im);
+
+/* One call for one file held in memory (gc_import_* with progress ignored). */
+gc_status gc_import_memory(const void *bytes, size_t size, const void *labels, size_t labels_size, gc_dtype dtype,
+                           void **gcw, size_t *gcw_size, char *err, size_t errlen);
 
 /* ---- weights conversion ----------------------------------------------------------------- */
 

@@ -27,6 +27,12 @@ const char *gc_status_to_string(gc_status status) {
     case GC_ERR_NOT_RUN: return "GC_ERR_NOT_RUN: no forward pass has run yet";
     case GC_ERR_CONVERT: return "GC_ERR_CONVERT: source weights do not describe Keras Xception";
     case GC_ERR_BACKEND: return "GC_ERR_BACKEND: XNNPACK operator failure";
+    case GC_ERR_H5: return "GC_ERR_H5: the HDF5 file is damaged or not readable here";
+    case GC_ERR_ZIP: return "GC_ERR_ZIP: the ZIP archive is damaged or not readable here";
+    case GC_ERR_JSON: return "GC_ERR_JSON: malformed JSON";
+    case GC_ERR_LABELS: return "GC_ERR_LABELS: unusable class names";
+    case GC_ERR_NO_HEAD: return "GC_ERR_NO_HEAD: the model has no classifier";
+    case GC_ERR_CANCELLED: return "GC_ERR_CANCELLED: cancelled";
     case GC_STATUS_COUNT: break;
   }
   return "GC_ERR_UNKNOWN: unknown status";
