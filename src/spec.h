@@ -56,4 +56,24 @@ int gc_spec_is_imagenet(const gc_spec *s);
  * (specs may be NULL) and returns the total count. */
 int gc_spec_weight_specs(const gc_spec *s, gc_tensor_spec *specs, int cap);
 
+/* ---- the model block of .gcw v2 files (weights.c) ------------------------------------------
+ * A .gcw v2 file is a v1 file (header with version 2, tensor table, data) whose data section
+ * is followed by a model block: u32 length, then that many bytes of JSON holding the spec and
+ * the class names (weights/README.md). v1 files are the ImageNet model. */
+gc_status gc_weights_write_model(const gc_spec *spec, const char *const *class_names, int nnames,
+                                 const gc_tensor_spec *specs, const float *const *data, int count, gc_dtype dtype,
+                                 void **bytes, size_t *size, char *err, size_t errlen);
+/* The spec and class names of a parsed file (v1: gc_spec_imagenet and no names). *names (may be
+ * NULL when the file has none, *nnames 0) is released with gc_names_free. */
+gc_status gc_weights_model(const gc_weights *w, gc_spec *spec, char ***names, int *nnames, char *err, size_t errlen);
+
+/* ---- class names (src/formats/labels.c) ------------------------------------------------------
+ * A labels file: one name per line (blank lines at the end ignored), a JSON list of strings,
+ * a JSON object {"0": "name", ...} with every index 0..n-1, or Keras' imagenet_class_index.json
+ * ({"0": ["n01440764", "tench"], ...}). expected > 0: a different count is GC_ERR_LABELS naming
+ * both counts. Anything that is not text (a NUL byte, invalid UTF-8) is GC_ERR_LABELS. */
+gc_status gc_labels_parse(const void *bytes, size_t size, int expected, char ***names, int *nnames, char *err,
+                          size_t errlen);
+void gc_names_free(char **names, int n);
+
 #endif
