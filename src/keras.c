@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "spec.h"
 
 typedef struct src_tensor {
   char layer[96];
@@ -146,7 +146,9 @@ gc_status gc_converter_finish(gc_converter *c, gc_dtype dtype, void **bytes, siz
     return GC_ERR_INVALID_ARGUMENT;
   *bytes = NULL;
   *size = 0;
-  const int nt = gc_table_weight_specs(NULL, 0);
+  gc_spec imagenet;
+  gc_spec_imagenet(&imagenet);
+  const int nt = gc_spec_weight_specs(&imagenet, NULL, 0);
   target *tg = calloc((size_t)nt, sizeof *tg);
   gc_tensor_spec *specs = calloc((size_t)nt, sizeof *specs);
   const float **data = calloc((size_t)nt, sizeof *data);
@@ -156,7 +158,7 @@ gc_status gc_converter_finish(gc_converter *c, gc_dtype dtype, void **bytes, siz
     st = GC_ERR_OUT_OF_MEMORY;
     goto done;
   }
-  gc_table_weight_specs(specs, nt);
+  gc_spec_weight_specs(&imagenet, specs, nt);
   for (int i = 0; i < nt; i++) {
     target *t = &tg[i];
     t->spec = specs[i];
