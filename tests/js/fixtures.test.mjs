@@ -62,7 +62,7 @@ test('the options are checked', async () => {
   await assert.rejects(kerasFixture({ layout: 'keras', input: [70, 70] }), /71..1024/);
   await assert.rejects(kerasFixture({ layout: 'keras', head: [{ units: 5, activation: 'softmax' }, { units: 2 }] }), /activation/);
   await assert.rejects(kerasFixture({ layout: 'keras', colour: 1 }), /unknown fixture option/);
-  await assert.rejects(kerasFixture({ layout: 'keras1', ...PRESETS.transfer }), /failed/);
+  await assert.rejects(kerasFixture({ ...PRESETS.transfer, layout: 'keras1' }), /failed/);
 });
 
 test('the oracle\'s head equals a plain-JS re-computation from its own features (Dense(64) relu + Dense(5), 150x150)', async () => {
@@ -126,7 +126,6 @@ test('the gradient oracle explains a binary Dense(1) head by +logit (class 1) an
     assert.ok(Math.abs(g1.grad[5 * C + c] - k[c] / (H * W)) < 1e-7);
     assert.equal(g0.grad[5 * C + c], -g1.grad[5 * C + c]);
   }
-  assert.throws(() => O.gradcam(g1, g1.grad.slice(1)), /shape|arrays/);
   await assert.rejects(O.gradAt(P, x, 150, 150, 'block14_sepconv2_act', 2), /class index/);
 });
 
