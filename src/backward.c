@@ -49,8 +49,19 @@ static gc_status ensure_scratch(gc_model *m) {
   return GC_OK;
 }
 
-/* d score / d (the classifier's outputs), into g (units of the logits row). */
-static void seed(const gc_model *m, int c, gc_target target, float *g) {
+/* d score_c / d (the classifier's outputs), into g (units of the logits row); with contrast,
+ * minus those of score_contrast. */
+static void seed1(const gc_model *m, int c, gc_target target, float *g);
+static void seed(const gc_model *m, int c, int contrast, gc_target target, float *g) {
+  seed1(m, c, target, g);
+  if (contrast < 0) return;
+  const int n = m->rows[m->net.logits_row].cout;
+  float *h = m->bscratch[0]; /* free until the walk starts */
+  seed1(m, contrast, target, h);
+  for (int j = 0; j < n; j++) g[j] -= h[j];
+}
+
+static void seed1(const gc_model *m, int c, gc_target target, float *g) {
   const int binary = m->rows[m->net.logits_row].cout == 1;
   if (target == GC_TARGET_LOGIT) {
     if (binary) {
@@ -78,8 +89,8 @@ static int cam_shortcut(const gc_model *m, int t, gc_target target) {
          m->spec.ndense == 1;
 }
 
-static gc_status gradient(gc_model *m, int class_index, const char *layer, gc_target target, int guided,
-                          double *sum, const float **data, gc_shape *shape) {
+gc_status gc_gradient_ex(gc_model *m, int class_index, int contrast, const char *layer, gc_target target, int guided,
+                         double *sum, const float **data, gc_shape *shape) {
   if (!m || (!sum && (!data || !shape)) || (target != GC_TARGET_LOGIT && target != GC_TARGET_PROB))
     return GC_ERR_INVALID_ARGUMENT;
   if (data) *data = NULL;
@@ -88,8 +99,9 @@ static gc_status gradient(gc_model *m, int class_index, const char *layer, gc_ta
     gc_set_error(m->error, sizeof m->error, "the model has no classifier, so it has no class score to explain");
     return GC_ERR_NO_HEAD;
   }
-  if (class_index < 0 || class_index >= m->nclasses) {
-    gc_set_error(m->error, sizeof m->error, "class %d is not in 0..%d", class_index, m->nclasses - 1);
+  if (class_index < 0 || class_index >= m->nclasses || contrast >= m->nclasses) {
+    gc_set_error(m->error, sizeof m->error, "class %d is not in 0..%d", contrast >= m->nclasses ? contrast : class_index,
+                 m->nclasses - 1);
     return GC_ERR_CLASS_OUT_OF_RANGE;
   }
   int pre;
@@ -106,6 +118,10 @@ static gc_status gradient(gc_model *m, int class_index, const char *layer, gc_ta
     const int K = m->rows[t].cout, binary = m->rows[m->net.logits_row].cout == 1;
     const float *row = k + (size_t)(binary ? 0 : class_index) * K;
     for (int j = 0; j < K; j++) sum[j] = binary && class_index == 0 ? -(double)row[j] : (double)row[j];
+    if (contrast >= 0) { /* minus the contrast class's weights */
+      const float *r2 = k + (size_t)(binary ? 0 : contrast) * K;
+      for (int j = 0; j < K; j++) sum[j] -= binary && contrast == 0 ? -(double)r2[j] : (double)r2[j];
+    }
     return GC_OK;
   }
   gc_status s = ensure_scratch(m);
@@ -114,7 +130,7 @@ static gc_status gradient(gc_model *m, int class_index, const char *layer, gc_ta
 
   const int last = m->net.logits_row;
   if ((s = gc_grad_ensure(m, last)) != GC_OK) return s;
-  seed(m, class_index, target, m->nodes[last].grad);
+  seed(m, class_index, contrast, target, m->nodes[last].grad);
   m->nodes[last].has_grad = 1;
 
   /* only the rows that depend on the target take part */
@@ -183,9 +199,9 @@ static gc_status gradient(gc_model *m, int class_index, const char *layer, gc_ta
 
 gc_status gc_model_gradient(gc_model *m, int class_index, const char *layer, gc_target target, int guided,
                             const float **data, gc_shape *shape) {
-  return gradient(m, class_index, layer, target, guided, NULL, data, shape);
+  return gc_gradient_ex(m, class_index, -1, layer, target, guided, NULL, data, shape);
 }
 
 gc_status gc_gradient_sums(gc_model *m, int class_index, const char *layer, gc_target target, double *sum) {
-  return sum ? gradient(m, class_index, layer, target, 0, sum, NULL, NULL) : GC_ERR_INVALID_ARGUMENT;
+  return sum ? gc_gradient_ex(m, class_index, -1, layer, target, 0, sum, NULL, NULL) : GC_ERR_INVALID_ARGUMENT;
 }

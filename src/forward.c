@@ -144,6 +144,7 @@ gc_status gc_forward_batch(gc_model *m, const float *input, int batch, int h, in
   if (s != GC_OK) return s;
   if (h != m->in_h || w != m->in_w || batch != m->batch) s = reshape(m, batch, h, w);
   m->ran = 0;
+  m->detail_valid = 0;
   if (s == GC_OK) attach_slots(m);
   for (int i = 0; s == GC_OK && i < m->nrows; i++) {
     GC_PROFILE_START(t0);
@@ -347,6 +348,51 @@ gc_status gc_model_activation(const gc_model *m_, const char *layer, const float
 
 gc_status gc_model_input(const gc_model *m, const float **data, gc_shape *shape) {
   return gc_model_activation(m, "input", data, shape);
+}
+
+gc_status gc_forward_tail(gc_model *m, int t, int versions, gc_tail_fill fill, gc_tail_done done, void *user) {
+  if (!m->ran || m->batch != 1 || t < 0 || t >= m->nrows || versions < 1) return GC_ERR_NOT_RUN;
+  const int n = m->nrows, h = m->in_h, w = m->in_w;
+  /* rows up to t that the rows after it read: their batch-1 values, saved before the reshape */
+  int *keep = calloc((size_t)n, sizeof *keep);
+  float **saved = calloc((size_t)n, sizeof *saved);
+  size_t *elems = calloc((size_t)n, sizeof *elems);
+  gc_status s = keep && saved && elems ? GC_OK : GC_ERR_OUT_OF_MEMORY;
+  for (int j = t + 1; s == GC_OK && j < n; j++) {
+    const gc_layer *r = &m->rows[j];
+    if (r->in0 >= 0 && r->in0 <= t) keep[r->in0] = 1;
+    if (r->in1 >= 0 && r->in1 <= t) keep[r->in1] = 1;
+  }
+  keep[t] = 0; /* t's versions come from fill */
+  for (int i = 0; s == GC_OK && i <= t; i++) {
+    if (!keep[i]) continue;
+    elems[i] = gc_row_elems(m, i);
+    s = gc_materialize(m, i);
+    if (s == GC_OK && !(saved[i] = malloc(elems[i] * sizeof(float)))) s = GC_ERR_OUT_OF_MEMORY;
+    if (s == GC_OK) memcpy(saved[i], m->nodes[i].out, elems[i] * sizeof(float));
+  }
+  const size_t te = gc_row_elems(m, t);
+  const int B = gc_batch_budget(m, h, w, versions);
+  if (s == GC_OK && B != m->batch) s = reshape(m, B, h, w);
+  m->ran = 0;
+  m->detail_valid = 0;
+  if (s == GC_OK) attach_slots(m);
+  for (int v0 = 0; s == GC_OK && v0 < versions; v0 += B) {
+    if (gc_model_cancelled(m, v0, versions)) {
+      s = GC_ERR_CANCELLED;
+      break;
+    }
+    const int nb = versions - v0 < B ? versions - v0 : B;
+    for (int i = 0; i <= t; i++)
+      for (int b = 0; keep[i] && b < B; b++) memcpy(m->nodes[i].out + (size_t)b * elems[i], saved[i], elems[i] * 4);
+    for (int b = 0; b < B; b++) fill(user, v0 + (b < nb ? b : 0), m->nodes[t].out + (size_t)b * te);
+    for (int j = t + 1; s == GC_OK && j < n; j++) s = run_row(m, j, m->nodes[0].out);
+    if (s == GC_OK) done(user, v0, nb);
+  }
+  for (int i = 0; saved && i < n; i++) free(saved[i]);
+  free(saved), free(keep), free(elems);
+  for (int i = 0; i < n; i++) m->nodes[i].has_grad = m->nodes[i].pre_valid = 0;
+  return s;
 }
 
 int gc_batch_budget(const gc_model *m, int h, int w, int want) {

@@ -340,22 +340,55 @@ gc_status gc_model_gradient(gc_model *model, int class_index, const char *layer,
 
 /* ---- explanation methods (methods.c) ----------------------------------------------------- */
 
+/* Methods, in the registry's order (src/methods/registry.c holds each one's name, label,
+ * formula, reference and parameters: gc_method_info). */
 typedef enum gc_method {
   GC_METHOD_GRADCAM = 0,        /* "gradcam" */
   GC_METHOD_GRADCAM_PP,         /* "gradcam++" */
   GC_METHOD_HIRESCAM,           /* "hirescam" */
   GC_METHOD_XGRADCAM,           /* "xgradcam" */
   GC_METHOD_LAYERCAM,           /* "layercam" */
-  GC_METHOD_EIGENCAM,           /* "eigencam" (no gradient) */
+  GC_METHOD_EIGENCAM,           /* "eigencam" (no gradient, no class) */
   GC_METHOD_SCORECAM,           /* "scorecam" */
   GC_METHOD_SALIENCY,           /* "saliency" (input space) */
   GC_METHOD_GUIDED_BACKPROP,    /* "guided-backprop" (input space, 3 channels) */
   GC_METHOD_GUIDED_GRADCAM,     /* "guided-gradcam" (input space, 3 channels) */
   GC_METHOD_SMOOTHGRAD,         /* "smoothgrad" (input space) */
   GC_METHOD_INTEGRATED_GRADIENTS, /* "integrated-gradients" (input space) */
+  GC_METHOD_EIGENGRADCAM,       /* "eigengradcam" */
+  GC_METHOD_ABLATIONCAM,        /* "ablationcam" */
+  GC_METHOD_GRADIENT_INPUT,     /* "gradient-input" (input space) */
   GC_METHOD_COUNT
 } gc_method;
 
+/* A method's parameter: its name is the JavaScript methodOptions key and the CLI option. */
+typedef struct gc_method_param {
+  const char *name;        /* "samples" */
+  const char *cli;         /* the CLI's option without its dashes ("samples"; "ig-steps") */
+  const char *label;       /* "noisy samples" */
+  double min, max, def;    /* range and default */
+  int integer;             /* 1: whole numbers only */
+  const char *special;     /* a word meaning `min` (Score-CAM's channels: "all" = 0), or NULL */
+} gc_method_param;
+
+#define GC_METHOD_MAX_PARAMS 4
+
+typedef struct gc_method_info {
+  const char *name;        /* "gradcam" */
+  const char *label;       /* "Grad-CAM" */
+  const char *summary;     /* one sentence, for pickers and tooltips */
+  const char *formula;     /* the exact definition computed here */
+  const char *reference;   /* "Selvaraju et al. 2017" */
+  int uses_layer;          /* 1: computed at a layer (the CAM family, Guided Grad-CAM's factor) */
+  int channels;            /* 1, or 3 for RGB maps */
+  int needs_class;         /* 0: the same map for every class (Eigen-CAM) */
+  int multi_pass;          /* 1: runs extra forward passes (slow; reports progress) */
+  int nparams;
+  gc_method_param params[GC_METHOD_MAX_PARAMS];
+} gc_method_info;
+
+/* NULL when out of range. */
+const gc_method_info *gc_method_info_of(gc_method method);
 const char *gc_method_name(gc_method method); /* NULL when out of range */
 /* GC_ERR_INVALID_ARGUMENT for an unknown name */
 gc_status gc_method_from_name(const char *name, gc_method *method);
@@ -365,14 +398,23 @@ int gc_method_uses_layer(gc_method method);
 typedef struct gc_explain_params {
   gc_method method;        /* default GC_METHOD_GRADCAM */
   int class_index;         /* -1 (default): the top-1 class of the forward pass */
+  int contrast_class;      /* -1 (default): none; else the score explained is y^class - y^contrast
+                              ("why this class rather than that one") */
   const char *layer;       /* CAM methods; default "block14_sepconv2_act" */
   gc_target target;        /* default GC_TARGET_LOGIT */
-  int scorecam_channels;   /* Score-CAM: the N channels with the highest mean activation (32) */
+  int scorecam_channels;   /* Score-CAM: the N channels with the highest mean activation (32);
+                              0: every channel (the paper's and pytorch-grad-cam's definition) */
   int smoothgrad_samples;  /* SmoothGrad: noisy samples (8) */
   float smoothgrad_sigma;  /* SmoothGrad: noise std as a fraction of the input range (0.15) */
   uint32_t seed;           /* SmoothGrad noise seed (1) */
   int ig_steps;            /* Integrated Gradients: steps from the black baseline (16) */
 } gc_explain_params;
+
+/* Set a parameter by its registry name (gc_method_param.name) for `method`, checking its range:
+ * GC_ERR_INVALID_ARGUMENT with a message naming the range when it is not a parameter of the
+ * method or out of range. */
+gc_status gc_explain_params_set(gc_explain_params *p, gc_method method, const char *name, double value, char *err,
+                                size_t errlen);
 
 gc_explain_params gc_default_explain_params(void);
 
@@ -389,6 +431,18 @@ typedef struct gc_map {
  * receives the class explained. Methods that run extra forward passes (Score-CAM) restore
  * the model's results for the original input before returning. */
 gc_status gc_model_explain(gc_model *model, const gc_explain_params *params, gc_map *map, int *class_out);
+
+/* What the last explanation weighed, for methods that weigh the layer's channels (Grad-CAM,
+ * Grad-CAM++, XGrad-CAM, Score-CAM, Ablation-CAM): the K channel weights and the map before its
+ * ReLU (sum_k w_k A^k, at the layer's size); weights NULL for the other methods. Valid until
+ * the next explain or forward call. */
+typedef struct gc_explain_detail {
+  int channels;           /* K */
+  const float *weights;   /* K channel weights, or NULL */
+  const float *pre_relu;  /* height x width, or NULL */
+  int height, width;
+} gc_explain_detail;
+gc_status gc_model_explain_detail(const gc_model *model, gc_explain_detail *detail);
 
 /* ---- heatmaps and overlays (render.c) ------------------------------------------------------ */
 

@@ -273,6 +273,8 @@ void gc_model_free(gc_model *m) {
   free(m->workspace);
   free(m->image_input);
   free(m->mapbuf);
+  free(m->detail_weights);
+  free(m->detail_map);
   free(m->scores);
   free(m->probs);
   gc_names_free(m->names, m->names ? m->nclasses : 0);

@@ -67,6 +67,10 @@ struct gc_model {
   size_t mapbuf_cap;
   float *work[3];
   size_t work_cap[3];
+  /* what the last explanation weighed (gc_model_explain_detail) */
+  float *detail_weights, *detail_map;
+  size_t detail_weights_cap, detail_map_cap;
+  int detail_k, detail_h, detail_w, detail_valid;
   gc_progress_callback progress; /* gc_model_set_progress */
   void *progress_user;
   char error[GC_ERRBUF_SIZE];
@@ -100,6 +104,14 @@ void gc_batch_scores(const gc_model *m, int b, float *out);
  * linear multi-class classifier; the logistic function of each score for sigmoid and binary. */
 void gc_scores_to_probs(const gc_model *m, const float *scores, float *probs);
 void gc_softmax(const float *logits, float *probs, int n);
+/* The rows after row t run again on `versions` versions of row t's value, in batches: fill
+ * writes version v (a copy of row t's value, changed) into dst; done reads the batch's results
+ * (gc_batch_scores, b = 0..count-1 for versions first..first+count-1). Every other value those
+ * rows read is the last batch-1 pass's. Stops with GC_ERR_CANCELLED when the progress callback
+ * asks; afterwards the model holds no batch-1 result (gc_restore_forward). */
+typedef void (*gc_tail_fill)(void *user, int version, float *dst);
+typedef void (*gc_tail_done)(void *user, int first, int count);
+gc_status gc_forward_tail(gc_model *m, int t, int versions, gc_tail_fill fill, gc_tail_done done, void *user);
 /* Largest batch for extra forward passes at h x w that stays within the memory budget. */
 int gc_batch_budget(const gc_model *m, int h, int w, int want);
 /* Rerun the batch-1 forward pass on a saved input so the model's results are the caller's. */
@@ -116,6 +128,10 @@ gc_status gc_materialize(gc_model *m, int i);
 /* sum[k] = sum over positions of d(score)/d(layer)[p][k] (cout of the layer): what Grad-CAM
  * needs, without the transposed convolution into the layer where its consumer allows. */
 gc_status gc_gradient_sums(gc_model *m, int class_index, const char *layer, gc_target target, double *sum);
+/* Either of them (sum, or data and shape) for the score of class_index minus, when
+ * contrast >= 0, the score of class contrast. */
+gc_status gc_gradient_ex(gc_model *m, int class_index, int contrast, const char *layer, gc_target target, int guided,
+                         double *sum, const float **data, gc_shape *shape);
 /* The Gaussian noise SmoothGrad adds to sample `sample` (sigma_abs = sigma * input range). */
 void gc_smoothgrad_noise(uint32_t seed, int sample, float sigma_abs, float *noise, size_t n);
 

@@ -7,35 +7,13 @@
  *     global pooling and the dense layer in composition).
  *  3. The block14 Grad-CAM fast path equals the general path; the gradient there is W/(HW).
  *     Grad-CAM's gradient sums equal the sums of the full gradient for every consumer type.
- *  4. Every method against an independent re-implementation of its formula in this file.
+ *  4. Batched passes and metrics; the explanation errors. (The methods' formulas: test_methods.c.)
  * The gradients are compared with TF.js autodiff in tests/js/backward.test.mjs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "ops/ops.h"
-#include "synth.h"
-
-static uint32_t rng = 12345;
-static float urand(void) { return synth_uniform(&rng); }
-
-static double rel_l2(const float *a, const double *b, size_t n) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; i++) {
-    num += (a[i] - b[i]) * (a[i] - b[i]);
-    den += b[i] * b[i];
-  }
-  return sqrt(num / (den + 1e-300));
-}
-static double rel_l2f(const float *a, const float *b, size_t n) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; i++) {
-    num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-    den += (double)b[i] * b[i];
-  }
-  return sqrt(num / (den + 1e-300));
-}
+#include "netfix.h"
 
 /* ---- 1. kernels ---------------------------------------------------------------------------- */
 
@@ -246,11 +224,6 @@ static void test_sepconv_backward(void) {
 
 /* ---- 2..4: the model ------------------------------------------------------------------------ */
 
-static gc_model *model;
-static synth weights;
-static const int H0 = 75, W0 = 81;
-static float *input;
-
 /* Directional finite differences of the logit of class c w.r.t. a row's output along
  * v = G * mask / max|G * mask| for random half masks: (y(a + h v) - y(a - h v)) / 2h must equal
  * G . v. Following the gradient keeps the signal far above float32 rounding (random signs
@@ -299,27 +272,6 @@ static void fd_through_network(const char *layer, int c) {
   const double e = rel_l2(an, fd, S);
   CHECK(e < 1e-2, "%s: gradient vs finite differences through the network, relative L2 %g", layer, e);
   free(grad), free(keep), free(v), free(dir);
-}
-
-static void setup_model(void) {
-  CHECK(synth_make(&weights, 21) == 0, "weights");
-  void *bytes = NULL;
-  size_t size = 0;
-  CHECK_STATUS(synth_write(&weights, GC_DTYPE_F32, &bytes, &size), GC_OK);
-  gc_params p = gc_default_params();
-  p.threads = 2;
-  char err[GC_ERRBUF_SIZE];
-  CHECK_STATUS(gc_model_load_memory(bytes, size, &p, &model, err, sizeof err), GC_OK);
-  gc_free(bytes);
-  input = malloc((size_t)H0 * W0 * 3 * sizeof *input);
-  for (int i = 0; i < H0 * W0 * 3; i++) input[i] = urand();
-  CHECK_STATUS(gc_model_forward_tensor(model, input, H0, W0), GC_OK);
-}
-
-static int top1(void) {
-  gc_class_score t;
-  gc_model_top_k(model, 1, &t);
-  return t.index;
 }
 
 static void test_network_fd(void) {
@@ -416,268 +368,6 @@ static void test_gradient_sums(void) {
     free(x);
   }
   CHECK_STATUS(gc_model_forward_tensor(model, input, H0, W0), GC_OK);
-}
-
-/* explain with one method at a layer; returns a copy of the map */
-static float *explain(gc_method m, const char *layer, int c, gc_map *map) {
-  gc_explain_params ep = gc_default_explain_params();
-  ep.method = m;
-  ep.layer = layer;
-  ep.class_index = c;
-  ep.scorecam_channels = 4;
-  ep.smoothgrad_samples = 3;
-  ep.ig_steps = 4;
-  gc_status s = gc_model_explain(model, &ep, map, NULL);
-  CHECK(s == GC_OK, "%s: %s (%s)", gc_method_name(m), gc_status_to_string(s), gc_model_last_error(model));
-  if (s != GC_OK) return NULL;
-  size_t n = (size_t)map->height * map->width * map->channels;
-  float *copy = malloc(n * sizeof *copy);
-  memcpy(copy, map->data, n * sizeof *copy);
-  return copy;
-}
-
-static void test_methods(void) {
-  const char *L = "block8_sepconv3_act";
-  gc_model_forward_tensor(model, input, H0, W0);
-  const int c = (top1() + 3) % 1000; /* not the top-1: classes matter */
-  const float *Ap, *Gp;
-  gc_shape sa, sg;
-  CHECK_STATUS(gc_model_activation(model, L, &Ap, &sa), GC_OK);
-  const int hw = sa.dims[1] * sa.dims[2], K = sa.dims[3];
-  float *A = malloc((size_t)hw * K * sizeof *A), *G = malloc((size_t)hw * K * sizeof *G);
-  memcpy(A, Ap, (size_t)hw * K * sizeof *A);
-  CHECK_STATUS(gc_model_gradient(model, c, L, GC_TARGET_LOGIT, 0, &Gp, &sg), GC_OK);
-  memcpy(G, Gp, (size_t)hw * K * sizeof *G);
-  double *ref = malloc((size_t)hw * sizeof *ref), *w = malloc((size_t)K * sizeof *w);
-  gc_map map;
-  float *got;
-#define RELU_REF() for (int p = 0; p < hw; p++) ref[p] = ref[p] > 0 ? ref[p] : 0
-#define COMBINE()                                                                  \
-  for (int p = 0; p < hw; p++) {                                                   \
-    ref[p] = 0;                                                                    \
-    for (int k = 0; k < K; k++) ref[p] += w[k] * A[p * K + k];                     \
-  }                                                                                \
-  RELU_REF()
-#define EXPECT(method, tol)                                                        \
-  got = explain(method, L, c, &map);                                               \
-  if (got) {                                                                       \
-    double e_ = rel_l2(got, ref, hw);                                              \
-    CHECK(e_ < tol, "%s vs its formula: %g", gc_method_name(method), e_);          \
-    double s_ = 0;                                                                 \
-    for (int p = 0; p < hw; p++) s_ += ref[p];                                     \
-    CHECK(s_ > 0, "%s: the reference map is not all zero", gc_method_name(method)); \
-    free(got);                                                                     \
-  }
-
-  /* Grad-CAM: mean gradient per channel */
-  for (int k = 0; k < K; k++) {
-    w[k] = 0;
-    for (int p = 0; p < hw; p++) w[k] += G[p * K + k];
-    w[k] /= hw;
-  }
-  COMBINE();
-  EXPECT(GC_METHOD_GRADCAM, 1e-5);
-  /* Grad-CAM++ */
-  for (int k = 0; k < K; k++) {
-    double sa_ = 0;
-    for (int p = 0; p < hw; p++) sa_ += A[p * K + k];
-    w[k] = 0;
-    for (int p = 0; p < hw; p++) {
-      double g = G[p * K + k];
-      if (g != 0) w[k] += g * g / (2 * g * g + sa_ * g * g * g + 1e-7) * (g > 0 ? g : 0);
-    }
-  }
-  COMBINE();
-  EXPECT(GC_METHOD_GRADCAM_PP, 1e-4);
-  /* HiResCAM */
-  for (int p = 0; p < hw; p++) {
-    ref[p] = 0;
-    for (int k = 0; k < K; k++) ref[p] += (double)G[p * K + k] * A[p * K + k];
-  }
-  RELU_REF();
-  EXPECT(GC_METHOD_HIRESCAM, 1e-5);
-  /* XGrad-CAM */
-  for (int k = 0; k < K; k++) {
-    double sa_ = 0, acc = 0;
-    for (int p = 0; p < hw; p++) sa_ += A[p * K + k], acc += (double)A[p * K + k] * G[p * K + k];
-    w[k] = acc / (sa_ + 1e-7);
-  }
-  COMBINE();
-  EXPECT(GC_METHOD_XGRADCAM, 1e-4);
-  /* LayerCAM */
-  for (int p = 0; p < hw; p++) {
-    ref[p] = 0;
-    for (int k = 0; k < K; k++) ref[p] += (G[p * K + k] > 0 ? G[p * K + k] : 0) * (double)A[p * K + k];
-  }
-  RELU_REF();
-  EXPECT(GC_METHOD_LAYERCAM, 1e-5);
-  /* Eigen-CAM: first principal component from the K x K covariance (power iteration in
-   * double on the covariance, unlike the core's iteration on the data) */
-  {
-    double *mean = calloc(K, sizeof *mean), *C = calloc((size_t)K * K, sizeof *C), *v = malloc(K * sizeof *v),
-           *nv = malloc(K * sizeof *nv);
-    for (int p = 0; p < hw; p++)
-      for (int k = 0; k < K; k++) mean[k] += A[p * K + k] / (double)hw;
-    for (int p = 0; p < hw; p++)
-      for (int i = 0; i < K; i++) {
-        const double xi = A[p * K + i] - mean[i];
-        if (xi == 0) continue;
-        for (int j = 0; j < K; j++) C[(size_t)i * K + j] += xi * (A[p * K + j] - mean[j]);
-      }
-    for (int k = 0; k < K; k++) v[k] = (k % 7) + 1.0;
-    for (int it = 0; it < 300; it++) {
-      double nrm = 0;
-      for (int i = 0; i < K; i++) {
-        nv[i] = 0;
-        for (int j = 0; j < K; j++) nv[i] += C[(size_t)i * K + j] * v[j];
-        nrm += nv[i] * nv[i];
-      }
-      nrm = sqrt(nrm);
-      for (int i = 0; i < K; i++) v[i] = nv[i] / nrm;
-    }
-    double corr = 0, mu = 0;
-    double *cm = malloc(hw * sizeof *cm);
-    for (int p = 0; p < hw; p++) {
-      ref[p] = 0;
-      cm[p] = 0;
-      for (int k = 0; k < K; k++) ref[p] += (A[p * K + k] - mean[k]) * v[k], cm[p] += A[p * K + k] / K;
-      mu += cm[p] / hw;
-    }
-    for (int p = 0; p < hw; p++) corr += ref[p] * (cm[p] - mu);
-    for (int p = 0; p < hw; p++) ref[p] = corr < 0 ? -ref[p] : ref[p];
-    RELU_REF();
-    EXPECT(GC_METHOD_EIGENCAM, 1e-3);
-    free(mean), free(C), free(v), free(nv), free(cm);
-  }
-  /* Score-CAM with 4 channels: masked inputs run one by one through the public API */
-  {
-    int ch[4];
-    double mean[1024] = {0};
-    for (int p = 0; p < hw; p++)
-      for (int k = 0; k < K; k++) mean[k] += A[p * K + k];
-    for (int j = 0; j < 4; j++) {
-      int best = -1;
-      for (int k = 0; k < K; k++) {
-        int taken = 0;
-        for (int t = 0; t < j; t++) taken |= ch[t] == k;
-        if (!taken && (best < 0 || mean[k] > mean[best])) best = k;
-      }
-      ch[j] = best;
-    }
-    const int n = H0 * W0;
-    float *chan = malloc(hw * sizeof *chan), *up = malloc(n * sizeof *up), *xm = malloc(n * 3 * sizeof *xm);
-    double score[4], mx = -1e300, sum = 0;
-    for (int j = 0; j < 4; j++) {
-      float lo = 1e30f, hi = -1e30f;
-      for (int p = 0; p < hw; p++) {
-        chan[p] = A[p * K + ch[j]];
-        lo = fminf(lo, chan[p]);
-        hi = fmaxf(hi, chan[p]);
-      }
-      gc_resize_map(chan, sa.dims[1], sa.dims[2], up, H0, W0);
-      for (int q = 0; q < n; q++)
-        for (int k = 0; k < 3; k++) xm[q * 3 + k] = input[q * 3 + k] * (hi > lo ? (up[q] - lo) / (hi - lo) : 0);
-      gc_model_forward_tensor(model, xm, H0, W0);
-      score[j] = gc_model_logits(model)[c];
-      mx = fmax(mx, score[j]);
-    }
-    for (int k = 0; k < K; k++) w[k] = 0;
-    for (int j = 0; j < 4; j++) sum += exp(score[j] - mx);
-    for (int j = 0; j < 4; j++) w[ch[j]] = exp(score[j] - mx) / sum;
-    COMBINE();
-    gc_model_forward_tensor(model, input, H0, W0);
-    EXPECT(GC_METHOD_SCORECAM, 1e-4);
-    /* the model's results are those of the original input again */
-    const float *a2;
-    gc_shape s2;
-    gc_model_activation(model, L, &a2, &s2);
-    CHECK(!memcmp(a2, A, (size_t)hw * K * sizeof *A), "Score-CAM restores the forward pass");
-    free(chan), free(up), free(xm);
-  }
-  free(ref), free(w), free(A), free(G);
-}
-
-static void test_input_methods(void) {
-  gc_model_forward_tensor(model, input, H0, W0);
-  const int c = top1(), n = H0 * W0;
-  const float *g;
-  gc_shape sh;
-  gc_map map;
-  float *plain = malloc(n * 3 * sizeof *plain), *guided = malloc(n * 3 * sizeof *guided);
-  double *ref = malloc(n * 3 * sizeof *ref);
-  CHECK_STATUS(gc_model_gradient(model, c, "input", GC_TARGET_LOGIT, 0, &g, &sh), GC_OK);
-  memcpy(plain, g, n * 3 * sizeof *plain);
-  CHECK_STATUS(gc_model_gradient(model, c, NULL, GC_TARGET_LOGIT, 1, &g, &sh), GC_OK);
-  memcpy(guided, g, n * 3 * sizeof *guided);
-  CHECK(rel_l2f(guided, plain, n * 3) > 0.05, "guided gradients differ from plain ones");
-  /* saliency: max over channels of |gradient| */
-  for (int q = 0; q < n; q++) ref[q] = fmax(fabs(plain[3 * q]), fmax(fabs(plain[3 * q + 1]), fabs(plain[3 * q + 2])));
-  float *got = explain(GC_METHOD_SALIENCY, NULL, c, &map);
-  CHECK(got && map.height == H0 && map.width == W0 && map.channels == 1, "saliency map at input size");
-  if (got) CHECK(rel_l2(got, ref, n) < 1e-6, "saliency formula");
-  free(got);
-  /* guided backpropagation: the guided input gradient */
-  for (int q = 0; q < n * 3; q++) ref[q] = guided[q];
-  got = explain(GC_METHOD_GUIDED_BACKPROP, NULL, c, &map);
-  CHECK(got && map.channels == 3, "guided backprop has 3 channels");
-  if (got) CHECK(rel_l2(got, ref, n * 3) < 1e-6, "guided backprop");
-  free(got);
-  /* Guided Grad-CAM: guided gradient times the upsampled Grad-CAM scaled to max 1 */
-  {
-    float *cam = explain(GC_METHOD_GRADCAM, "block4_add", c, &map);
-    const int ch = map.height, cw = map.width;
-    float *up = malloc(n * sizeof *up), mx = 0;
-    for (int q = 0; cam && q < ch * cw; q++) mx = fmaxf(mx, cam[q]);
-    if (cam) gc_resize_map(cam, ch, cw, up, H0, W0);
-    for (int q = 0; q < n; q++)
-      for (int k = 0; k < 3; k++) ref[q * 3 + k] = guided[q * 3 + k] * (mx > 0 ? up[q] / mx : 0);
-    got = explain(GC_METHOD_GUIDED_GRADCAM, "block4_add", c, &map);
-    if (got) CHECK(rel_l2(got, ref, n * 3) < 1e-5, "guided Grad-CAM");
-    free(got), free(cam), free(up);
-  }
-  /* SmoothGrad: the same noise through the public gradient API */
-  {
-    float lo = 1e30f, hi = -1e30f;
-    for (int q = 0; q < n * 3; q++) lo = fminf(lo, input[q]), hi = fmaxf(hi, input[q]);
-    float *noise = malloc(n * 3 * sizeof *noise);
-    double *acc = calloc(n * 3, sizeof *acc);
-    for (int i = 0; i < 3; i++) {
-      gc_smoothgrad_noise(1, i, 0.15f * (hi - lo), noise, (size_t)n * 3);
-      for (int q = 0; q < n * 3; q++) noise[q] += input[q];
-      gc_model_forward_tensor(model, noise, H0, W0);
-      gc_model_gradient(model, c, "input", GC_TARGET_LOGIT, 0, &g, &sh);
-      for (int q = 0; q < n * 3; q++) acc[q] += g[q];
-    }
-    for (int q = 0; q < n; q++)
-      ref[q] = fmax(fabs(acc[3 * q]), fmax(fabs(acc[3 * q + 1]), fabs(acc[3 * q + 2]))) / 3;
-    gc_model_forward_tensor(model, input, H0, W0);
-    got = explain(GC_METHOD_SMOOTHGRAD, NULL, c, &map);
-    if (got) CHECK(rel_l2(got, ref, n) < 1e-5, "SmoothGrad");
-    free(noise), free(acc), free(got);
-    CHECK(gc_model_input(model, &g, &sh) == GC_OK && !memcmp(g, input, n * 3 * sizeof *input),
-          "SmoothGrad restores the forward pass of the input");
-  }
-  /* Integrated Gradients from the black baseline (-1), 4 steps */
-  {
-    float *xs = malloc(n * 3 * sizeof *xs);
-    double *acc = calloc(n * 3, sizeof *acc);
-    for (int k = 1; k <= 4; k++) {
-      for (int q = 0; q < n * 3; q++) xs[q] = -1.0f + (k / 4.0f) * (input[q] + 1.0f);
-      gc_model_forward_tensor(model, xs, H0, W0);
-      gc_model_gradient(model, c, "input", GC_TARGET_LOGIT, 0, &g, &sh);
-      for (int q = 0; q < n * 3; q++) acc[q] += g[q];
-    }
-    for (int q = 0; q < n; q++) {
-      double v = 0;
-      for (int k = 0; k < 3; k++) v += (input[q * 3 + k] + 1.0) * acc[q * 3 + k] / 4;
-      ref[q] = fabs(v);
-    }
-    gc_model_forward_tensor(model, input, H0, W0);
-    got = explain(GC_METHOD_INTEGRATED_GRADIENTS, NULL, c, &map);
-    if (got) CHECK(rel_l2(got, ref, n) < 1e-5, "Integrated Gradients");
-    free(xs), free(acc), free(got);
-  }
-  free(plain), free(guided), free(ref);
 }
 
 static void test_batch_and_metrics(void) {
@@ -778,8 +468,6 @@ int main(void) {
     test_fast_path();
     test_network_fd();
     test_gradient_sums();
-    test_methods();
-    test_input_methods();
     test_explain_errors();
     test_batch_and_metrics();
   }
