@@ -298,6 +298,13 @@ gc_status gc_import_finish(gc_import *im, gc_dtype dtype, void **bytes, size_t *
 const char *gc_import_describe(const gc_import *im);
 void gc_import_free(gc_import *im);
 
+/* A copy of a .gcw weights file whose layers from `from_layer` (any layer name) to the output
+ * carry fresh random weights (Adebayo et al. 2018's cascading randomisation: kernels uniform
+ * with variance 1 / fan-in, batch norms the identity, biases 0; the same seed gives the same
+ * file). *out is malloc'ed (gc_free). */
+gc_status gc_weights_randomized(const void *gcw, size_t size, const char *from_layer, uint32_t seed, void **out,
+                                size_t *out_size, char *err, size_t errlen);
+
 /* One call for one file held in memory (gc_import_* with progress ignored). */
 gc_status gc_import_memory(const void *bytes, size_t size, const void *labels, size_t labels_size, gc_dtype dtype,
                            void **gcw, size_t *gcw_size, char *err, size_t errlen);

@@ -111,24 +111,25 @@ export class Core {
   }
 
   /** Run on 8-bit RGBA (channels 4, e.g. ImageData.data) or RGB (channels 3) pixels, resized
-   *  to size x size (299, or 71..1024: smaller is faster and coarser). */
-  forwardImage(pixels, width, height, channels = 4, stride = width * channels, size = 299) {
+   *  to size x size (71..1024: smaller is faster and coarser), or to the model's input size
+   *  (299x299 for ImageNet) when size is 0 or omitted. */
+  forwardImage(pixels, width, height, channels = 4, stride = width * channels, size = 0) {
     this._need();
     const n = pixels.length;
     const p = this._alloc(n);
     try {
       this.M.HEAPU8.set(pixels, p);
-      const s = size === 299 ? this.M._gcw_forward_image(this.model, p, width, height, stride, channels)
-        : this.M._gcw_forward_image_size(this.model, p, width, height, stride, channels, size);
+      const s = this.M._gcw_forward_image_size(this.model, p, width, height, stride, channels, size || 0);
       this._check(s, this._modelError());
     } finally {
       this.M._free(p);
     }
   }
 
-  logits() { this._need(); return this._f32result(this.M._gcw_logits(this.model), 1000); }
-  probs() { this._need(); return this._f32result(this.M._gcw_probs(this.model), 1000); }
+  logits() { this._need(); return this._f32result(this.M._gcw_logits(this.model), this.classCount()); }
+  probs() { this._need(); return this._f32result(this.M._gcw_probs(this.model), this.classCount()); }
   _f32result(p, n) {
+    if (!p && this.model && !this.classCount()) throw new CoreError('NO_HEAD', 'the model has no classifier (a notop file): it gives activations and class-free methods only', -1);
     if (!p) throw new CoreError('NOT_RUN', 'no forward pass has run yet', 17);
     return this._f32copy(p, n);
   }
@@ -160,13 +161,18 @@ export class Core {
   }
 
   // ---- layers and classes ---------------------------------------------------------------
-  layers(height = 299, width = 299) {
+  /** The layers with their shapes for an input of height x width: the loaded model's (0, 0: its
+   *  input size), or the ImageNet model's before any is loaded. */
+  layers(height = 0, width = 0) {
     const out = [];
     const dims = this._alloc(20);
+    const M = this.M, m = this.model;
     try {
-      for (let i = 0; i < this.M._gcw_layer_count(); i++) {
-        const namePtr = this.M._gcw_layer_name(i);
-        this._check(this.M._gcw_layer_shape(namePtr, height, width, dims));
+      const count = m ? M._gcw_model_layer_count(m) : M._gcw_layer_count();
+      for (let i = 0; i < count; i++) {
+        const namePtr = m ? M._gcw_model_layer_name(m, i) : M._gcw_layer_name(i);
+        this._check(m ? M._gcw_model_layer_shape(m, namePtr, height, width, dims)
+          : M._gcw_layer_shape(namePtr, height || 299, width || 299, dims));
         const d = this._i32s(dims, 5);
         out.push({ name: this.M.UTF8ToString(namePtr), shape: d.slice(1, 1 + d[0]) });
       }
@@ -175,15 +181,70 @@ export class Core {
     }
     return out;
   }
-  className(i) { const p = this.M._gcw_class_name(i); return p ? this.M.UTF8ToString(p) : null; }
+  /** Class i's name: the model's (its file's, or set by setClassNames), the ImageNet name for the
+   *  ImageNet head, else "class i". */
+  className(i) {
+    const p = this.model ? this.M._gcw_model_class_name(this.model, i) : this.M._gcw_class_name(i);
+    return p ? this.M.UTF8ToString(p) : `class ${i}`;
+  }
+  classCount() { return this.model ? this.M._gcw_model_classes(this.model) : 1000; }
+
+  /** What the loaded model is: {base, inputSize: [h, w], classes, head, source, inferred}. */
+  modelInfo() {
+    this._need();
+    const M = this.M;
+    const buf = this._alloc(256);
+    try {
+      M._gcw_model_input_size(this.model, buf);
+      const [h, w] = this._i32s(buf, 2);
+      this._check(M._gcw_model_head(this.model, buf, 256));
+      return {
+        base: 'xception', inputSize: [h, w], classes: M._gcw_model_classes(this.model), head: M.UTF8ToString(buf),
+        source: M.UTF8ToString(M._gcw_model_source(this.model)), inferred: !!M._gcw_model_head_inferred(this.model),
+      };
+    } finally {
+      M._free(buf);
+    }
+  }
+
+  /** Replace the class names (as many as the model has classes; [] restores the defaults). */
+  setClassNames(names) {
+    this._need();
+    const ptrs = names.map((n) => this._str(String(n)));
+    const arr = this._alloc(4 * Math.max(1, ptrs.length));
+    try {
+      new Uint32Array(this.M.HEAPU8.buffer, arr, ptrs.length).set(ptrs);
+      this._check(this.M._gcw_model_set_class_names(this.model, arr, ptrs.length), this._modelError());
+    } finally {
+      for (const p of ptrs) this.M._free(p);
+      this.M._free(arr);
+    }
+  }
   classWnid(i) { const p = this.M._gcw_class_wnid(i); return p ? this.M.UTF8ToString(p) : null; }
 
   // ---- gradients and explanations ------------------------------------------------------
-  /** Names of the explanation methods, in the core's order. */
+  /** The core's method registry: [{name, label, summary, formula, reference, usesLayer, channels,
+   *  needsClass, multiPass, params: [{name, cli, label, min, max, default, integer, special}]}]. */
   methods() {
+    const M = this.M;
+    const text = (p) => (p ? M.UTF8ToString(p) : null);
     const out = [];
-    for (let i = 0; i < this.M._gcw_method_count(); i++) {
-      out.push({ name: this.M.UTF8ToString(this.M._gcw_method_name(i)), usesLayer: !!this.M._gcw_method_uses_layer(i) });
+    for (let i = 0; i < M._gcw_method_count(); i++) {
+      const params = [];
+      for (let k = 0; k < M._gcw_method_flag(i, 4); k++) {
+        params.push({
+          name: text(M._gcw_method_param_text(i, k, 0)), cli: text(M._gcw_method_param_text(i, k, 1)),
+          label: text(M._gcw_method_param_text(i, k, 2)), special: text(M._gcw_method_param_text(i, k, 3)),
+          min: M._gcw_method_param_num(i, k, 0), max: M._gcw_method_param_num(i, k, 1),
+          default: M._gcw_method_param_num(i, k, 2), integer: !!M._gcw_method_param_num(i, k, 3),
+        });
+      }
+      out.push({
+        name: text(M._gcw_method_text(i, 0)), label: text(M._gcw_method_text(i, 1)), summary: text(M._gcw_method_text(i, 2)),
+        formula: text(M._gcw_method_text(i, 3)), reference: text(M._gcw_method_text(i, 4)),
+        usesLayer: !!M._gcw_method_flag(i, 0), channels: M._gcw_method_flag(i, 1), needsClass: !!M._gcw_method_flag(i, 2),
+        multiPass: !!M._gcw_method_flag(i, 3), params,
+      });
     }
     return out;
   }
@@ -213,27 +274,81 @@ export class Core {
 
   /**
    * Explain the last forward pass.
+   * @param {object} o method, classIndex (-1: top-1), contrastClass (-1: none), layer, target
+   *   ('logit'|'prob'), onProgress(done, total) (return true to cancel: CANCELLED), and the
+   *   method's parameters by their registry names (samples, sigma, seed, steps, channels, ...;
+   *   a parameter's `special` word, e.g. channels: 'all', means its minimum)
    * @returns {{classIndex, height, width, channels, data: Float32Array}} the raw map
    */
-  explain({ method = 'gradcam', classIndex = -1, layer = 'block14_sepconv2_act', target = 'logit',
-    channels = 0, samples = 0, sigma = -1, seed = -1, steps = 0 } = {}) {
+  explain({ method = 'gradcam', classIndex = -1, contrastClass = -1, layer = 'block14_sepconv2_act', target = 'logit',
+    onProgress, ...params } = {}) {
     this._need();
-    const m = this._str(method);
+    const M = this.M;
+    const mp = this._str(method);
+    const p = M._gcw_params_new(mp);
+    M._free(mp);
+    if (!p) throw new CoreError('INVALID_ARGUMENT', `unknown method '${method}'`, 1);
     const l = this._str(layer || '');
     const out = this._alloc(4 + 16);
+    const err = this._alloc(256);
+    const info = this.methods().find((x) => x.name === method);
     try {
-      const s = this.M._gcw_explain(this.model, m, classIndex, l, target === 'prob' ? 1 : 0, channels, samples,
-        sigma, seed, steps, out, out + 4);
-      if (s === 1 && !this.methods().some((x) => x.name === method)) {
-        throw new CoreError('INVALID_ARGUMENT', `unknown method '${method}'`, s);
+      for (const [k, v] of Object.entries(params)) {
+        if (v === undefined) continue;
+        const q = info.params.find((x) => x.name === k);
+        const value = q && q.special && v === q.special ? q.min : v;
+        const name = this._str(k);
+        const s = M._gcw_params_set(p, name, typeof value === 'number' ? value : NaN, err, 256);
+        M._free(name);
+        this._check(s, M.UTF8ToString(err));
       }
+      M._gcw_params_target(p, classIndex, contrastClass, l, target === 'prob' ? 1 : 0);
+      M.gradcamProgress = onProgress ? (done, total) => (onProgress(done, total) ? 1 : 0) : null;
+      const s = M._gcw_explain_with(this.model, p, out, out + 4);
       this._check(s, this._modelError());
       const [height, width, ch, cls] = this._i32s(out + 4, 4);
       return { classIndex: cls, height, width, channels: ch, data: this._f32copy(this._u32(out), height * width * ch) };
     } finally {
-      this.M._free(m);
-      this.M._free(l);
+      M.gradcamProgress = null;
+      M._gcw_params_free(p);
+      for (const q of [l, out, err]) M._free(q);
+    }
+  }
+
+  /** What the last explanation weighed: {weights: Float32Array(K), preRelu: {height, width, data}}
+   *  for the channel-weighted methods, null for the others. */
+  explainDetail() {
+    this._need();
+    const out = this._alloc(20);
+    try {
+      this._check(this.M._gcw_explain_detail(this.model, out, out + 4, out + 8));
+      const [k, h, w] = this._i32s(out + 8, 3);
+      const wp = this._u32(out), pp = this._u32(out + 4);
+      if (!wp) return null;
+      return { weights: this._f32copy(wp, k), preRelu: { height: h, width: w, data: this._f32copy(pp, h * w) } };
+    } finally {
       this.M._free(out);
+    }
+  }
+
+  /** A copy of a .gcw file with the layers from `layer` to the output randomised (sanity check). */
+  randomizedWeights(bytes, layer, seed = 1) {
+    const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    const buf = this._alloc(u8.length);
+    const name = this._str(layer);
+    const out = this._alloc(8);
+    const err = this._alloc(256);
+    try {
+      this.M.HEAPU8.set(u8, buf);
+      this.M.HEAPU8[err] = 0;
+      this._check(this.M._gcw_weights_randomized(buf, u8.length, name, seed >>> 0, out, out + 4, err, 256),
+        this.M.UTF8ToString(err));
+      const ptr = this._u32(out), size = this._u32(out + 4);
+      const copy = this.M.HEAPU8.slice(ptr, ptr + size);
+      this.M._free(ptr);
+      return copy;
+    } finally {
+      for (const q of [buf, name, out, err]) this.M._free(q);
     }
   }
 
@@ -265,12 +380,13 @@ export class Core {
   }
 
   /** Deletion / insertion curves and AUC, average drop, increase in confidence. */
-  metrics(map, classIndex, { steps = 16, baseline = 'blur' } = {}) {
+  metrics(map, classIndex, { steps = 16, baseline = 'blur', onProgress } = {}) {
     this._need();
     const mp = this._alloc(map.data.length * 4);
     const out = this._alloc((2 * steps + 6) * 4);
     try {
       new Float32Array(this.M.HEAPU8.buffer, mp, map.data.length).set(map.data);
+      this.M.gradcamProgress = onProgress ? (done, total) => (onProgress(done, total) ? 1 : 0) : null;
       const s = this.M._gcw_metrics(this.model, mp, map.height, map.width, classIndex, steps,
         baseline === 'mean' ? 1 : 0, out);
       this._check(s, this._modelError());
@@ -285,6 +401,7 @@ export class Core {
         increaseInConfidence: r[2 * steps + 5] === 1,
       };
     } finally {
+      this.M.gradcamProgress = null;
       this.M._free(mp);
       this.M._free(out);
     }

@@ -120,28 +120,73 @@ EXPORT int gcw_gradient(gc_model *m, int cls, const char *layer, int target, int
   return st;
 }
 
+/* ---- the method registry (gc_method_info) ------------------------------------------------ */
 EXPORT int gcw_method_count(void) { return GC_METHOD_COUNT; }
 EXPORT const char *gcw_method_name(int i) { return gc_method_name((gc_method)i); }
-EXPORT int gcw_method_uses_layer(int i) { return gc_method_uses_layer((gc_method)i); }
+/* field: 0 name, 1 label, 2 summary, 3 formula, 4 reference */
+EXPORT const char *gcw_method_text(int i, int field) {
+  const gc_method_info *mi = gc_method_info_of((gc_method)i);
+  if (!mi) return NULL;
+  const char *t[5] = {mi->name, mi->label, mi->summary, mi->formula, mi->reference};
+  return field >= 0 && field < 5 ? t[field] : NULL;
+}
+/* field: 0 uses_layer, 1 channels, 2 needs_class, 3 multi_pass, 4 nparams */
+EXPORT int gcw_method_flag(int i, int field) {
+  const gc_method_info *mi = gc_method_info_of((gc_method)i);
+  if (!mi) return -1;
+  const int f[5] = {mi->uses_layer, mi->channels, mi->needs_class, mi->multi_pass, mi->nparams};
+  return field >= 0 && field < 5 ? f[field] : -1;
+}
+static const gc_method_param *param(int i, int k) {
+  const gc_method_info *mi = gc_method_info_of((gc_method)i);
+  return mi && k >= 0 && k < mi->nparams ? &mi->params[k] : NULL;
+}
+/* field: 0 name, 1 cli, 2 label, 3 special */
+EXPORT const char *gcw_method_param_text(int i, int k, int field) {
+  const gc_method_param *q = param(i, k);
+  const char *t[4] = {q ? q->name : NULL, q ? q->cli : NULL, q ? q->label : NULL, q ? q->special : NULL};
+  return field >= 0 && field < 4 ? t[field] : NULL;
+}
+/* field: 0 min, 1 max, 2 default, 3 integer */
+EXPORT double gcw_method_param_num(int i, int k, int field) {
+  const gc_method_param *q = param(i, k);
+  if (!q) return 0;
+  const double f[4] = {q->min, q->max, q->def, q->integer};
+  return field >= 0 && field < 4 ? f[field] : 0;
+}
 EXPORT int gcw_colormap_count(void) { return GC_COLORMAP_COUNT; }
 EXPORT const char *gcw_colormap_name(int i) { return gc_colormap_name((gc_colormap)i); }
 
+/* ---- explanations ---------------------------------------------------------------------------- */
+/* Parameters for a method by name (NULL for an unknown name); released with gcw_params_free. */
+EXPORT gc_explain_params *gcw_params_new(const char *method) {
+  gc_method mt;
+  if (!method || gc_method_from_name(method, &mt) != GC_OK) return NULL;
+  gc_explain_params *p = malloc(sizeof *p);
+  if (p) {
+    *p = gc_default_explain_params();
+    p->method = mt;
+  }
+  return p;
+}
+EXPORT int gcw_params_set(gc_explain_params *p, const char *name, double value, char *err, int errlen) {
+  return p ? gc_explain_params_set(p, p->method, name, value, err, (size_t)errlen) : GC_ERR_INVALID_ARGUMENT;
+}
+/* layer: NULL or "" for the default; the string must live until gcw_explain_with returns */
+EXPORT void gcw_params_target(gc_explain_params *p, int cls, int contrast, const char *layer, int target) {
+  if (!p) return;
+  p->class_index = cls;
+  p->contrast_class = contrast;
+  if (layer && *layer) p->layer = layer;
+  p->target = (gc_target)target;
+}
+EXPORT void gcw_params_free(gc_explain_params *p) { free(p); }
+
 /* out: [height, width, channels, class]; *data: the raw map */
-EXPORT int gcw_explain(gc_model *m, const char *method, int cls, const char *layer, int target, int channels,
-                       int samples, float sigma, int seed, int ig_steps, const float **data, int *out) {
-  gc_explain_params p = gc_default_explain_params();
-  if (method && gc_method_from_name(method, &p.method) != GC_OK) return GC_ERR_INVALID_ARGUMENT;
-  p.class_index = cls;
-  if (layer && *layer) p.layer = layer;
-  p.target = (gc_target)target;
-  if (channels > 0) p.scorecam_channels = channels;
-  if (samples > 0) p.smoothgrad_samples = samples;
-  if (sigma >= 0) p.smoothgrad_sigma = sigma;
-  if (seed >= 0) p.seed = (uint32_t)seed;
-  if (ig_steps > 0) p.ig_steps = ig_steps;
+EXPORT int gcw_explain_with(gc_model *m, const gc_explain_params *p, const float **data, int *out) {
   gc_map map;
   int c = -1;
-  gc_status st = gc_model_explain(m, &p, &map, &c);
+  gc_status st = gc_model_explain(m, p, &map, &c);
   if (st == GC_OK) {
     *data = map.data;
     out[0] = map.height;
@@ -150,6 +195,23 @@ EXPORT int gcw_explain(gc_model *m, const char *method, int cls, const char *lay
     out[3] = c;
   }
   return st;
+}
+/* out: [channels, height, width]; *weights / *pre_relu NULL when the method has no channel weights */
+EXPORT int gcw_explain_detail(gc_model *m, const float **weights, const float **pre_relu, int *out) {
+  gc_explain_detail d;
+  gc_status st = gc_model_explain_detail(m, &d);
+  if (st == GC_OK) {
+    *weights = d.weights;
+    *pre_relu = d.pre_relu;
+    out[0] = d.channels;
+    out[1] = d.height;
+    out[2] = d.width;
+  }
+  return st;
+}
+EXPORT int gcw_weights_randomized(const void *gcw, size_t size, const char *layer, uint32_t seed, void **out,
+                                  size_t *out_size, char *err, size_t errlen) {
+  return gc_weights_randomized(gcw, size, layer, seed, out, out_size, err, errlen);
 }
 
 EXPORT int gcw_render(const float *map, int mh, int mw, int mc, const uint8_t *image, int w, int h, int stride,

@@ -282,7 +282,52 @@ static void test_spec_checks(void) {
                GC_ERR_LABELS);
 }
 
+/* Cascading randomisation: the layers from the named one on change, the ones before do not. */
+static void test_randomized(void) {
+  gc_spec s;
+  gc_spec_imagenet(&s);
+  synth w;
+  CHECK(synth_make_spec(&w, 9, &s) == 0, "weights");
+  char err[GC_ERRBUF_SIZE];
+  void *b = NULL, *r1 = NULL, *r2 = NULL, *r3 = NULL;
+  size_t n = 0, n1 = 0, n2 = 0, n3 = 0;
+  CHECK_STATUS(gc_weights_write_model(&s, NULL, 0, w.specs, (const float *const *)w.data, w.count, GC_DTYPE_F16, &b,
+                                      &n, err, sizeof err),
+               GC_OK);
+  CHECK_STATUS(gc_weights_randomized(b, n, "block99", 1, &r1, &n1, err, sizeof err), GC_ERR_LAYER_UNKNOWN);
+  CHECK_STATUS(gc_weights_randomized(b, n, "block14_sepconv2_act", 1, &r1, &n1, err, sizeof err), GC_OK);
+  CHECK_STATUS(gc_weights_randomized(b, n, "block14_sepconv2_act", 1, &r2, &n2, err, sizeof err), GC_OK);
+  CHECK_STATUS(gc_weights_randomized(b, n, "predictions", 1, &r3, &n3, err, sizeof err), GC_OK);
+  CHECK(n1 == n && n2 == n1 && !memcmp(r1, r2, n1), "the same seed gives the same file");
+  gc_model *m[3] = {NULL, NULL, NULL};
+  const void *files[3] = {b, r1, r3};
+  const size_t sizes[3] = {n, n1, n3};
+  uint8_t px[32 * 32 * 4];
+  constant_image(px, 32 * 32, 120);
+  float *a13[3], *a14[3], *lg[3];
+  for (int i = 0; i < 3; i++) {
+    CHECK_STATUS(gc_model_load_memory(files[i], sizes[i], NULL, &m[i], err, sizeof err), GC_OK);
+    CHECK_STATUS(gc_model_forward_image_size(m[i], px, 32, 32, 128, GC_PIXEL_RGBA8, 71, 71), GC_OK);
+    const float *d;
+    gc_shape sh;
+    gc_model_activation(m[i], "block13_add", &d, &sh);
+    a13[i] = malloc(gc_tensor_count(4, sh.dims) * 4), memcpy(a13[i], d, gc_tensor_count(4, sh.dims) * 4);
+    gc_model_activation(m[i], "block14_sepconv2_act", &d, &sh);
+    a14[i] = malloc(gc_tensor_count(4, sh.dims) * 4), memcpy(a14[i], d, gc_tensor_count(4, sh.dims) * 4);
+    lg[i] = malloc(1000 * 4), memcpy(lg[i], gc_model_logits(m[i]), 1000 * 4);
+  }
+  const size_t e13 = 3 * 3 * 1024, e14 = 3 * 3 * 2048;
+  CHECK(!memcmp(a13[0], a13[1], e13 * 4) && !memcmp(a13[0], a13[2], e13 * 4), "layers before stay");
+  CHECK(memcmp(a14[0], a14[1], e14 * 4) != 0, "block14_sepconv2 randomised");
+  CHECK(!memcmp(a14[0], a14[2], e14 * 4), "randomising predictions keeps block14");
+  CHECK(memcmp(lg[0], lg[2], 4000) != 0, "randomising predictions changes the logits");
+  for (int i = 0; i < 3; i++) gc_model_free(m[i]), free(a13[i]), free(a14[i]), free(lg[i]);
+  gc_free(b), gc_free(r1), gc_free(r2), gc_free(r3);
+  synth_free(&w);
+}
+
 int main(void) {
+  test_randomized();
   test_spec_checks();
   test_dense_head();
   test_binary_head();
