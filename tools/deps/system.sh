@@ -6,7 +6,7 @@ set -euo pipefail
 # clang, its sanitizer and libFuzzer runtimes and llvm-symbolizer: the ASan/UBSan test build and
 # the fuzz targets (tools/asan.sh, tools/fuzz.sh)
 packages=(emscripten cmake ninja-build libstb-dev libcpuinfo-dev libhdf5-dev pkg-config xz-utils patch
-          clang libclang-rt-14-dev llvm-14 "$@")
+          clang libclang-rt-14-dev llvm-14 python3-h5py "$@")
 
 missing=()
 for p in "${packages[@]}"; do
