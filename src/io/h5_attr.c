@@ -29,8 +29,8 @@ static gc_status parse_attr(gc_h5 *f, const uint8_t *p, size_t n, attr_view *a) 
   const uint8_t *name = h5_take(&c, (name_size + align) & ~align);
   const uint8_t *type = h5_take(&c, (type_size + align) & ~align);
   const uint8_t *space = h5_take(&c, (space_size + align) & ~align);
-  if (c.bad || version < 1 || version > 3)
-    return h5_fail(f, GC_ERR_H5, "an attribute message is truncated or of version %d", version);
+  if (version < 1 || version > 3) return h5_fail(f, GC_ERR_H5, "attribute message version %d (1 to 3 are read)", version);
+  if (c.bad) return h5_fail(f, GC_ERR_H5, "an attribute message of %zu bytes is truncated", n);
   if (version > 1 && (flags & 3)) return h5_fail(f, GC_ERR_H5, "an attribute has a shared datatype or dataspace");
   size_t len = name_size ? (size_t)name_size - 1 : 0;
   const uint8_t *nul = memchr(name, 0, (size_t)name_size);
@@ -80,8 +80,8 @@ static gc_status each_attr(gc_h5 *f, const h5_ohdr *h, attr_fn fn, void *ctx) {
       const int version = (int)h5_u(&c, 1), flags = (int)h5_u(&c, 1);
       if (flags & 1) h5_u(&c, 2);
       const uint64_t heap = h5_addr(f, &c), names = h5_addr(f, &c);
-      if (c.bad || version != 0)
-        return h5_fail(f, GC_ERR_H5, "its attribute info message is truncated or of version %d", version);
+      if (c.bad) return h5_fail(f, GC_ERR_H5, "its attribute info message is truncated");
+      if (version != 0) return h5_fail(f, GC_ERR_H5, "attribute info message version %d (0 is read)", version);
       if (heap == H5_UNDEF) continue;
       dense_attrs d = {f, {0}, fn, ctx};
       s = h5_fheap_open(f, heap, &d.heap);

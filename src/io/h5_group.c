@@ -106,7 +106,8 @@ static gc_status read_links(gc_h5 *f, const h5_ohdr *h, link_builder *b) {
       int version = (int)h5_u(&c, 1), flags = (int)h5_u(&c, 1);
       if (flags & 1) h5_u(&c, 8);
       uint64_t heap = h5_addr(f, &c), names = h5_addr(f, &c);
-      if (c.bad || version != 0) return h5_fail(f, GC_ERR_H5, "its link info message is truncated or of version %d", version);
+      if (c.bad) return h5_fail(f, GC_ERR_H5, "its link info message is truncated");
+      if (version != 0) return h5_fail(f, GC_ERR_H5, "link info message version %d (0 is read)", version);
       if (heap == H5_UNDEF) continue; /* compact storage: the links are messages */
       if ((s = h5_fheap_open(f, heap, &b->heap)) == GC_OK) s = h5_btree2_walk(f, names, 5, dense_record, b);
     }

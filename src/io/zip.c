@@ -93,9 +93,10 @@ static int zip64_extra(const uint8_t *x, size_t n, zip_entry *e, int need_u, int
 static int by_name(const void *a, const void *b) {
   return strcmp((*(const zip_entry *const *)a)->name, (*(const zip_entry *const *)b)->name);
 }
-static int by_offset(const void *a, const void *b) {
+static int by_offset(const void *a, const void *b) { /* ties in directory order: messages are stable */
   const zip_entry *x = *(const zip_entry *const *)a, *y = *(const zip_entry *const *)b;
-  return (x->local > y->local) - (x->local < y->local);
+  if (x->local != y->local) return x->local > y->local ? 1 : -1;
+  return (x > y) - (x < y);
 }
 
 /* the central directory's place and size, from the end record (or its ZIP64 form) */

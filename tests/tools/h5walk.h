@@ -43,9 +43,13 @@ typedef struct h5walk {
   int objects;
   uint64_t seen[64]; /* the objects on the current path: a link back to one is a cycle */
   int depth;
-  gc_status first; /* the first error */
+  gc_status first; /* the first error, and its message */
+  char first_err[GC_ERRBUF_SIZE];
   char err[GC_ERRBUF_SIZE];
 } h5walk;
+
+/* without keep_going, nothing more is read after the first error */
+static int h5walk_stopped(const h5walk *w) { return w->first != GC_OK && !w->o->keep_going; }
 
 static void h5walk_esc(FILE *out, const char *s) {
   fputc('"', out);
@@ -62,12 +66,14 @@ static int h5walk_status(h5walk *w, gc_status s, const char *what) {
   if (s == GC_OK) return 1;
   if (w->first == GC_OK) {
     w->first = s;
+    snprintf(w->first_err, sizeof w->first_err, "%s", w->err);
     if (w->o->out) fprintf(w->o->out, "error %s: %s\n", gc_status_to_string(s), w->err);
   }
   return w->o->keep_going;
 }
 
 static void h5walk_attrs(h5walk *w, gc_h5_obj obj, const char *path) {
+  if (h5walk_stopped(w)) return;
   gc_h5_strings names;
   if (!h5walk_status(w, gc_h5_attr_names(w->f, obj, &names, w->err, sizeof w->err), "attr_names")) return;
   for (size_t i = 0; i < names.count; i++) {
@@ -117,7 +123,7 @@ static void h5walk_dataset(h5walk *w, gc_h5_obj obj, const char *path) {
 }
 
 static void h5walk_object(h5walk *w, gc_h5_obj obj, const char *path) {
-  if (w->o->max_objects && ++w->objects > w->o->max_objects) return;
+  if (h5walk_stopped(w) || (w->o->max_objects && ++w->objects > w->o->max_objects)) return;
   for (int i = 0; i < w->depth; i++)
     if (w->seen[i] == obj.addr) {
       if (w->o->out) fprintf(w->o->out, "cycle %s%s\n", w->prefix, path);
@@ -145,7 +151,7 @@ static void h5walk_object(h5walk *w, gc_h5_obj obj, const char *path) {
     if (h5walk_status(w, gc_h5_open_path(w->f, obj, kids.items[i], &child, w->err, sizeof w->err), "open_path"))
       h5walk_object(w, child, sub);
     free(sub);
-    if (w->first != GC_OK && !w->o->keep_going) break;
+    if (h5walk_stopped(w)) break;
   }
   w->depth--;
   gc_h5_strings_free(&kids);
@@ -165,7 +171,7 @@ static gc_status h5walk_hdf5(const uint8_t *b, size_t n, const char *prefix, con
   }
   h5walk_object(&w, gc_h5_root(w.f), "/");
   gc_h5_close(w.f);
-  snprintf(err, errlen, "%s", w.first == GC_OK ? "" : w.err);
+  snprintf(err, errlen, "%s", w.first_err);
   return w.first;
 }
 
