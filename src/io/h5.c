@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "io/h5_priv.h"
+#include "io/printable.h"
 
 static const uint8_t kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
 #define MAX_HEADER_CHUNKS 1024 /* continuation blocks of one object header */
@@ -29,6 +30,7 @@ gc_status h5_fail(gc_h5 *f, gc_status s, const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   gc_set_error(f->err, f->errlen, "%s: %s", f->label, msg);
+  gc_io_printable(f->err);
   return s;
 }
 
@@ -222,7 +224,12 @@ gc_status h5_ohdr_read(gc_h5 *f, uint64_t addr, h5_ohdr *h) {
                   h->version);
       goto out;
     }
-    if (first_len > f->n || !(q = h5_at(f, addr, off + first_len + 4, "object header"))) goto fail_h5;
+    if (first_len > f->n) {
+      s = h5_fail(f, GC_ERR_H5, "object header at 0x%llx claims a first block of %llu bytes, more than the file",
+                  (unsigned long long)addr, (unsigned long long)first_len);
+      goto out;
+    }
+    if (!(q = h5_at(f, addr, off + first_len + 4, "object header"))) goto fail_h5;
     if ((s = h5_check_sum(f, q, (size_t)(off + first_len), "object header", addr)) != GC_OK) goto out;
     crt_order = (flags & 0x04) != 0;
     first = q + off;

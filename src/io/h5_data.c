@@ -7,7 +7,8 @@
  * contiguous float32 dataset is a bounds check and a copy. Each chunk is decoded into a buffer of
  * exactly one chunk: a stream that inflates past it stops there (a deflate bomb), one that
  * inflates to less is damaged. Chunks must sit on the chunk grid inside the dataset and appear
- * once, so the decoding work is bounded by the dataset's size. */
+ * once, and all of a dataset's chunks together may decode to no more than H5_MAX_RATIO x the file
+ * (chunks whose index entries share one stored stream would otherwise multiply the work). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,10 +285,15 @@ typedef struct chunk_reader {
   uint8_t *buf[2];  /* decoding buffers of one chunk each (filtered data only) */
   uint8_t *seen;    /* one bit per chunk of the grid */
   uint64_t grid[GC_H5_MAX_DIMS];
+  uint64_t budget;  /* chunk bytes that may still be decoded or copied */
 } chunk_reader;
 
 static void unshuffle(const uint8_t *src, uint8_t *dst, uint64_t n, uint32_t es) {
-  const uint64_t count = n / es;
+  const uint64_t count = es ? n / es : 0;
+  if (count <= 1) { /* as libhdf5: nothing was shuffled (the loop below would run es times for nothing) */
+    memcpy(dst, src, (size_t)n);
+    return;
+  }
   for (uint32_t b = 0; b < es; b++)
     for (uint64_t i = 0; i < count; i++) dst[i * es + b] = src[b * count + i];
   memcpy(dst + count * es, src + count * es, (size_t)(n - count * es)); /* a tail shorter than an element */
@@ -317,9 +323,7 @@ static gc_status unfilter(chunk_reader *r, const char *name, const uint8_t *in, 
       if (size != want)
         return h5_fail(f, GC_ERR_H5, "chunk %s has %llu bytes to unshuffle, not %llu", name, (unsigned long long)size,
                        (unsigned long long)want);
-      const uint32_t es = r->d->filter[i].ncd ? r->d->filter[i].cd0 : r->d->type.size;
-      if (es > 1) unshuffle(in, dst, size, es);
-      else memcpy(dst, in, (size_t)size);
+      unshuffle(in, dst, size, r->d->filter[i].ncd ? r->d->filter[i].cd0 : r->d->type.size);
     } else {
       return h5_fail(f, GC_ERR_H5, "uses filter %d, which is not read here (deflate and shuffle are)", id);
     }
@@ -375,6 +379,12 @@ static gc_status on_chunk(void *ctx, const uint64_t *off, uint64_t addr, uint64_
     return h5_fail(r->f, GC_ERR_H5, "chunk %s is in its index twice", name);
   r->seen[cell / 8] |= (uint8_t)(1u << (cell % 8));
   if (addr == H5_UNDEF) return GC_OK; /* never written: the fill value stays */
+  /* chunks that share their stored bytes could make a small file decode without end; stored
+   * apart, a file's chunks decode to at most H5_MAX_RATIO x its size */
+  if (c->chunk_bytes > r->budget)
+    return h5_fail(r->f, GC_ERR_H5, "its chunks decode to more than %u x the file's size (chunks sharing data?)",
+                   H5_MAX_RATIO);
+  r->budget -= c->chunk_bytes;
   const int filtered = d->nfilters > 0 && !(edge && (c->flags & 1)); /* flag 1: edge chunks unfiltered */
   if (!filtered) size = c->chunk_bytes;
   if (size > r->f->n || addr > r->f->n - size)
@@ -391,7 +401,7 @@ static gc_status on_chunk(void *ctx, const uint64_t *off, uint64_t addr, uint64_
 
 static gc_status read_chunked(gc_h5 *f, const dataset *d, float *out) {
   const h5_chunked *c = &d->ch;
-  chunk_reader r = {f, d, out, {NULL, NULL}, NULL, {0}};
+  chunk_reader r = {f, d, out, {NULL, NULL}, NULL, {0}, (uint64_t)H5_MAX_RATIO * f->n};
   uint64_t cells = 1;
   for (int k = 0; k < c->ndims; k++) {
     r.grid[k] = c->dims[k] / c->chunk[k] + (c->dims[k] % c->chunk[k] != 0);

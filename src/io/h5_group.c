@@ -25,6 +25,9 @@ static gc_status add_link(link_builder *b, const uint8_t *name, size_t len, uint
   gc_h5 *f = b->f;
   if (len == 0) return h5_fail(f, GC_ERR_H5, "a link has an empty name");
   if (memchr(name, 0, len)) return h5_fail(f, GC_ERR_H5, "a link name holds a NUL byte");
+  if (memchr(name, '/', len) || (len == 1 && name[0] == '.')) /* paths could not reach them */
+    return h5_fail(f, GC_ERR_H5, "a link is named '%.*s', which HDF5 does not allow", (int)(len > 64 ? 64 : len),
+                   (const char *)name);
   if (b->count == b->cap) {
     size_t cap = b->cap ? 2 * b->cap : 16;
     h5_link *l = realloc(b->links, cap * sizeof *l);

@@ -12,6 +12,7 @@
 
 #include "internal.h"
 #include "io/inflate.h"
+#include "io/printable.h"
 #include "io/zip.h"
 
 #define MAX_RATIO 1032u /* deflate's largest expansion */
@@ -237,6 +238,7 @@ gc_status gc_zip_open(const void *bytes, size_t size, gc_zip **out, char *err, s
   if (s == GC_OK) s = check_layout(z, cd, err, errlen);
   if (s != GC_OK) {
     if (s == GC_ERR_OUT_OF_MEMORY) gc_set_error(err, errlen, "out of memory reading the ZIP directory");
+    if (err && errlen) gc_io_printable(err);
     gc_zip_close(z);
     return s;
   }
@@ -268,7 +270,15 @@ int gc_zip_find(const gc_zip *z, const char *name) {
   return -1;
 }
 
+static gc_status extract(gc_zip *z, int i, uint8_t **data, size_t *size, char *err, size_t errlen);
+
 gc_status gc_zip_extract(gc_zip *z, int i, uint8_t **data, size_t *size, char *err, size_t errlen) {
+  gc_status s = extract(z, i, data, size, err, errlen);
+  if (s != GC_OK && err && errlen) gc_io_printable(err);
+  return s;
+}
+
+static gc_status extract(gc_zip *z, int i, uint8_t **data, size_t *size, char *err, size_t errlen) {
   if (err && errlen) err[0] = 0;
   if (!z || !data || !size || i < 0 || i >= z->count) return GC_ERR_INVALID_ARGUMENT;
   *data = NULL;

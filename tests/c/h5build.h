@@ -9,13 +9,15 @@
 #include "bytes.h"
 
 #define H5B_UNDEF UINT64_MAX
-#define H5B_MAX_CHUNKS 16
+#define H5B_MAX_CHUNKS 4096
 
 typedef struct h5b_opts {
   int n;       /* elements of the dataset */
   int chunk;   /* elements per chunk */
   int deflate; /* chunks as zlib streams (stored blocks) */
   int cont;    /* the dataset's header continues in a second block */
+  int width;   /* > 0: the dataset is n x 1, its chunks chunk x width (mostly outside it) */
+  int shared;  /* every chunk's index entry points at the first chunk's data */
 } h5b_opts;
 
 typedef struct h5b_file {
@@ -107,14 +109,18 @@ static inline void h5b_make(h5b_file *f, const h5b_opts *o) {
   /* chunks: data, then the chunk B-tree pointing at them */
   f->nchunks = (o->n + o->chunk - 1) / o->chunk;
   uint64_t stored[H5B_MAX_CHUNKS];
+  const int w = o->width > 0 ? o->width : 1;
+  float *v = calloc((size_t)o->chunk * (size_t)w, sizeof *v);
   for (int c = 0; c < f->nchunks; c++) {
-    float v[1024];
-    for (int i = 0; i < o->chunk; i++) v[i] = h5b_value(c * o->chunk + i);
+    for (int i = 0; i < o->chunk; i++) v[i * w] = h5b_value(c * o->chunk + i);
     f->chunk_data[c] = t->n;
-    if (o->deflate) zlib_stored(t, (const uint8_t *)v, (size_t)o->chunk * 4);
-    else put(t, v, (size_t)o->chunk * 4);
-    stored[c] = t->n - f->chunk_data[c];
+    stored[c] = 0;
+    if (o->shared && c > 0) f->chunk_data[c] = f->chunk_data[0], stored[c] = stored[0];
+    else if (o->deflate) zlib_stored(t, (const uint8_t *)v, (size_t)o->chunk * (size_t)w * 4);
+    else put(t, v, (size_t)o->chunk * (size_t)w * 4);
+    if (!stored[c]) stored[c] = t->n - f->chunk_data[c];
   }
+  free(v);
   align8(t);
   f->cbtree = put_str(t, "TREE");
   put_le(t, 1, 1), put_le(t, 0, 1), put_le(t, (uint64_t)f->nchunks, 2);
@@ -123,14 +129,17 @@ static inline void h5b_make(h5b_file *f, const h5b_opts *o) {
     f->chunk_key[c] = put_le(t, c < f->nchunks ? stored[c] : 0, 4);
     put_le(t, 0, 4);                                      /* filter mask */
     put_le(t, (uint64_t)(c < f->nchunks ? c * o->chunk : o->n), 8);
+    if (o->width > 0) put_le(t, 0, 8);                    /* the second dimension */
     put_le(t, 0, 8);                                      /* the element dimension */
     if (c < f->nchunks) f->chunk_child[c] = put_le(t, f->chunk_data[c], 8);
   }
   /* the dataset's header */
   h5b_msg m[5];
   int nm = 0;
-  m[nm++] = (h5b_msg){0x01, {0}}; /* dataspace v1: rank 1 */
-  put_le(&m[0].body, 0x0101, 2), put_le(&m[0].body, 0, 6), put_le(&m[0].body, (uint64_t)o->n, 8);
+  m[nm++] = (h5b_msg){0x01, {0}}; /* dataspace v1: rank 1, or 2 (n x 1) */
+  put_le(&m[0].body, 1, 1), put_le(&m[0].body, o->width > 0 ? 2 : 1, 1), put_le(&m[0].body, 0, 6);
+  put_le(&m[0].body, (uint64_t)o->n, 8);
+  if (o->width > 0) put_le(&m[0].body, 1, 8);
   m[nm++] = (h5b_msg){0x03, {0}}; /* IEEE float32, little-endian */
   bytes *d = &m[1].body;
   put_le(d, 0x11, 1), put_le(d, 0x20, 1), put_le(d, 31, 1), put_le(d, 0, 1), put_le(d, 4, 4);
@@ -138,8 +147,10 @@ static inline void h5b_make(h5b_file *f, const h5b_opts *o) {
   put_le(d, 127, 4);
   m[nm++] = (h5b_msg){0x08, {0}}; /* layout v3: chunked, v1 B-tree */
   d = &m[2].body;
-  put_le(d, 3, 1), put_le(d, 2, 1), put_le(d, 2, 1), put_le(d, f->cbtree, 8);
-  put_le(d, (uint64_t)o->chunk, 4), put_le(d, 4, 4);
+  put_le(d, 3, 1), put_le(d, 2, 1), put_le(d, o->width > 0 ? 3 : 2, 1), put_le(d, f->cbtree, 8);
+  put_le(d, (uint64_t)o->chunk, 4);
+  if (o->width > 0) put_le(d, (uint64_t)o->width, 4);
+  put_le(d, 4, 4);
   if (o->deflate) { /* filter pipeline v1: deflate, level 6 */
     m[nm] = (h5b_msg){0x0b, {0}};
     d = &m[nm++].body;

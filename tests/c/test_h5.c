@@ -43,7 +43,7 @@ static gc_status read_data(const bytes *t, int n, float *out) {
 static void test_valid(void) {
   for (int deflate = 0; deflate < 2; deflate++) {
     h5b_file f;
-    h5b_make(&f, &(h5b_opts){10, 4, deflate, deflate});
+    h5b_make(&f, &(h5b_opts){10, 4, deflate, deflate, 0, 0});
     float v[10];
     CHECK_STATUS(read_data(&f.t, 10, v), GC_OK);
     int same = 1;
@@ -55,7 +55,7 @@ static void test_valid(void) {
 
 static void test_superblock(void) {
   h5b_file f;
-  h5b_make(&f, &(h5b_opts){10, 4, 0, 0});
+  h5b_make(&f, &(h5b_opts){10, 4, 0, 0, 0, 0});
   float v[10];
   const size_t full = f.t.n;
   for (size_t cut = 9; cut < 96; cut += 29) { /* truncated superblocks */
@@ -79,7 +79,7 @@ static void test_superblock(void) {
 
 static void test_continuation_loop(void) {
   h5b_file f;
-  h5b_make(&f, &(h5b_opts){10, 4, 0, 1});
+  h5b_make(&f, &(h5b_opts){10, 4, 0, 1, 0, 0});
   float v[10];
   CHECK_STATUS(read_data(&f.t, 10, v), GC_OK);
   /* the second block continues into the first: a NIL message made a continuation back */
@@ -96,7 +96,7 @@ static void test_continuation_loop(void) {
 
 static void test_btree_cycle(void) {
   h5b_file f;
-  h5b_make(&f, &(h5b_opts){10, 4, 0, 0});
+  h5b_make(&f, &(h5b_opts){10, 4, 0, 0, 0, 0});
   float v[10];
   /* the group's B-tree root claims level 1 and names itself as its child */
   f.t.b[f.gbtree + 5] = 1;
@@ -104,7 +104,7 @@ static void test_btree_cycle(void) {
   EXPECT_H5_ERROR(&f.t, 10, v, "'/'", "B-tree cycle");
   free(f.t.b);
   /* the chunk B-tree: two levels, the child of the root is the root again */
-  h5b_make(&f, &(h5b_opts){10, 4, 0, 0});
+  h5b_make(&f, &(h5b_opts){10, 4, 0, 0, 0, 0});
   f.t.b[f.cbtree + 5] = 2;
   set_le(&f.t, f.chunk_child[0], f.cbtree, 8);
   EXPECT_H5_ERROR(&f.t, 10, v, "'data'", "B-tree cycle");
@@ -114,7 +114,7 @@ static void test_btree_cycle(void) {
 static void test_chunk_past_end(void) {
   h5b_file f;
   for (int deflate = 0; deflate < 2; deflate++) {
-    h5b_make(&f, &(h5b_opts){10, 4, deflate, 0});
+    h5b_make(&f, &(h5b_opts){10, 4, deflate, 0, 0, 0});
     float v[10];
     set_le(&f.t, f.chunk_child[1], f.t.n + 4096, 8);
     EXPECT_H5_ERROR(&f.t, 10, v, "'data'", "chunk (1)", "past the end of the file");
@@ -127,7 +127,7 @@ static void test_chunk_past_end(void) {
 
 static void test_deflate_bomb(void) {
   h5b_file f;
-  h5b_make(&f, &(h5b_opts){10, 4, 1, 0});
+  h5b_make(&f, &(h5b_opts){10, 4, 1, 0, 0, 0});
   float v[10];
   /* chunk 2 becomes a stream of 300 matches: 77 KB from 490 bytes, for a chunk of 16 bytes */
   bytes bomb = {0};
@@ -152,9 +152,25 @@ static void test_deflate_bomb(void) {
   free(f.t.b);
 }
 
+/* chunk index entries that all point at one stored chunk: the file is small, the work is not */
+static void test_shared_chunks(void) {
+  h5b_file f;
+  const int n = 2100; /* 2100 chunks of 1 x 25000 floats (100 KB, 99.996% outside the n x 1 dataset) */
+  float *v = malloc(n * sizeof *v);
+  h5b_make(&f, &(h5b_opts){n, 1, 1, 0, 25000, 0});
+  CHECK_STATUS(read_data(&f.t, n, v), GC_OK);
+  CHECK(v[0] == h5b_value(0) && v[n - 1] == h5b_value(n - 1), "edge chunks read back");
+  free(f.t.b);
+  h5b_make(&f, &(h5b_opts){n, 1, 1, 0, 25000, 1});
+  printf("  %d chunks of 100 KB sharing one stream, file of %zu bytes\n", n, f.t.n);
+  EXPECT_H5_ERROR(&f.t, n, v, "'data'", "decode to more than 1032 x the file's size");
+  free(f.t.b);
+  free(v);
+}
+
 static void test_api(void) {
   h5b_file f;
-  h5b_make(&f, &(h5b_opts){10, 4, 0, 0});
+  h5b_make(&f, &(h5b_opts){10, 4, 0, 0, 0, 0});
   gc_h5 *h;
   CHECK_STATUS(gc_h5_open(f.t.b, f.t.n, &h, err, sizeof err), GC_OK);
   gc_h5_obj root = gc_h5_root(h), ds;
@@ -247,6 +263,7 @@ int main(void) {
   test_btree_cycle();
   test_chunk_past_end();
   test_deflate_bomb();
+  test_shared_chunks();
   test_api();
   test_checksum();
   test_old_regressions();
