@@ -68,6 +68,27 @@ static const uint8_t *array_block(chunk_index *x, uint64_t addr, uint64_t head, 
   return p + head;
 }
 
+/* the pages of a paged array data block: they follow the block at `at`, each of `page` entries
+ * (the last maybe fewer) and its checksum; page p exists if bit bit0 + p of `init` is set (most
+ * significant bit first). Entry i of the block is chunk number first + i. */
+static gc_status pages_of(chunk_index *x, uint64_t at, uint64_t n, uint64_t page, const uint8_t *init, uint64_t bit0,
+                          uint64_t first) {
+  gc_h5 *f = x->f;
+  gc_status s = GC_OK;
+  for (uint64_t pg = 0; pg * page < n && s == GC_OK; pg++) {
+    const uint64_t count = n - pg * page < page ? n - pg * page : page, bit = bit0 + pg;
+    if (init[bit / 8] & (0x80u >> (bit % 8))) {
+      const uint8_t *q = h5_at(f, at, count * (uint64_t)x->esize + 4, "chunk index page");
+      if (!q) return GC_ERR_H5;
+      s = h5_spend(f, count * (uint64_t)x->esize);
+      if (s == GC_OK) s = h5_check_sum(f, q, (size_t)count * (size_t)x->esize, "chunk index page", at);
+      for (uint64_t i = 0; i < count && s == GC_OK; i++) s = entry(x, q + i * (uint64_t)x->esize, first + pg * page + i);
+    }
+    at += page * (uint64_t)x->esize + 4;
+  }
+  return s;
+}
+
 static gc_status fixed_array(chunk_index *x) {
   gc_h5 *f = x->f;
   const uint64_t size = 8 + (uint64_t)f->lsz + (uint64_t)f->osz;
@@ -91,31 +112,21 @@ static gc_status fixed_array(chunk_index *x) {
     for (uint64_t i = 0; i < n && s == GC_OK; i++) s = entry(x, e + i * (uint64_t)x->esize, i);
     return s;
   }
-  const uint8_t *init = e - bitmap; /* pages follow the block, each with its own checksum */
-  uint64_t at = data + head + bitmap + 4;
-  for (uint64_t pg = 0; pg < pages && s == GC_OK; pg++) {
-    const uint64_t count = pg + 1 < pages ? page : n - pg * page;
-    if (init[pg / 8] & (0x80u >> (pg % 8))) {
-      const uint8_t *q = h5_at(f, at, count * (uint64_t)x->esize + 4, "fixed array page");
-      if (!q) return GC_ERR_H5;
-      s = h5_spend(f, count * (uint64_t)x->esize);
-      if (s == GC_OK) s = h5_check_sum(f, q, (size_t)count * (size_t)x->esize, "fixed array page", at);
-      for (uint64_t i = 0; i < count && s == GC_OK; i++) s = entry(x, q + i * (uint64_t)x->esize, pg * page + i);
-    }
-    at += page * (uint64_t)x->esize + 4;
-  }
-  return s;
+  return pages_of(x, data + head + bitmap + 4, n, page, e - bitmap, 0, 0);
 }
 
 /* ---- extensible arrays ------------------------------------------------------------------- */
 
-static gc_status data_block(chunk_index *x, uint64_t addr, uint64_t first, uint64_t n, int off_size, uint64_t page) {
+/* a data block of n entries; paged when n > page, its pages' bits in a super block's `init` */
+static gc_status data_block(chunk_index *x, uint64_t addr, uint64_t first, uint64_t n, int off_size, uint64_t page,
+                            const uint8_t *init, uint64_t bit0) {
   if (addr == H5_UNDEF) return GC_OK;
-  if (n > page)
-    return h5_fail(x->f, GC_ERR_H5, "its extensible array has paged data blocks, which are not read here");
-  const uint8_t *e = array_block(x, addr, 6 + (uint64_t)x->f->osz + (uint64_t)off_size, n, 0, "EADB",
-                                 "extensible array data block");
+  const uint64_t head = 6 + (uint64_t)x->f->osz + (uint64_t)off_size;
+  if (n > page && !init) /* index block data blocks are this small with libhdf5's parameters */
+    return h5_fail(x->f, GC_ERR_H5, "its extensible array index block has paged data blocks, not read here");
+  const uint8_t *e = array_block(x, addr, head, n > page ? 0 : n, 0, "EADB", "extensible array data block");
   if (!e) return GC_ERR_H5;
+  if (n > page) return pages_of(x, addr + head + 4, n, page, init, bit0, first);
   gc_status s = GC_OK;
   for (uint64_t i = 0; i < n && s == GC_OK; i++) s = entry(x, e + i * (uint64_t)x->esize, first + i);
   return s;
@@ -158,16 +169,16 @@ static gc_status extensible_array(chunk_index *x) {
   uint64_t first = (uint64_t)iblock_n, dblk = 0;
   for (int u = 0; u < nsblks && first < max_set && s == GC_OK; u++) {
     const uint64_t nd = (uint64_t)1 << (u / 2), ne = ((uint64_t)1 << ((u + 1) / 2)) * (uint64_t)dmin;
+    const uint64_t npages = ne > page ? ne / page : 0, init_size = (npages + 7) / 8;
     const uint8_t *sb = NULL;
-    if (u >= in_iblock) { /* a super block holds the addresses of these data blocks */
+    if (u >= in_iblock) { /* a super block: page bits of its data blocks, then their addresses */
       h5_cur a = h5_cursor(addrs + (ndblk + (uint64_t)(u - in_iblock)) * f->osz, (size_t)f->osz);
       const uint64_t sba = h5_addr(f, &a);
       if (sba == H5_UNDEF) {
         first += nd * ne;
         continue;
       }
-      if (ne > page) return h5_fail(f, GC_ERR_H5, "its extensible array has paged data blocks, which are not read here");
-      if (!(sb = array_block(x, sba, 6 + (uint64_t)f->osz + (uint64_t)off_size, nd, 0, "EASB",
+      if (!(sb = array_block(x, sba, 6 + (uint64_t)f->osz + (uint64_t)off_size + nd * init_size, nd, 0, "EASB",
                              "extensible array super block")))
         return GC_ERR_H5;
     }
@@ -175,7 +186,7 @@ static gc_status extensible_array(chunk_index *x) {
       h5_cur a = sb ? h5_cursor(sb + j * f->osz, (size_t)f->osz) : h5_cursor(addrs + dblk * f->osz, (size_t)f->osz);
       const uint64_t da = dblk < ndblk || sb ? h5_addr(f, &a) : H5_UNDEF;
       x->esize = saved;
-      s = data_block(x, da, first, ne, off_size, page);
+      s = data_block(x, da, first, ne, off_size, page, sb ? sb - nd * init_size : NULL, j * npages);
       x->esize = f->osz;
     }
   }

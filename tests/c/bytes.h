@@ -15,6 +15,7 @@ typedef struct bytes {
 } bytes;
 
 static inline size_t put(bytes *t, const void *p, size_t n) {
+  if (n == 0) return t->n;
   if (t->n + n > t->cap) {
     t->cap = (t->n + n) * 2 + 64;
     t->b = realloc(t->b, t->cap);

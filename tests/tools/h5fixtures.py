@@ -154,6 +154,8 @@ def datasets(f, latest):
     one2[...] = floats((5, 9), 'f4')
     long = c.create_dataset('unlimited1_long', shape=(700,), maxshape=(None,), dtype='f8', chunks=(1,))
     long[...] = floats((700,), 'f8')  # an extensible array with super blocks
+    paged = c.create_dataset('unlimited1_paged', shape=(20000,), maxshape=(None,), dtype='f4', chunks=(1,))
+    paged[:12000] = floats((12000,), 'f4')  # data blocks past 1024 entries: paged, some pages unwritten
     two = c.create_dataset('unlimited2', shape=(5, 6), maxshape=(None, None), dtype='f4', chunks=(2, 4),
                            compression='gzip', shuffle=True)
     two[...] = floats((5, 6), 'f4')
