@@ -111,11 +111,8 @@ static gc_status collect_name(void *ctx, const attr_view *a) {
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 gc_status gc_h5_attr_names(gc_h5 *f, gc_h5_obj obj, gc_h5_strings *out, char *err, size_t errlen) {
-  if (!f || !out) return GC_ERR_INVALID_ARGUMENT;
-  out->items = NULL;
-  out->count = 0;
   h5_ohdr h;
-  gc_status s = h5_enter(f, obj, err, errlen, &h);
+  gc_status s = h5_enter_list(f, obj, out, err, errlen, &h);
   if (s != GC_OK) return s;
   name_list l;
   memset(&l, 0, sizeof l);

@@ -53,7 +53,8 @@ static gc_status entry_size(chunk_index *x, int esize, const char *what) {
   return GC_OK;
 }
 
-/* a block of `head` bytes, n entries, `extra` bytes and a checksum at addr: its entries */
+/* a block (or header) of `head` bytes, n entries, `extra` bytes and a checksum at addr, with its
+ * signature, version 0 and the array's client (filtered chunks or not): its entries */
 static const uint8_t *array_block(chunk_index *x, uint64_t addr, uint64_t head, uint64_t n, uint64_t extra,
                                   const char *sig, const char *what) {
   gc_h5 *f = x->f;
@@ -92,12 +93,10 @@ static gc_status pages_of(chunk_index *x, uint64_t at, uint64_t n, uint64_t page
 static gc_status fixed_array(chunk_index *x) {
   gc_h5 *f = x->f;
   const uint64_t size = 8 + (uint64_t)f->lsz + (uint64_t)f->osz;
-  const uint8_t *p = h5_at(f, x->c->addr, size + 4, "fixed array header");
+  const uint8_t *p = array_block(x, x->c->addr, size, 0, 0, "FAHD", "fixed array header");
   if (!p) return GC_ERR_H5;
-  if (memcmp(p, "FAHD", 4) || p[4] != 0 || p[5] != x->c->filtered)
-    return h5_fail(f, GC_ERR_H5, "no fixed array header at 0x%llx", (unsigned long long)x->c->addr);
-  gc_status s = h5_check_sum(f, p, (size_t)size, "fixed array header", x->c->addr);
-  if (s == GC_OK) s = entry_size(x, p[6], "fixed array");
+  p -= size;
+  gc_status s = entry_size(x, p[6], "fixed array");
   if (s != GC_OK) return s;
   const int page_bits = p[7];
   h5_cur c = h5_cursor(p + 8, (size_t)(size - 8));
@@ -135,12 +134,10 @@ static gc_status data_block(chunk_index *x, uint64_t addr, uint64_t first, uint6
 static gc_status extensible_array(chunk_index *x) {
   gc_h5 *f = x->f;
   const uint64_t size = 12 + 6 * (uint64_t)f->lsz + (uint64_t)f->osz;
-  const uint8_t *p = h5_at(f, x->c->addr, size + 4, "extensible array header");
+  const uint8_t *p = array_block(x, x->c->addr, size, 0, 0, "EAHD", "extensible array header");
   if (!p) return GC_ERR_H5;
-  if (memcmp(p, "EAHD", 4) || p[4] != 0 || p[5] != x->c->filtered)
-    return h5_fail(f, GC_ERR_H5, "no extensible array header at 0x%llx", (unsigned long long)x->c->addr);
-  gc_status s = h5_check_sum(f, p, (size_t)size, "extensible array header", x->c->addr);
-  if (s == GC_OK) s = entry_size(x, p[6], "extensible array");
+  p -= size;
+  gc_status s = entry_size(x, p[6], "extensible array");
   if (s != GC_OK) return s;
   const int max_bits = p[7], iblock_n = p[8], dmin = p[9], smin = p[10], page_bits = p[11];
   h5_cur c = h5_cursor(p + 12 + 4 * (uint64_t)f->lsz, (size_t)(2 * (uint64_t)f->lsz + (uint64_t)f->osz));

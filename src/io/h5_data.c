@@ -244,15 +244,21 @@ static gc_status open_dataset(gc_h5 *f, const h5_ohdr *h, dataset *d, int all) {
   return st;
 }
 
-gc_status gc_h5_dataset_info_of(gc_h5 *f, gc_h5_obj ds, gc_h5_dataset_info *info, char *err, size_t errlen) {
-  if (!f || !info) return GC_ERR_INVALID_ARGUMENT;
-  memset(info, 0, sizeof *info);
+/* the start of a public call on a dataset */
+static gc_status enter_dataset(gc_h5 *f, gc_h5_obj ds, char *err, size_t errlen, dataset *d, int all) {
   h5_ohdr h;
   gc_status s = h5_enter(f, ds, err, errlen, &h);
   if (s != GC_OK) return s;
-  dataset d;
-  s = open_dataset(f, &h, &d, 0);
+  s = open_dataset(f, &h, d, all); /* d points into the file image, not into h */
   h5_ohdr_free(&h);
+  return s;
+}
+
+gc_status gc_h5_dataset_info_of(gc_h5 *f, gc_h5_obj ds, gc_h5_dataset_info *info, char *err, size_t errlen) {
+  if (!f || !info) return GC_ERR_INVALID_ARGUMENT;
+  memset(info, 0, sizeof *info);
+  dataset d;
+  gc_status s = enter_dataset(f, ds, err, errlen, &d, 0);
   if (s != GC_OK) return s;
   info->type_class = h5_class_of(&d.type);
   info->type_size = (int)(d.type.size > 0x7fffffff ? 0x7fffffff : d.type.size);
@@ -427,12 +433,8 @@ static gc_status read_chunked(gc_h5 *f, const dataset *d, float *out) {
 
 gc_status gc_h5_read_f32(gc_h5 *f, gc_h5_obj ds, float *out, uint64_t count, char *err, size_t errlen) {
   if (!f || (!out && count)) return GC_ERR_INVALID_ARGUMENT;
-  h5_ohdr h;
-  gc_status s = h5_enter(f, ds, err, errlen, &h);
-  if (s != GC_OK) return s;
   dataset d;
-  s = open_dataset(f, &h, &d, 1);
-  h5_ohdr_free(&h);
+  gc_status s = enter_dataset(f, ds, err, errlen, &d, 1);
   if (s != GC_OK) return s;
   if (d.type.cls != 1) return h5_fail(f, GC_ERR_H5, "is not a floating-point dataset (datatype class %d)", d.type.cls);
   if (!d.type.float_ok)

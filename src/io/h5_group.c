@@ -270,12 +270,16 @@ void gc_h5_strings_free(gc_h5_strings *s) {
   s->count = 0;
 }
 
-gc_status gc_h5_children(gc_h5 *f, gc_h5_obj group, gc_h5_strings *out, char *err, size_t errlen) {
+gc_status h5_enter_list(gc_h5 *f, gc_h5_obj obj, gc_h5_strings *out, char *err, size_t errlen, h5_ohdr *h) {
   if (!f || !out) return GC_ERR_INVALID_ARGUMENT;
   out->items = NULL;
   out->count = 0;
+  return h5_enter(f, obj, err, errlen, h);
+}
+
+gc_status gc_h5_children(gc_h5 *f, gc_h5_obj group, gc_h5_strings *out, char *err, size_t errlen) {
   h5_ohdr h;
-  gc_status s = h5_enter(f, group, err, errlen, &h);
+  gc_status s = h5_enter_list(f, group, out, err, errlen, &h);
   if (s != GC_OK) return s;
   const h5_group *g;
   s = group_links(f, &h, &g);

@@ -145,6 +145,8 @@ void h5_remember(gc_h5 *f, uint64_t addr, const char *path);
 /* ---- h5_group.c */
 int h5_is_group(const h5_ohdr *h);
 gc_status h5_strings_push(gc_h5 *f, gc_h5_strings *s, const char *p, size_t len);
+/* h5_enter for the calls that answer a list: checks the arguments, empties the list */
+gc_status h5_enter_list(gc_h5 *f, gc_h5_obj obj, gc_h5_strings *out, char *err, size_t errlen, h5_ohdr *h);
 
 /* ---- h5_index.c */
 typedef gc_status (*h5_name_fn)(void *ctx, const char *name, size_t len, uint64_t addr, int kind);

@@ -6,6 +6,7 @@
 #define GRADCAM_TEST_BYTES_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,17 @@ static inline uint64_t get_le(const bytes *t, size_t at, int n) {
   uint64_t v = 0;
   for (int i = n - 1; i >= 0; i--) v = v << 8 | t->b[at + (size_t)i];
   return v;
+}
+
+/* appends a whole file; 0 if it cannot be read */
+static inline int put_file(bytes *t, const char *path) {
+  FILE *in = fopen(path, "rb");
+  if (!in) return 0;
+  uint8_t buf[1 << 14];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, in)) > 0;) put(t, buf, n);
+  const int ok = !ferror(in);
+  fclose(in);
+  return ok;
 }
 
 /* raw deflate of `data` in stored blocks (no compression) */

@@ -93,14 +93,7 @@ static gc_status read_all(const zbuilt *z, const zspec *e, int count) {
   return s;
 }
 
-#define EXPECT_ZIP_ERROR(z, e, count, ...)                                                    \
-  do {                                                                                       \
-    gc_status s_ = read_all(z, e, count);                                                    \
-    CHECK(s_ == GC_ERR_ZIP, "status %s (%s)", gc_status_to_string(s_), err);                \
-    const char *words_[] = {__VA_ARGS__};                                                    \
-    for (size_t w_ = 0; w_ < sizeof words_ / sizeof *words_; w_++)                           \
-      CHECK(strstr(err, words_[w_]) != NULL, "message '%s' lacks '%s'", err, words_[w_]);    \
-  } while (0)
+#define EXPECT_ZIP_ERROR(z, e, count, ...) CHECK_FAILS(read_all(z, e, count), GC_ERR_ZIP, err, __VA_ARGS__)
 
 static const zspec kValid[] = {
     {"metadata.json", "{\"keras_version\": \"3.3.3\"}", 0},

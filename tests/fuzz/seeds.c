@@ -54,17 +54,11 @@ static void weights_seeds(void) {
 
 /* a file's bytes as a seed of target, the file removed */
 static void seed_file(const char *target, const char *name, const char *path) {
-  FILE *in = fopen(path, "rb");
-  if (!in) exit(1);
-  fseek(in, 0, SEEK_END);
-  long len = ftell(in);
-  fseek(in, 0, SEEK_SET);
-  void *buf = malloc((size_t)len);
-  if (fread(buf, 1, (size_t)len, in) != (size_t)len) exit(1);
-  fclose(in);
+  bytes b = {0};
+  if (!put_file(&b, path)) exit(1);
   remove(path);
-  put_seed(target, name, buf, (size_t)len);
-  free(buf);
+  put_seed(target, name, b.b, b.n);
+  free(b.b);
 }
 
 /* ---- Keras HDF5 files: a few layers in the layout of Keras' weight files */
@@ -207,11 +201,8 @@ static void h5_seeds(void) {
 static void zip_seed(const char *name, int deflate, const char *h5_seed_name) {
   char path[8192];
   snprintf(path, sizeof path, "%s/fuzz_h5/%s", outdir, h5_seed_name);
-  FILE *in = fopen(path, "rb");
-  if (!in) exit(1);
-  static unsigned char h5[1 << 16];
-  size_t h5_len = fread(h5, 1, sizeof h5, in);
-  fclose(in);
+  bytes h5 = {0};
+  if (!put_file(&h5, path)) exit(1);
   struct {
     const char *name;
     const unsigned char *data;
@@ -219,7 +210,7 @@ static void zip_seed(const char *name, int deflate, const char *h5_seed_name) {
   } e[4] = {{"metadata.json", (const unsigned char *)"{\"keras_version\": \"3.3.3\"}", 26},
             {"config.json", (const unsigned char *)"{\"class_name\": \"Functional\", \"config\": {\"layers\": []}}", 53},
             {"assets/", (const unsigned char *)"", 0},
-            {"model.weights.h5", h5, h5_len}};
+            {"model.weights.h5", h5.b, h5.n}};
   bytes z = {0};
   size_t local[4], zlen[4];
   unsigned char *zdata[4];
@@ -247,6 +238,7 @@ static void zip_seed(const char *name, int deflate, const char *h5_seed_name) {
   put_le(&z, cd_size, 4), put_le(&z, cd, 4), put_le(&z, 0, 2);
   put_seed("fuzz_zip", name, z.b, z.n);
   free(z.b);
+  free(h5.b);
 }
 
 static void zip_seeds(void) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../c/bytes.h"
 #include "h5walk.h"
 
 static double now_ms(void) {
@@ -24,20 +25,13 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *path = argv[1 + bench];
-  FILE *in = fopen(path, "rb");
-  if (!in) {
-    fprintf(stderr, "h5walk: cannot open %s\n", path);
-    return 2;
-  }
-  fseek(in, 0, SEEK_END);
-  long n = ftell(in);
-  fseek(in, 0, SEEK_SET);
-  uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-  if (!b || (n > 0 && fread(b, 1, (size_t)n, in) != (size_t)n)) {
+  bytes file = {0};
+  if (!put_file(&file, path)) {
     fprintf(stderr, "h5walk: cannot read %s\n", path);
     return 2;
   }
-  fclose(in);
+  const uint8_t *b = file.b;
+  const long n = (long)file.n;
   h5walk_opts o = {stdout, 1, 0, 0, 0, NULL, NULL};
   char err[GC_ERRBUF_SIZE];
   double t0 = now_ms();
@@ -50,6 +44,6 @@ int main(int argc, char **argv) {
     t1 = now_ms();
     fprintf(stderr, "h5walk: %.1f ms to walk and read %s (%ld bytes)\n", t1 - t0, path, n);
   }
-  free(b);
+  free(file.b);
   return s == GC_OK ? 0 : 1;
 }
