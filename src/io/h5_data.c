@@ -416,6 +416,9 @@ static gc_status read_chunked(gc_h5 *f, const dataset *d, float *out) {
   if (d->nfilters && c->chunk_bytes > (uint64_t)H5_MAX_RATIO * f->n)
     return h5_fail(f, GC_ERR_H5, "its chunks of %llu bytes cannot come from a file of %llu bytes",
                    (unsigned long long)c->chunk_bytes, (unsigned long long)f->n);
+  if (cells / 8 >= SIZE_MAX || c->chunk_bytes >= SIZE_MAX) /* 32-bit size_t (WebAssembly) */
+    return h5_fail(f, GC_ERR_OUT_OF_MEMORY, "its %llu chunks of %llu bytes do not fit this platform's memory",
+                   (unsigned long long)cells, (unsigned long long)c->chunk_bytes);
   r.seen = calloc((size_t)(cells / 8 + 1), 1);
   if (d->nfilters && r.seen) {
     r.buf[0] = malloc((size_t)c->chunk_bytes);
@@ -443,6 +446,9 @@ gc_status gc_h5_read_f32(gc_h5 *f, gc_h5_obj ds, float *out, uint64_t count, cha
     return h5_fail(f, GC_ERR_INVALID_ARGUMENT, "asked for %llu elements, it has %llu", (unsigned long long)count,
                    (unsigned long long)d.space.count);
   if (count == 0) return GC_OK;
+  if (count > SIZE_MAX / sizeof *out) /* 32-bit size_t (WebAssembly): no caller could hold it */
+    return h5_fail(f, GC_ERR_OUT_OF_MEMORY, "its %llu elements do not fit this platform's memory",
+                   (unsigned long long)count);
   const uint64_t bytes = count * d.type.size; /* bounded by open_dataset */
   float fill = 0.0f;
   if (d.fill) to_f32(d.fill, &fill, 1, d.type.size);

@@ -292,8 +292,7 @@ static gc_status extract(gc_zip *z, int i, uint8_t **data, size_t *size, char *e
     gc_set_error(err, errlen, "entry '%s' uses compression method %d (stored and deflate are read)", e->name, e->method);
     return GC_ERR_ZIP;
   }
-  if (e->usize > SIZE_MAX - 1) return GC_ERR_OUT_OF_MEMORY;
-  uint8_t *out = malloc((size_t)e->usize + 1);
+  uint8_t *out = e->usize < SIZE_MAX ? malloc((size_t)e->usize + 1) : NULL; /* 32-bit size_t: wasm */
   if (!out) {
     gc_set_error(err, errlen, "out of memory for entry '%s' (%llu bytes)", e->name, (unsigned long long)e->usize);
     return GC_ERR_OUT_OF_MEMORY;

@@ -80,5 +80,12 @@ print(f['predictions/predictions/kernel:0'].id.get_offset())`], { encoding: 'utf
   assert.match(diff[0], /^dataset \/predictions\/predictions\/kernel:0 .* crc32 /);
 });
 
+// the valid files among the fuzz regressions (written by libhdf5 through tests/fuzz/seeds.c)
+for (const name of ['keras-one-layer.h5', 'latest-format.h5']) {
+  test(`fuzz regression ${name}: read as h5py reads it`, () => {
+    assert.ok(walkSame(`${root}tests/fuzz/regressions/fuzz_h5/${name}`).length > 5);
+  });
+}
+
 const extra = (process.env.H5_READER_FILES || '').split(':').filter(Boolean);
 for (const file of extra) test(`H5_READER_FILES: ${file}`, () => walkSame(file));

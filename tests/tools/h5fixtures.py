@@ -235,6 +235,24 @@ for method, name in ((zipfile.ZIP_STORED, 'stored.keras'), (zipfile.ZIP_DEFLATED
         z.writestr('assets/', '')
         z.writestr('model.weights.h5', weights)
     manifest.append(name + ' PK')
+class Unseekable:
+    """a stream zipfile cannot seek back in: it writes data descriptors after each entry"""
+    def __init__(self, fh):
+        self.fh = fh
+
+    def write(self, b):
+        return self.fh.write(b)
+
+    def flush(self):
+        self.fh.flush()
+
+
+with open(os.path.join(OUT, 'streamed.keras'), 'wb') as fh:
+    with zipfile.ZipFile(Unseekable(fh), 'w', compression=zipfile.ZIP_DEFLATED) as z:
+        with z.open('model.weights.h5', 'w') as w:  # Keras 3 streams its weights in like this
+            w.write(weights)
+        z.writestr('config.json', '{}')
+manifest.append('streamed.keras hex:504b0708')
 with zipfile.ZipFile(os.path.join(OUT, 'empty.zip'), 'w') as z:
     pass
 manifest.append('empty.zip PK')
