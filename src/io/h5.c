@@ -202,8 +202,9 @@ static gc_status read_chunk(gc_h5 *f, h5_ohdr *h, const uint8_t *p, size_t n, in
 gc_status h5_ohdr_read(gc_h5 *f, uint64_t addr, h5_ohdr *h) {
   memset(h, 0, sizeof *h);
   h->addr = addr;
-  const uint8_t *p = h5_at(f, addr, 16, "object header");
+  const uint8_t *p = h5_at(f, addr, 4, "object header"); /* a v2 header may be shorter than 16 */
   if (!p) return GC_ERR_H5;
+  if (memcmp(p, "OHDR", 4) && !(p = h5_at(f, addr, 16, "object header"))) return GC_ERR_H5;
   chunk_span *spans = malloc((MAX_HEADER_CHUNKS + 1) * sizeof *spans);
   if (!spans) return h5_fail(f, GC_ERR_OUT_OF_MEMORY, "out of memory reading an object header");
   int nspans = 1, crt_order = 0;
@@ -211,12 +212,13 @@ gc_status h5_ohdr_read(gc_h5 *f, uint64_t addr, h5_ohdr *h) {
   const uint8_t *first;
   uint64_t first_len;
   if (!memcmp(p, "OHDR", 4)) {
-    h->version = p[4];
-    int flags = p[5];
-    uint64_t off = 6 + ((flags & 0x20) ? 16 : 0) + ((flags & 0x10) ? 4 : 0);
-    int w = 1 << (flags & 3);
-    const uint8_t *q = h5_at(f, addr, off + (uint64_t)w, "object header");
+    const uint8_t *q = h5_at(f, addr, 6, "object header");
     if (!q) goto fail_h5;
+    h->version = q[4];
+    const int flags = q[5];
+    uint64_t off = 6 + ((flags & 0x20) ? 16 : 0) + ((flags & 0x10) ? 4 : 0);
+    const int w = 1 << (flags & 3);
+    if (!(q = h5_at(f, addr, off + (uint64_t)w, "object header"))) goto fail_h5;
     first_len = h5_le(q + off, w);
     off += (uint64_t)w;
     if (h->version != 2) {

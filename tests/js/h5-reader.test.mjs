@@ -4,16 +4,17 @@
 // contiguous / compact / chunked float16/32/64 datasets with gzip 1-9 and shuffle, every chunk
 // index, ZIP archives stored, deflated and ZIP64); each must print the same under
 // build/native/h5walk and tests/tools/h5walk.py: the same groups, attributes, strings, and float32
-// tensors bit for bit (CRC-32 of the values).
+// tensors bit for bit (CRC-32 of the values). The WebAssembly build of the readers must print
+// exactly what the native build prints.
 //
 // Other files: H5_READER_FILES=a.h5:b.keras node --test tests/js/h5-reader.test.mjs compares them
 // too; other tests can import walkSame() from ./h5-walk.mjs.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dataDir, root } from './helpers.mjs';
-import { python, walkOwn, walkSame } from './h5-walk.mjs';
+import { assertSameWalk, h5walkWasmPath, python, walkOwn, walkSame, walkWasm } from './h5-walk.mjs';
 
 const dir = `${dataDir}/h5-reader`;
 rmSync(dir, { recursive: true, force: true });
@@ -61,6 +62,20 @@ for (const { name, file, error } of manifest) {
     }
   });
 }
+
+test('the WebAssembly build reads every fixture as the native build does', () => {
+  assert.ok(existsSync(h5walkWasmPath), `${h5walkWasmPath} is missing: run tools/build.sh wasm`);
+  let lines = 0;
+  for (const { name, file } of manifest) {
+    const wasm = walkWasm(file);
+    const own = walkOwn(file);
+    assert.equal(wasm.signal, null, name);
+    assert.equal(wasm.status, own.status, `${name}: ${wasm.stderr}`);
+    assertSameWalk(name, wasm.stdout, own.stdout, 'wasm', 'native');
+    lines += own.stdout.split('\n').length;
+  }
+  assert.ok(lines > 70000, `${lines} lines compared`);
+});
 
 test('the comparison sees the data: one changed byte changes the tensor on both sides', () => {
   const file = `${dir}/keras2.h5`;

@@ -19,6 +19,10 @@ function run(cmd, args) {
 /** The project's readers on a file: {status, stdout, stderr}. */
 export const walkOwn = (file) => run(h5walkPath, [file]);
 
+// the same readers compiled to WebAssembly (tools/build.sh wasm), run under Node
+export const h5walkWasmPath = `${root}build/wasm-st/h5walk.js`;
+export const walkWasm = (file) => run(process.execPath, ['--no-experimental-fetch', h5walkWasmPath, file]);
+
 /** h5py's reading of a file (throws if h5py fails). */
 export function walkH5py(file) {
   const r = run(python, [`${root}tests/tools/h5walk.py`, file]);
@@ -26,18 +30,21 @@ export function walkH5py(file) {
   return r.stdout;
 }
 
+/** Fails, showing the first line that differs, unless the two walks printed the same. */
+export function assertSameWalk(file, got, want, gotName, wantName) {
+  if (got === want) return;
+  const a = got.split('\n');
+  const b = want.split('\n');
+  const i = Math.max(0, a.findIndex((line, k) => line !== b[k]));
+  assert.fail(`${file}: ${gotName} differs from ${wantName} at line ${i + 1}:\n  ${gotName}: ${a[i]?.slice(0, 300)}\n` +
+    `  ${wantName}: ${b[i]?.slice(0, 300)}`);
+}
+
 /** Both readers print the same for `file`; returns the output's lines. */
 export function walkSame(file) {
   const own = walkOwn(file);
   assert.equal(own.signal, null, `h5walk ${file}: killed by ${own.signal}`);
-  const oracle = walkH5py(file);
-  if (own.stdout !== oracle) {
-    const a = own.stdout.split('\n');
-    const b = oracle.split('\n');
-    const i = a.findIndex((line, k) => line !== b[k]);
-    assert.fail(`${file}: the readers differ from h5py at line ${i + 1}:\n  own:  ${a[i]?.slice(0, 300)}\n` +
-      `  h5py: ${b[i]?.slice(0, 300)}`);
-  }
+  assertSameWalk(file, own.stdout, walkH5py(file), 'own', 'h5py');
   assert.equal(own.status, 0, `h5walk ${file}: exit ${own.status}: ${own.stderr}`);
   return own.stdout.split('\n').filter(Boolean);
 }
