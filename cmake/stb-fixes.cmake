@@ -55,6 +55,57 @@ static int      stbi__pnm_isspace(char c)"
 
 static int      stbi__pnm_isspace(char c)")
 
+# 3. zlib: a valid stream whose last codes lie in its last 16 bits fails ("bad huffman code"):
+#    stbi__zhuffman_decode gives up as soon as fewer than 16 bits are buffered at the end of the
+#    input. PNG hides this behind the Adler-32 trailer of its zlib stream; raw deflate (ZIP
+#    entries, src/io/zip.c) has no trailer. Past the end, 16 zero bits are supplied once, and a
+#    block whose end needed them is an error. Upstream later made the same change.
+_stb_fix("zlib-end-struct"
+"   int   z_expandable;
+
+   stbi__zhuffman z_length, z_distance;
+} stbi__zbuf;"
+"   int   z_expandable;
+   int   hit_zeof_once; /* gradcam fix */
+
+   stbi__zhuffman z_length, z_distance;
+} stbi__zbuf;")
+_stb_fix("zlib-end-decode"
+"   if (a->num_bits < 16) {
+      if (stbi__zeof(a)) {
+         return -1;   /* report error for unexpected end of data. */
+      }
+      stbi__fill_bits(a);
+   }"
+"   if (a->num_bits < 16) {
+      if (stbi__zeof(a)) { /* gradcam fix: 16 zero bits past the end, once */
+         if (a->hit_zeof_once) return -1;
+         a->hit_zeof_once = 1;
+         a->num_bits += 16;
+      } else {
+         stbi__fill_bits(a);
+      }
+   }")
+_stb_fix("zlib-end-block"
+"         if (z == 256) {
+            a->zout = zout;
+            return 1;
+         }"
+"         if (z == 256) {
+            a->zout = zout;
+            if (a->hit_zeof_once && a->num_bits < 16) /* gradcam fix: the block used bits past the end */
+               return stbi__err(\"unexpected end\",\"Corrupt PNG\");
+            return 1;
+         }")
+_stb_fix("zlib-end-init"
+"   a->num_bits = 0;
+   a->code_buffer = 0;
+   do {"
+"   a->num_bits = 0;
+   a->code_buffer = 0;
+   a->hit_zeof_once = 0; /* gradcam fix */
+   do {")
+
 file(WRITE "${CMAKE_BINARY_DIR}/stb-include/stb_image.h.tmp" "${_stb}")
 configure_file("${CMAKE_BINARY_DIR}/stb-include/stb_image.h.tmp" "${CMAKE_BINARY_DIR}/stb-include/stb/stb_image.h"
                COPYONLY)

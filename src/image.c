@@ -1,9 +1,11 @@
 /* image.c - decode (stb_image), resize and preprocess images for the network. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "io/inflate.h"
 
 #define STBI_NO_STDIO
 #define STBI_NO_HDR
@@ -24,6 +26,28 @@
 /* stb declares a few static functions it does not define in this configuration */
 #pragma GCC diagnostic ignored "-Wunused-function"
 #endif
+
+/* stb's zlib decoder for src/io (inflate.h). A fixed output buffer: stb reports "output buffer
+ * limit" when the stream would write past it, which is how a deflate bomb shows. */
+gc_inflate_result gc_inflate(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_len, int zlib,
+                             size_t *produced, const char **why) {
+  *produced = 0;
+  *why = NULL;
+  if (in_len > INT_MAX || out_len > INT_MAX) return GC_INFLATE_TOO_LARGE;
+  char dummy; /* stb forms out + out_len: never from a null pointer */
+  char *o = out ? (char *)out : &dummy;
+  const char *i = in ? (const char *)in : &dummy;
+  stbi__g_failure_reason = NULL; /* a few of stb's zlib failures set no reason */
+  int n = zlib ? stbi_zlib_decode_buffer(o, (int)out_len, i, (int)in_len)
+               : stbi_zlib_decode_noheader_buffer(o, (int)out_len, i, (int)in_len);
+  if (n >= 0) {
+    *produced = (size_t)n;
+    return GC_INFLATE_OK;
+  }
+  const char *reason = stbi_failure_reason();
+  *why = reason ? reason : "corrupt stream";
+  return reason && !strcmp(reason, "output buffer limit") ? GC_INFLATE_TOO_LONG : GC_INFLATE_CORRUPT;
+}
 
 gc_status gc_preprocess_image(const uint8_t *pixels, int width, int height, int stride,
                               gc_pixel_format format, int out_w, int out_h, float *out) {

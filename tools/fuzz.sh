@@ -20,7 +20,7 @@ if [ "${1:-}" = --smoke ]; then smoke=1; shift; fi # npm test: fresh corpora fro
 secs=${1:-60}
 shift || true
 case "$secs" in '' | *[!0-9]*) echo "usage: $0 [SECONDS] [TARGET...]" >&2; exit 2 ;; esac
-all_targets=(fuzz_weights fuzz_keras fuzz_h5 fuzz_image fuzz_request)
+all_targets=(fuzz_weights fuzz_keras fuzz_h5 fuzz_zip fuzz_image fuzz_request)
 targets=("${all_targets[@]}")
 [ $# -eq 0 ] || targets=("$@")
 log() { echo "[fuzz] $*"; }
@@ -39,7 +39,8 @@ rm -rf "$dir/seeds"
 # cope with NULL). max_allocation_size_mb: one allocation over 1 GB fails the same way (glibc
 # refuses what it cannot back; ASan would hand out 20 GB of untouched address space, and the
 # first writes then end the run as an out-of-memory report that names no allocation site:
-# libhdf5's metadata cache does this on a damaged object header, fuzz_h5 found it).
+# libhdf5's metadata cache does this on a damaged object header; fuzz_h5 found it when it still
+# read through libhdf5).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-allocator_may_return_null=1:max_allocation_size_mb=1024:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 # libhdf5's own leaks on damaged files are suppressed (see the file); the project's are not
@@ -73,7 +74,7 @@ for t in "${targets[@]}"; do
   execs=0 crashes=0 runs=0 start=$(date +%s) found=() external=0 project=0
   while :; do
     left=$(( secs - ($(date +%s) - start) ))
-    # restarts: up to 5 after crashes in the project's code; libhdf5's (fuzz_h5) do not count,
+    # restarts: up to 5 after crashes in the project's code; libhdf5's (fuzz_request) do not count,
     # so that its bugs do not end the campaign before the project's code got its time
     [ "$left" -gt 0 ] && [ "$project" -lt 6 ] && [ "$runs" -lt 200 ] || break
     runs=$((runs + 1))

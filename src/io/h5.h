@@ -9,6 +9,10 @@
  * IEEE float16/32/64 little-endian (read as float32) and 1/2/4/8-byte integers (info only);
  * attributes in the object header or in dense attribute storage, holding fixed-length or
  * variable-length strings (global heap), scalar or one-dimensional.
+ * Not read, each a named GC_ERR_H5: soft and external links (listed by gc_h5_children, not
+ * followed), filters other than deflate and shuffle (Fletcher-32, szip, n-bit, scale-offset),
+ * shared or committed datatypes, virtual datasets, user blocks, data layout messages 1 and 2
+ * (HDF5 1.4), big-endian or non-IEEE floats (gc_h5_read_f32), filtered fractal heaps.
  *
  * Safety contract (the bytes are untrusted): every offset, size, count and nesting depth is
  * checked against the file image before it is used or allocated; a structure that loops

@@ -34,5 +34,7 @@ int gc_zip_find(const gc_zip *z, const char *name);
 /* The uncompressed bytes of entry i, malloc'ed (free with free()), size checked and CRC-32
  * verified. */
 gc_status gc_zip_extract(gc_zip *z, int i, uint8_t **data, size_t *size, char *err, size_t errlen);
+/* The CRC-32 of ZIP (and zlib), continued from crc (0 to start). */
+uint32_t gc_zip_crc32(uint32_t crc, const void *data, size_t size);
 
 #endif

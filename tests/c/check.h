@@ -4,6 +4,7 @@
 #define GRADCAM_TEST_CHECK_H
 
 #include <stdio.h>
+#include <string.h>
 
 static int check_passed, check_failed;
 
@@ -23,6 +24,16 @@ static int check_passed, check_failed;
   do {                                                                                       \
     gc_status got_ = (expr);                                                                 \
     CHECK(got_ == (want), "got %s, want %s", gc_status_to_string(got_), gc_status_to_string(want)); \
+  } while (0)
+
+/* expr fails with status `want`, and the message it left in errbuf holds each of the words */
+#define CHECK_FAILS(expr, want, errbuf, ...)                                                  \
+  do {                                                                                        \
+    gc_status got_ = (expr);                                                                  \
+    CHECK(got_ == (want), "got %s, want %s (%s)", gc_status_to_string(got_), gc_status_to_string(want), errbuf); \
+    const char *words_[] = {__VA_ARGS__};                                                     \
+    for (size_t w_ = 0; w_ < sizeof words_ / sizeof *words_; w_++)                            \
+      CHECK(strstr(errbuf, words_[w_]) != NULL, "message '%s' lacks '%s'", errbuf, words_[w_]); \
   } while (0)
 
 static int check_report(const char *name) {

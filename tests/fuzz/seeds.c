@@ -1,7 +1,7 @@
 /* seeds.c - write the starting corpora of the fuzz targets: fuzz_seeds OUTDIR SOURCE_DIR
  * creates OUTDIR/<target>/ with small valid inputs (weights files with the first tensors of
- * Xception, Keras-layout HDF5 files, small images in every format stb_image reads, structured
- * converter and request inputs). Generated at fuzz time so no large binary is committed. */
+ * Xception, HDF5 files in Keras' layout and in libhdf5's newest format, .keras-like ZIP archives,
+ * small images in every format stb_image reads, structured converter and request inputs). Generated at fuzz time so no large binary is committed. */
 #include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "bytes.h"
+#include "io/zip.h"
 #include "synth.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -19,7 +21,7 @@
 
 static char outdir[4096];
 
-static void put(const char *target, const char *name, const void *data, size_t size) {
+static void put_seed(const char *target, const char *name, const void *data, size_t size) {
   char path[8192];
   snprintf(path, sizeof path, "%s/%s", outdir, target);
   mkdir(path, 0777);
@@ -44,10 +46,19 @@ static void weights_seeds(void) {
         exit(1);
       char name[64];
       snprintf(name, sizeof name, "first%d-%s.gcw", counts[k], dt ? "f16" : "f32");
-      put("fuzz_weights", name, bytes, size);
+      put_seed("fuzz_weights", name, bytes, size);
       gc_free(bytes);
     }
   synth_free(&w);
+}
+
+/* a file's bytes as a seed of target, the file removed */
+static void seed_file(const char *target, const char *name, const char *path) {
+  bytes b = {0};
+  if (!put_file(&b, path)) exit(1);
+  remove(path);
+  put_seed(target, name, b.b, b.n);
+  free(b.b);
 }
 
 /* ---- Keras HDF5 files: a few layers in the layout of Keras' weight files */
@@ -116,16 +127,55 @@ static void h5_seed(const char *name, const h5layer *layers, int n, int varlen) 
     H5Gclose(g);
   }
   H5Fclose(f);
-  FILE *in = fopen(tmp, "rb");
-  fseek(in, 0, SEEK_END);
-  long len = ftell(in);
-  fseek(in, 0, SEEK_SET);
-  void *buf = malloc((size_t)len);
-  if (fread(buf, 1, (size_t)len, in) != (size_t)len) exit(1);
-  fclose(in);
-  remove(tmp);
-  put("fuzz_h5", name, buf, (size_t)len);
-  free(buf);
+  seed_file("fuzz_h5", name, tmp);
+}
+
+/* ---- HDF5 files in the newest format (checksummed headers, fractal heaps, v2 B-trees, every
+ * chunk index) and with chunked, deflated and shuffled data */
+static hid_t h5_dataset(hid_t loc, const char *name, hid_t type, int rank, const hsize_t *dims, const hsize_t *max,
+                        const hsize_t *chunk, int deflate) {
+  hid_t space = H5Screate_simple(rank, dims, max);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (chunk) H5Pset_chunk(dcpl, rank, chunk);
+  if (deflate) H5Pset_shuffle(dcpl), H5Pset_deflate(dcpl, (unsigned)deflate);
+  hid_t ds = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  hssize_t np = H5Sget_simple_extent_npoints(space);
+  double *v = malloc((size_t)(np ? np : 1) * sizeof *v);
+  for (hssize_t e = 0; e < np; e++) v[e] = (double)(e % 11) * 0.25 - 1;
+  H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+  free(v);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  return ds;
+}
+
+static void h5_format_seed(const char *name, int latest) {
+  char tmp[8192];
+  snprintf(tmp, sizeof tmp, "%s/.seed.h5", outdir);
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (latest) H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+  hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  static const char *const layers[] = {"conv", "dense", "bn"};
+  h5_names_attr(f, "layer_names", layers, 3, latest);
+  hid_t g = H5Gcreate2(f, "dense_group", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  for (int i = 0; i < 12; i++) { /* past 8 links and 8 attributes: dense storage (latest) */
+    char n[16];
+    snprintf(n, sizeof n, "g%02d", i);
+    H5Gclose(H5Gcreate2(g, n, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    const char *one[1] = {n};
+    h5_names_attr(g, n, one, 1, i & 1);
+  }
+  H5Gclose(g);
+  const hsize_t d2[2] = {10, 7}, c2[2] = {4, 3}, unl[2] = {H5S_UNLIMITED, 7}, unl2[2] = {H5S_UNLIMITED, H5S_UNLIMITED};
+  const hsize_t d1[1] = {9}, c1[1] = {9};
+  H5Dclose(h5_dataset(f, "chunked", H5T_IEEE_F32LE, 2, d2, NULL, c2, 6));   /* fixed array */
+  H5Dclose(h5_dataset(f, "extensible", H5T_IEEE_F64LE, 2, d2, unl, c2, 0)); /* extensible array */
+  H5Dclose(h5_dataset(f, "btree2", H5T_IEEE_F32LE, 2, d2, unl2, c2, 1));    /* v2 B-tree */
+  H5Dclose(h5_dataset(f, "single", H5T_IEEE_F64LE, 1, d1, NULL, c1, 4));    /* single chunk */
+  H5Dclose(h5_dataset(f, "contiguous", H5T_IEEE_F64LE, 2, d2, NULL, NULL, 0));
+  H5Fclose(f);
+  H5Pclose(fapl);
+  seed_file("fuzz_h5", name, tmp);
 }
 
 static void h5_seeds(void) {
@@ -142,6 +192,59 @@ static void h5_seeds(void) {
   h5_seed("keras-fixed.h5", layers, 7, 0);
   h5_seed("keras-varlen.h5", layers, 4, 1);
   h5_seed("keras-one.h5", layers + 1, 1, 0);
+  h5_format_seed("latest.h5", 1);
+  h5_format_seed("chunked.h5", 0);
+}
+
+/* ---- ZIP archives: a .keras file's entries (JSON, a directory, an HDF5 file), stored or
+ * deflated (stb_image_write's zlib compressor, its 2-byte header and Adler-32 removed) */
+static void zip_seed(const char *name, int deflate, const char *h5_seed_name) {
+  char path[8192];
+  snprintf(path, sizeof path, "%s/fuzz_h5/%s", outdir, h5_seed_name);
+  bytes h5 = {0};
+  if (!put_file(&h5, path)) exit(1);
+  struct {
+    const char *name;
+    const unsigned char *data;
+    size_t n;
+  } e[4] = {{"metadata.json", (const unsigned char *)"{\"keras_version\": \"3.3.3\"}", 26},
+            {"config.json", (const unsigned char *)"{\"class_name\": \"Functional\", \"config\": {\"layers\": []}}", 53},
+            {"assets/", (const unsigned char *)"", 0},
+            {"model.weights.h5", h5.b, h5.n}};
+  bytes z = {0};
+  size_t local[4], zlen[4];
+  unsigned char *zdata[4];
+  for (int i = 0; i < 4; i++) {
+    int len = 0;
+    zdata[i] = deflate && e[i].n ? stbi_zlib_compress((unsigned char *)e[i].data, (int)e[i].n, &len, 8) : NULL;
+    zlen[i] = zdata[i] ? (size_t)len - 6 : e[i].n;
+    local[i] = put_le(&z, 0x04034b50, 4);
+    put_le(&z, 20, 2), put_le(&z, 0, 2), put_le(&z, zdata[i] ? 8 : 0, 2), put_le(&z, 0, 4);
+    put_le(&z, gc_zip_crc32(0, e[i].data, e[i].n), 4), put_le(&z, zlen[i], 4), put_le(&z, e[i].n, 4);
+    put_le(&z, strlen(e[i].name), 2), put_le(&z, 0, 2), put_str(&z, e[i].name);
+    put(&z, zdata[i] ? zdata[i] + 2 : e[i].data, zlen[i]);
+  }
+  const size_t cd = z.n;
+  for (int i = 0; i < 4; i++) {
+    put_le(&z, 0x02014b50, 4), put_le(&z, 20, 2), put_le(&z, 20, 2), put_le(&z, 0, 2);
+    put_le(&z, zdata[i] ? 8 : 0, 2), put_le(&z, 0, 4);
+    put_le(&z, gc_zip_crc32(0, e[i].data, e[i].n), 4), put_le(&z, zlen[i], 4), put_le(&z, e[i].n, 4);
+    put_le(&z, strlen(e[i].name), 2), put_le(&z, 0, 8), put_le(&z, 0, 4), put_le(&z, local[i], 4);
+    put_str(&z, e[i].name);
+    free(zdata[i]);
+  }
+  const size_t cd_size = z.n - cd;
+  put_le(&z, 0x06054b50, 4), put_le(&z, 0, 4), put_le(&z, 4, 2), put_le(&z, 4, 2);
+  put_le(&z, cd_size, 4), put_le(&z, cd, 4), put_le(&z, 0, 2);
+  put_seed("fuzz_zip", name, z.b, z.n);
+  free(z.b);
+  free(h5.b);
+}
+
+static void zip_seeds(void) {
+  zip_seed("stored.keras", 0, "keras-one.h5");
+  zip_seed("deflated.keras", 1, "keras-one.h5");
+  zip_seed("deflated-latest.keras", 1, "latest.h5");
 }
 
 /* ---- images: the test photographs, shrunk, in every format */
@@ -157,7 +260,7 @@ static void put_image(const char *name) {
   unsigned char *b = malloc(wlen + 2);
   b[0] = 17, b[1] = 40;
   memcpy(b + 2, wbuf, wlen);
-  put("fuzz_image", name, b, wlen + 2);
+  put_seed("fuzz_image", name, b, wlen + 2);
   free(b);
 }
 
@@ -238,9 +341,9 @@ static void keras_seeds(void) {
     b[n++] = 0; /* the Keras shape */
     b[n++] = 0; /* plain values */
   }
-  put("fuzz_keras", "records.bin", b, n);
+  put_seed("fuzz_keras", "records.bin", b, n);
   b[0] = 1;
-  put("fuzz_keras", "records-f16.bin", b, n);
+  put_seed("fuzz_keras", "records-f16.bin", b, n);
   n = 0;
   b[n++] = 0;
   b[n++] = 0xe0, b[n++] = 3, memcpy(b + n, "abc", 3), n += 3;
@@ -248,7 +351,7 @@ static void keras_seeds(void) {
   b[n++] = 1, b[n++] = 4;
   for (int d = 0; d < 4; d++) b[n++] = 2, b[n++] = 0;
   b[n++] = 1;
-  put("fuzz_keras", "odd-shape.bin", b, n);
+  put_seed("fuzz_keras", "odd-shape.bin", b, n);
   /* the whole model (as is; with TF.js and long names, which still convert): regression
    * inputs in tests/fuzz/regressions/fuzz_keras, too slow for the fuzzing corpus */
 }
@@ -260,10 +363,10 @@ static void request_seeds(void) {
     for (size_t i = 0; i < sizeof b; i++) b[i] = (unsigned char)(synth_rng(&s) >> 24);
     char name[32];
     snprintf(name, sizeof name, "random%d.bin", k);
-    put("fuzz_request", name, b, sizeof b);
+    put_seed("fuzz_request", name, b, sizeof b);
   }
   unsigned char z[64] = {0};
-  put("fuzz_request", "defaults.bin", z, sizeof z);
+  put_seed("fuzz_request", "defaults.bin", z, sizeof z);
 }
 
 int main(int argc, char **argv) {
@@ -275,6 +378,7 @@ int main(int argc, char **argv) {
   mkdir(outdir, 0777);
   weights_seeds();
   h5_seeds();
+  zip_seeds();
   image_seeds(argv[2]);
   keras_seeds();
   request_seeds();
