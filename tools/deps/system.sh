@@ -3,10 +3,11 @@
 # Usage: tools/deps/system.sh [EXTRA_PACKAGE...]
 set -euo pipefail
 
+# python3-h5py, python3-numpy: the test fixtures' writer (tools/fixtures/*.py) and the oracle's HDF5 reader.
 # clang, its sanitizer and libFuzzer runtimes and llvm-symbolizer: the ASan/UBSan test build and
 # the fuzz targets (tools/asan.sh, tools/fuzz.sh)
 packages=(emscripten cmake ninja-build libstb-dev libcpuinfo-dev libhdf5-dev pkg-config xz-utils patch
-          clang libclang-rt-14-dev llvm-14 "$@")
+          clang libclang-rt-14-dev llvm-14 python3-h5py python3-numpy "$@")
 
 missing=()
 for p in "${packages[@]}"; do
