@@ -7,10 +7,13 @@
  *                   [--colormap NAME] [--alpha A] [--blend additive|alpha] [--out-heatmap PNG]
  *                   [--out-overlay PNG] [--metrics [--steps K] [--baseline blur|mean]] [--json]
  *   gradcam layers  [--size HxW]
- *   gradcam convert --in KERAS.h5 --out FILE.gcw [--dtype f16|f32]
+ *   gradcam convert --in MODEL --out FILE.gcw [--labels FILE] [--dtype f16|f32]
  *   gradcam bench   --weights FILE [--threads N] [--runs N] [--warmup N] [--size S]
  *
- * FILE may be a project weights file or a Keras HDF5 file (converted in memory first).
+ * FILE (MODEL) is any model file the import API reads, recognised by content (a .gcw, Keras 1/2
+ * .h5, Keras 3 .weights.h5 or .keras, a TF.js model.json with its shards beside it); anything but
+ * a .gcw is converted in memory first. --labels FILE gives the class names (one per line, a JSON
+ * list, {index: name}, or Keras' imagenet_class_index.json).
  * --arithmetic portable (the default on x86-64) gives results bit-identical to the
  * WebAssembly build's; --arithmetic fma lets XNNPACK use fused multiply-add kernels.
  * Errors go to stderr with a non-zero exit status.
@@ -22,7 +25,7 @@
 #include <time.h>
 
 #include "gradcam.h"
-#include "h5.h"
+#include "load.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
@@ -51,10 +54,12 @@ static int usage(void) {
       "                  [--samples N] [--sigma S] [--seed N] [--ig-steps N] [--channels N] [--target logit|prob]\n"
       "                  [--input-size HxW] [--save-grad F.f32] [--threads N] [--json]\n"
       "  gradcam layers  [--size HxW]\n"
-      "  gradcam convert --in KERAS.h5 --out FILE.gcw [--dtype f16|f32]\n"
+      "  gradcam convert --in MODEL --out FILE.gcw [--labels FILE] [--dtype f16|f32]\n"
       "  gradcam bench   --weights FILE [--threads N] [--runs N] [--warmup N] [--size S] [--json]\n"
       "                  [--method NAME [--layer NAME] [--samples N] [--channels N] [--ig-steps N]]\n"
-      "FILE is a project weights file (.gcw) or the Keras HDF5 file (converted on the fly).\n"
+      "FILE (MODEL) is a .gcw, a Keras .h5 (Keras 1/2 weights or model.save), .weights.h5 or .keras file,\n"
+      "or a TF.js model.json (its shards beside it), recognised by content; predict, explain, bench and\n"
+      "convert take --labels FILE with the class names (one per line, a JSON list or object).\n"
       "predict, explain and bench also take --arithmetic portable|fma: portable (the default on x86-64)\n"
       "computes exactly what the WebAssembly build computes; fma lets XNNPACK use the CPU's fused\n"
       "multiply-add kernels (results then differ from the browser's in the last bits).\n",
@@ -71,39 +76,6 @@ static int fail(const char *what, gc_status s, const char *detail) {
   return 1;
 }
 
-/* Read a whole file; NULL (errno set) on failure. */
-static unsigned char *read_file(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  unsigned char *buf = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) {
-    if (len == cap) {
-      cap = cap ? cap * 2 : 1 << 16;
-      unsigned char *nb = realloc(buf, cap);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        errno = ENOMEM;
-        return NULL;
-      }
-      buf = nb;
-    }
-    size_t n = fread(buf + len, 1, cap - len, f);
-    len += n;
-    if (n == 0) break;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(buf);
-    errno = EIO;
-    return NULL;
-  }
-  *size = len;
-  return buf;
-}
-
 static int write_file(const char *path, const void *data, size_t size) {
   FILE *f = fopen(path, "wb");
   if (!f) return -1;
@@ -113,7 +85,7 @@ static int write_file(const char *path, const void *data, size_t size) {
 }
 
 typedef struct opts {
-  const char *weights, *image, *tensor, *dump_dir, *dump_layers, *save_input, *in, *out;
+  const char *weights, *labels, *image, *tensor, *dump_dir, *dump_layers, *save_input, *in, *out;
   const char *layer, *method, *colormap, *out_heatmap, *out_overlay, *blend, *baseline, *target, *save_grad;
   int top, threads, json, runs, warmup, h, w, class_index, metrics, steps, samples, seed, ig_steps, channels;
   int top_given, arith_given;
@@ -176,6 +148,7 @@ static int parse(int argc, char **argv, opts *o) {
     }                                                                          \
   } while (0)
     if (!strcmp(a, "--weights")) { VAL(); o->weights = v; }
+    else if (!strcmp(a, "--labels")) { VAL(); o->labels = v; }
     else if (!strcmp(a, "--image")) { VAL(); o->image = v; }
     else if (!strcmp(a, "--input-tensor")) { VAL(); o->tensor = v; }
     else if (!strcmp(a, "--dump-dir")) { VAL(); o->dump_dir = v; }
@@ -248,19 +221,6 @@ static int parse(int argc, char **argv, opts *o) {
   return 0;
 }
 
-/* Load a project file, or convert a Keras HDF5 file in memory first. */
-static gc_status load_model(const char *path, int threads, gc_model **m, char *err, size_t errlen) {
-  gc_params p = gc_default_params();
-  p.threads = threads;
-  if (!gc_h5_is_hdf5(path)) return gc_model_load_file(path, &p, m, err, errlen);
-  void *bytes = NULL;
-  size_t size = 0;
-  gc_status s = gc_h5_convert_isolated(path, GC_DTYPE_F32, &bytes, &size, err, errlen);
-  if (s == GC_OK) s = gc_model_load_memory(bytes, size, &p, m, err, errlen);
-  gc_free(bytes);
-  return s;
-}
-
 static void json_string(const char *s) {
   putchar('"');
   for (; *s; s++) {
@@ -309,13 +269,13 @@ static int cmd_predict(const opts *o) {
   }
   char err[GC_ERRBUF_SIZE] = "";
   gc_model *m = NULL;
-  gc_status s = load_model(o->weights, o->threads, &m, err, sizeof err);
+  gc_status s = cli_load_model(o->weights, o->labels, o->threads, &m, err, sizeof err);
   if (s != GC_OK) return fail(o->weights, s, err);
 
   int rc = 0;
   double t_decode = 0, t_forward = 0;
   size_t size = 0;
-  unsigned char *bytes = read_file(o->image ? o->image : o->tensor, &size);
+  unsigned char *bytes = cli_read_file(o->image ? o->image : o->tensor, &size);
   if (!bytes) {
     fprintf(stderr, "gradcam: cannot read %s: %s\n", o->image ? o->image : o->tensor, strerror(errno));
     gc_model_free(m);
@@ -407,19 +367,21 @@ static int cmd_layers(const opts *o) {
 
 static int cmd_convert(const opts *o) {
   if (!o->in || !o->out) {
-    fprintf(stderr, "gradcam convert: needs --in KERAS.h5 and --out FILE.gcw\n");
+    fprintf(stderr, "gradcam convert: needs --in MODEL and --out FILE.gcw\n");
     return 2;
   }
   char err[GC_ERRBUF_SIZE] = "";
   void *bytes = NULL;
   size_t size = 0;
-  gc_status s = gc_h5_convert_isolated(o->in, o->dtype, &bytes, &size, err, sizeof err);
+  char *desc = NULL;
+  gc_status s = cli_import(o->in, o->labels, o->dtype, &bytes, &size, &desc, err, sizeof err);
   if (s != GC_OK) return fail(o->in, s, err);
   /* verify by loading before writing anything */
   gc_model *m = NULL;
   s = gc_model_load_memory(bytes, size, NULL, &m, err, sizeof err);
   if (s != GC_OK) {
     gc_free(bytes);
+    free(desc);
     return fail("converted weights", s, err);
   }
   size_t params = gc_model_param_count(m);
@@ -428,10 +390,13 @@ static int cmd_convert(const opts *o) {
   gc_free(bytes);
   if (rc) {
     fprintf(stderr, "gradcam: cannot write %s: %s\n", o->out, strerror(errno));
+    free(desc);
     return 1;
   }
-  printf("wrote %s: %zu parameters, %s, %.1f MB\n", o->out, params,
-         o->dtype == GC_DTYPE_F16 ? "float16" : "float32", size / 1e6);
+  printf("wrote %s: %zu parameters, %s, %.1f MB\n", o->out, params, o->dtype == GC_DTYPE_F16 ? "float16" : "float32",
+         size / 1e6);
+  if (desc) printf("%s\n", desc); /* what was read: format, input size, head, classes */
+  free(desc);
   return 0;
 }
 
@@ -440,7 +405,7 @@ static int forward_file(gc_model *m, const opts *o, uint8_t **rgba, int *w, int 
                         double *t_forward) {
   size_t size = 0;
   char err[GC_ERRBUF_SIZE] = "";
-  unsigned char *bytes = read_file(o->image, &size);
+  unsigned char *bytes = cli_read_file(o->image, &size);
   if (!bytes) {
     fprintf(stderr, "gradcam: cannot read %s: %s\n", o->image, strerror(errno));
     return 1;
@@ -534,7 +499,7 @@ static int cmd_explain(const opts *o) {
 
   char err[GC_ERRBUF_SIZE] = "";
   gc_model *m = NULL;
-  gc_status s = load_model(o->weights, o->threads, &m, err, sizeof err);
+  gc_status s = cli_load_model(o->weights, o->labels, o->threads, &m, err, sizeof err);
   if (s != GC_OK) return fail(o->weights, s, err);
   uint8_t *rgba = NULL;
   int w = 0, h = 0, rc;
@@ -680,7 +645,7 @@ static int cmd_bench(const opts *o) {
   int h = o->h ? o->h : GC_INPUT_SIZE, w = o->w ? o->w : GC_INPUT_SIZE;
   char err[GC_ERRBUF_SIZE] = "";
   gc_model *m = NULL;
-  gc_status s = load_model(o->weights, o->threads, &m, err, sizeof err);
+  gc_status s = cli_load_model(o->weights, o->labels, o->threads, &m, err, sizeof err);
   if (s != GC_OK) return fail(o->weights, s, err);
   float *x = malloc((size_t)h * w * 3 * sizeof *x);
   double *t = malloc((size_t)o->runs * sizeof *t), *te = malloc((size_t)o->runs * sizeof *te);
