@@ -83,6 +83,7 @@ gc_status gc_converter_finish(gc_converter *c, gc_dtype dtype, void **bytes, siz
   if (!c || !bytes || !size || (dtype != GC_DTYPE_F32 && dtype != GC_DTYPE_F16)) return GC_ERR_INVALID_ARGUMENT;
   *bytes = NULL;
   *size = 0;
+  gc_source_drop_empty(&c->src); /* a layer whose only tensor was refused */
   gc_source_guess_kinds(&c->src);
   gc_spec spec;
   gc_match m;

@@ -51,11 +51,11 @@ void gc_import_free(gc_import *im) {
   free(im->labels);
   gc_source_free(&im->r.source);
   gc_names_free(im->r.names, im->r.nnames);
-  gc_match_free(&im->m);
-  gc_weights_release(&im->gcw);
   if (im->data)
     for (int i = 0; i < im->m.count; i++) free(im->data[i]);
   free(im->data);
+  gc_match_free(&im->m);
+  gc_weights_release(&im->gcw);
   gc_names_free(im->class_names, im->nclass_names);
   free(im->desc);
   free(im);

@@ -98,7 +98,7 @@ static gc_status layer_vars(walk *w, gc_h5_obj layer, const char *label, const i
       st = GC_ERR_CONVERT;
     }
   }
-  if (st == GC_OK) qsort(vars.items, vars.count, sizeof *vars.items, by_number);
+  if (st == GC_OK && vars.count) qsort(vars.items, vars.count, sizeof *vars.items, by_number);
   for (size_t i = 0; i < vars.count && st == GC_OK; i++)
     if (atol(vars.items[i]) != (long)i) {
       gc_set_error(w->err, w->errlen, "%s: %s/vars/%zu is missing (the file has vars/%s): the file is damaged", w->file,
@@ -171,7 +171,12 @@ static gc_status walk_layers(walk *w, gc_h5_obj group, const char *label, int de
   for (size_t i = 0; st == GC_OK && i < kids.count; i++) {
     const item *it = &items[i];
     char sub[GC_SRC_LABEL_SIZE];
-    snprintf(sub, sizeof sub, "%s/%s", label, it->name);
+    if ((size_t)snprintf(sub, sizeof sub, "%s/%s", label, it->name) >= sizeof sub) {
+      gc_set_error(w->err, w->errlen, "%s: %s/%.40s...: a path longer than %d bytes", w->file, label, it->name,
+                   GC_SRC_LABEL_SIZE);
+      st = GC_ERR_CONVERT;
+      break;
+    }
     if (!it->container) {
       st = layer_vars(w, it->obj, sub, it);
       continue;

@@ -185,7 +185,7 @@ static int auto_named(const char *name, const char *cls) {
 void gc_source_guess_kinds(gc_source *s) {
   for (int i = 0; i < s->nlayers; i++) {
     gc_src_layer *l = &s->layers[i];
-    if (l->kind != GC_KIND_NONE) continue;
+    if (l->kind != GC_KIND_NONE || !l->count) continue;
     const gc_src_weight *w = &s->weights[l->first];
     int vectors = 0;
     for (int k = 0; k < l->count; k++) vectors += w[k].ndim == 1 && w[k].dims[0] == w[0].dims[0];

@@ -439,7 +439,7 @@ static const gc_json_value *parse_value(parser *ps, int depth) {
     return v;
   }
   if (c == '-' || c == 'I' || (c >= '0' && c <= '9')) {
-    double d;
+    double d = 0;
     if (parse_number(ps, &d) || !(v = new_value(ps, GC_JSON_NUMBER))) return NULL;
     v->num = d;
     return v;

@@ -1,7 +1,9 @@
 /* seeds.c - write the starting corpora of the fuzz targets: fuzz_seeds OUTDIR SOURCE_DIR
  * creates OUTDIR/<target>/ with small valid inputs (weights files with the first tensors of
  * Xception, Keras-layout HDF5 files, small images in every format stb_image reads, structured
- * converter and request inputs). Generated at fuzz time so no large binary is committed. */
+ * converter and request inputs; for JSON and the import path, the small files of their
+ * regression directories). Generated at fuzz time so no large binary is committed. */
+#include <dirent.h>
 #include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
@@ -125,6 +127,7 @@ static void h5_seed(const char *name, const h5layer *layers, int n, int varlen) 
   fclose(in);
   remove(tmp);
   put("fuzz_h5", name, buf, (size_t)len);
+  put("fuzz_import", name, buf, (size_t)len);
   free(buf);
 }
 
@@ -266,6 +269,30 @@ static void request_seeds(void) {
   put("fuzz_request", "defaults.bin", z, sizeof z);
 }
 
+/* ---- JSON and the import path: the small inputs kept as regression inputs (configs of every
+ * head kind, labels, tiny Keras 1/2/3, .keras and TF.js files), as their starting corpora */
+static void copy_dir(const char *srcdir, const char *target) {
+  char dir[8192];
+  snprintf(dir, sizeof dir, "%s/tests/fuzz/regressions/%s", srcdir, target);
+  DIR *d = opendir(dir);
+  if (!d) {
+    fprintf(stderr, "fuzz_seeds: cannot open %s\n", dir);
+    exit(1);
+  }
+  for (struct dirent *e; (e = readdir(d));) {
+    if (e->d_name[0] == '.') continue;
+    char path[8448];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    FILE *f = fopen(path, "rb");
+    if (!f) continue;
+    static unsigned char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    put(target, e->d_name, buf, n);
+  }
+  closedir(d);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: fuzz_seeds OUTDIR SOURCE_DIR\n");
@@ -278,6 +305,8 @@ int main(int argc, char **argv) {
   image_seeds(argv[2]);
   keras_seeds();
   request_seeds();
+  copy_dir(argv[2], "fuzz_json");
+  copy_dir(argv[2], "fuzz_import");
   printf("fuzz_seeds: corpora written to %s\n", outdir);
   return 0;
 }
