@@ -9,8 +9,10 @@
  * in their listed order, nested ones in place, which is Keras' model.layers order; then:
  *   - the Xception base must be there: every weighted layer by its stable name and class;
  *   - before it (block1_conv1) only InputLayer (the input size), Rescaling (scale, offset:
- *     several compose) and augmentation layers (Random*: identity at inference, except
- *     RandomCrop, which resizes to its size) may come;
+ *     several compose), the TFOpLambda layers of tf.keras' preprocess_input (x / 127.5, x - 1;
+ *     any division, multiplication, subtraction or addition by a number) and augmentation
+ *     layers (Random*: identity at inference, except RandomCrop, which resizes to its size) may
+ *     come;
  *   - after it (block14_sepconv2_act) the head: one GlobalAveragePooling2D or
  *     GlobalMaxPooling2D, then Dense layers (hidden relu or linear, the last softmax, sigmoid
  *     or linear; an Activation, Softmax or ReLU layer after a linear Dense sets its activation),
@@ -27,7 +29,7 @@
 
 typedef struct entry {
   const char *cls, *name;
-  const gc_json_value *cfg;
+  const gc_json_value *cfg, *layer;
 } entry;
 
 typedef struct flat {
@@ -71,7 +73,7 @@ static gc_status flatten(flat *f, const gc_json_value *layers, int depth, const 
       f->e = e;
       f->cap = cap;
     }
-    f->e[f->n++] = (entry){cls, name, cfg};
+    f->e[f->n++] = (entry){cls, name, cfg, l};
   }
   return GC_OK;
 }
@@ -131,6 +133,33 @@ static int input_shape(const gc_json_value *cfg, int *h, int *w, int *c) {
   }
   *h = v[0], *w = v[1], *c = v[2];
   return 1;
+}
+
+/* The number a TFOpLambda layer applies: its call's "y", somewhere in inbound_nodes (Keras 2:
+ * [["input_1", 0, 0, {"y": 127.5, "name": null}]]). 0 when there is none. */
+static int lambda_operand(const gc_json_value *v, int depth, double *y) {
+  const gc_json_value *k = gc_json_get(v, "y");
+  if (gc_json_type_of(k) == GC_JSON_NUMBER) {
+    *y = gc_json_num(k, 0);
+    return 1;
+  }
+  for (size_t i = 0; depth < 6 && i < gc_json_len(v); i++)
+    if (lambda_operand(gc_json_at(v, i), depth + 1, y)) return 1;
+  return 0;
+}
+
+/* x * s + o for a TFOpLambda of tf.math's arithmetic with a number; -1 for anything else. */
+static int lambda_affine(const entry *e, double *s, double *o) {
+  const char *fn = gc_json_str(gc_json_get(e->cfg, "function"));
+  double y;
+  if (!fn || !lambda_operand(gc_json_get(e->layer, "inbound_nodes"), 0, &y)) return -1;
+  *s = 1, *o = 0;
+  if ((!strcmp(fn, "math.truediv") || !strcmp(fn, "math.divide")) && y != 0) *s = 1 / y;
+  else if (!strcmp(fn, "math.multiply")) *s = y;
+  else if (!strcmp(fn, "math.subtract")) *o = -y;
+  else if (!strcmp(fn, "math.add") || !strcmp(fn, "__operators__.add")) *o = y;
+  else return -1;
+  return 0;
 }
 
 /* The weighted base layers must all be there with the right class. */
@@ -292,22 +321,30 @@ gc_status gc_kconfig_spec(const gc_json_value *model, const char *what, gc_spec 
       if (ch >= 1 && cw >= 1 && ch <= 1e6 && cw <= 1e6) h = (int)ch, w = (int)cw;
     } else if (is_augmentation(e->cls)) {
       continue;
-    } else if (!strcmp(e->cls, "Rescaling")) {
+    } else if (!strcmp(e->cls, "Rescaling") || !strcmp(e->cls, "TFOpLambda")) {
       const gc_json_value *sc = gc_json_get(e->cfg, "scale"), *of = gc_json_get(e->cfg, "offset");
-      if (gc_json_type_of(sc) != GC_JSON_NUMBER || (of && gc_json_type_of(of) != GC_JSON_NUMBER)) {
-        gc_set_error(err, errlen, "%s: Rescaling layer '%s' has a scale or offset that is not one number "
-                     "(per-channel rescaling is not supported)", what, e->name);
+      double s2 = gc_json_num(sc, 1), o2 = gc_json_num(of, 0);
+      if (e->cls[0] == 'T' ? lambda_affine(e, &s2, &o2) != 0
+                           : gc_json_type_of(sc) != GC_JSON_NUMBER || (of && gc_json_type_of(of) != GC_JSON_NUMBER)) {
+        const char *fn = gc_json_str(gc_json_get(e->cfg, "function"));
+        if (e->cls[0] == 'T')
+          gc_set_error(err, errlen, "%s: layer '%s' (TFOpLambda %s) before the Xception base is not supported; of "
+                       "tf.math only division, multiplication, subtraction and addition by a number are", what,
+                       e->name, fn ? fn : "?");
+        else
+          gc_set_error(err, errlen, "%s: Rescaling layer '%s' has a scale or offset that is not one number "
+                       "(per-channel rescaling is not supported)", what, e->name);
         st = GC_ERR_CONVERT;
         continue;
       }
       /* x * s2 + o2 after x * s1 + o1 */
-      const double s2 = gc_json_num(sc, 1), o2 = gc_json_num(of, 0);
       scale *= s2;
       offset = offset * s2 + o2;
       rescaled = 1;
     } else {
       gc_set_error(err, errlen, "%s: layer '%s' (%s) before the Xception base is not supported; before it a model may "
-                   "only have Rescaling and augmentation (Random*) layers", what, e->name, e->cls);
+                   "only have Rescaling, preprocess_input's arithmetic and augmentation (Random*) layers", what,
+                   e->name, e->cls);
       st = GC_ERR_CONVERT;
     }
   }

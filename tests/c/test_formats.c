@@ -393,6 +393,19 @@ static void test_config(void) {
   CHECK(s.pre_scale == (float)(2.0 / 255.0) && s.pre_offset == -1.0f, "x / 255 * 2 - 1: %g %g", s.pre_scale,
         s.pre_offset);
   CHECK(s.ndense == 1 && s.dense[0].units == 5, "the nested base's head");
+  /* tf.keras' xception.preprocess_input inside the model: TFOpLambda x / 127.5, then x - 1 */
+  CHECK_STATUS(config_case(SHAPE299,
+                           "{\"class_name\": \"TFOpLambda\", \"config\": {\"name\": \"tf.math.truediv\", \"function\": "
+                           "\"math.truediv\"}, \"inbound_nodes\": [[\"input_1\", 0, 0, {\"y\": 255.0, \"name\": null}]]},"
+                           "{\"class_name\": \"TFOpLambda\", \"config\": {\"name\": \"tf.math.subtract\", \"function\": "
+                           "\"math.subtract\"}, \"inbound_nodes\": [[\"tf.math.truediv\", 0, 0, {\"y\": 0.5, \"name\": null}]]}",
+                           1, GAP "," DENSE("dense", 5, "softmax"), &s, err),
+               GC_OK);
+  CHECK(s.pre_scale == (float)(1.0 / 255.0) && s.pre_offset == -0.5f, "x / 255 - 0.5: %g %g", s.pre_scale,
+        s.pre_offset);
+  config_error(SHAPE299, "{\"class_name\": \"TFOpLambda\", \"config\": {\"name\": \"tf.math.sqrt\", "
+               "\"function\": \"math.sqrt\"}, \"inbound_nodes\": [[\"input_1\", 0, 0, {\"y\": 2}]]}", 0, NULL,
+               "layer 'tf.math.sqrt' (TFOpLambda math.sqrt) before the Xception base is not supported");
   /* what is refused */
   config_error(SHAPE299, NULL, 0, GAP "," LAYER("LSTM", "lstm", ", \"units\": 8") "," DENSE("d", 2, "softmax"),
                "config.json: layer 'lstm' (LSTM) after the Xception base is not supported; a supported head is");
