@@ -3,8 +3,10 @@
  *
  * Overview
  * --------
- * The core runs the Keras Xception ImageNet classifier (299x299x3 -> 1000 classes) on
- * XNNPACK operators, natively and in WebAssembly. It is plain C11; everything lives in an
+ * The core runs Keras Xception classifiers on XNNPACK operators, natively and in WebAssembly:
+ * the ImageNet model (299x299x3 -> 1000 classes) and any model built on the Xception base with a
+ * head of global pooling and Dense layers (a fine-tuned classifier), as its weights file says
+ * (gc_import_* reads Keras' files; the .gcw format carries the model's definition). It is plain C11; everything lives in an
  * opaque gc_model handle, except the choice of arithmetic (gc_set_arithmetic), which is
  * process-wide because XNNPACK picks its kernels once per process. Every function that can
  * fail returns a gc_status; gc_status_to_string() names it, and gc_model_last_error() (or the errbuf of
@@ -136,7 +138,7 @@ typedef struct gc_shape {
 } gc_shape;
 
 typedef struct gc_class_score {
-  int index;   /* 0..999, Keras class order */
+  int index;   /* 0..classes-1, Keras class order */
   float prob;  /* softmax probability */
   float logit; /* pre-softmax score */
 } gc_class_score;
@@ -158,25 +160,65 @@ const char *gc_model_last_error(const gc_model *model);
 
 gc_status gc_model_set_threads(gc_model *model, int threads);
 int gc_model_threads(const gc_model *model);
-/* Number of parameters in the loaded file (22,910,480 for Xception). */
+/* Number of parameters in the loaded file (22,910,480 for the ImageNet Xception). */
 size_t gc_model_param_count(const gc_model *model);
+
+/* ---- what the model is ---------------------------------------------------------------------- */
+
+/* Classes the model tells apart: its classifier's units, 2 for a Dense(1) (binary: class 1 is
+ * explained through +logit, class 0 through -logit), 0 for a model without a classifier (a
+ * notop file: only activations and eigencam work; everything else gives GC_ERR_NO_HEAD). */
+int gc_model_num_classes(const gc_model *model);
+/* The input size images are resized to by default (the model's: 299x299 for ImageNet). */
+void gc_model_input_size(const gc_model *model, int *height, int *width);
+/* Name of class `index`: the file's or gc_model_set_class_names' names, the ImageNet names for
+ * the ImageNet head, else NULL (say "class <index>"). */
+const char *gc_model_class_name(const gc_model *model, int index);
+/* Replace the class names (copied; n must equal gc_model_num_classes, else GC_ERR_LABELS);
+ * n == 0 goes back to the defaults. */
+gc_status gc_model_set_class_names(gc_model *model, const char *const *names, int n);
+/* The head as text ("GlobalAveragePooling2D -> Dense(1000, softmax)"). */
+gc_status gc_model_head(const gc_model *model, char *buf, size_t len);
+/* What the weights came from ("Keras 3 .keras archive", ...). */
+const char *gc_model_source(const gc_model *model);
+/* 1 if the head was inferred from the weights' shapes (a Keras 3 .weights.h5 has no config). */
+int gc_model_head_inferred(const gc_model *model);
+/* The model's addressable layers (the base's, then its head's). */
+int gc_model_layer_count(const gc_model *model);
+const char *gc_model_layer_name(const gc_model *model, int i);
+/* Shape of a layer for an input of height x width (0, 0: the model's input size). */
+gc_status gc_model_layer_shape(const gc_model *model, const char *layer, int height, int width, gc_shape *shape);
+
+/* ---- progress and cancelling ------------------------------------------------------------------
+ * Long calls (Score-CAM, SmoothGrad, Integrated Gradients, metrics) call the model's progress
+ * callback before each pass with the passes done and the total; a non-zero return cancels the
+ * call: it returns GC_ERR_CANCELLED, frees what it took, and the model needs a new forward pass
+ * before the next explanation. */
+typedef int (*gc_progress_callback)(void *user, int done, int total);
+void gc_model_set_progress(gc_model *model, gc_progress_callback fn, void *user);
 
 /* ---- forward ------------------------------------------------------------------------ */
 
-/* Resize an 8-bit RGB/RGBA image of any size to 299x299 (bilinear, see gc_preprocess_image)
+/* Resize an 8-bit RGB/RGBA image of any size to the model's input size (bilinear, see
+ * gc_preprocess_image), preprocess it as the model does (x / 127.5 - 1, or its Rescaling layer)
  * and run the network. stride is in bytes between rows (>= width * channels). */
 gc_status gc_model_forward_image(gc_model *model, const uint8_t *pixels, int width, int height,
                                  int stride, gc_pixel_format format);
+/* The same at another input size (out_h, out_w in 71..GC_MAX_INPUT_SIZE; 0: the model's). */
+gc_status gc_model_forward_image_size(gc_model *model, const uint8_t *pixels, int width, int height, int stride,
+                                      gc_pixel_format format, int out_h, int out_w);
 
 /* Run the network on an already preprocessed NHWC float tensor (1 x height x width x 3,
  * values usually in [-1, 1]). height and width in [71, GC_MAX_INPUT_SIZE]. */
 gc_status gc_model_forward_tensor(gc_model *model, const float *input, int height, int width);
 
-/* Results of the last forward pass (NULL before the first). */
-const float *gc_model_logits(const gc_model *model); /* 1000 pre-softmax scores */
-const float *gc_model_probs(const gc_model *model);  /* 1000 softmax probabilities */
+/* Results of the last forward pass (NULL before the first, and without a classifier). */
+const float *gc_model_logits(const gc_model *model); /* class scores: the classifier's pre-activation
+                                                        outputs; binary: -z, +z */
+const float *gc_model_probs(const gc_model *model);  /* probabilities: softmax, or the logistic
+                                                        function for sigmoid and binary heads */
 
-/* The k best classes, best first (k in 1..1000); ties broken by lower index. */
+/* The k best classes, best first (k in 1..classes); ties broken by lower index. */
 gc_status gc_model_top_k(const gc_model *model, int k, gc_class_score *out);
 
 /* Activation of a named layer from the last forward pass: *data points into the model

@@ -27,6 +27,11 @@
 
 gc_status gc_preprocess_image(const uint8_t *pixels, int width, int height, int stride,
                               gc_pixel_format format, int out_w, int out_h, float *out) {
+  return gc_preprocess_image_as(pixels, width, height, stride, format, out_w, out_h, 0, 0.0f, 0.0f, out);
+}
+
+gc_status gc_preprocess_image_as(const uint8_t *pixels, int width, int height, int stride, gc_pixel_format format,
+                                 int out_w, int out_h, int rescale, float scale, float offset, float *out) {
   if (!pixels || !out || (format != GC_PIXEL_RGB8 && format != GC_PIXEL_RGBA8))
     return GC_ERR_IMAGE_INVALID;
   if (width < 1 || height < 1 || width > GC_MAX_IMAGE_SIDE || height > GC_MAX_IMAGE_SIDE ||
@@ -64,7 +69,8 @@ gc_status gc_preprocess_image(const uint8_t *pixels, int width, int height, int 
         const float top = a[k] + (b[k] - a[k]) * fx[x];
         const float bot = c[k] + (d[k] - c[k]) * fx[x];
         const float v = top + (bot - top) * fy;
-        o[3 * x + k] = v / 127.5f - 1.0f;
+        /* as Keras computes them: preprocess_input divides, a Rescaling layer multiplies */
+        o[3 * x + k] = rescale ? v * scale + offset : v / 127.5f - 1.0f;
       }
     }
   }

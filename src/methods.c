@@ -45,15 +45,6 @@ gc_explain_params gc_default_explain_params(void) {
   return p;
 }
 
-float *gc_model_buffer(float **buf, size_t *cap, size_t n) {
-  if (n > *cap) {
-    free(*buf);
-    *buf = gc_alloc_buffer(n);
-    *cap = *buf ? n : 0;
-  }
-  return *buf;
-}
-
 static void relu_inplace(float *x, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (!(x[i] > 0.0f)) x[i] = 0.0f;
@@ -193,23 +184,6 @@ static gc_status eigencam(gc_model *m, const float *A, size_t hw, int K, float *
 
 /* ---- helpers that run more passes ---------------------------------------------------------- */
 
-int gc_batch_budget(const gc_model *m, int h, int w, int want) {
-  int oh[128], ow[128];
-  size_t per = 0;
-  if (m->nrows > 128) return 1;
-  gc_table_spatial(m->rows, h, w, oh, ow);
-  for (int i = 0; i < m->nrows; i++) per += (size_t)oh[i] * ow[i] * m->rows[i].cout * sizeof(float);
-  const size_t budget = (size_t)320 << 20; /* activations of one batched pass */
-  int b = per ? (int)(budget / per) : 1;
-  if (b < 1) b = 1;
-  if (b > 16) b = 16;
-  return b < want ? b : want;
-}
-
-gc_status gc_restore_forward(gc_model *m, const float *input, int h, int w) {
-  return gc_model_forward_tensor(m, input, h, w);
-}
-
 /* Score-CAM (Wang et al. 2020): s_k = y^c(X * norm(up(A^k))) over the N channels with the
  * largest mean activation; w = softmax(s); L = ReLU(sum_k w_k A^k). */
 static gc_status scorecam(gc_model *m, const gc_explain_params *p, int c, const float *A, int H, int W, int K,
@@ -221,8 +195,9 @@ static gc_status scorecam(gc_model *m, const gc_explain_params *p, int c, const 
   float *Acopy = malloc(hw * (size_t)K * sizeof *Acopy);
   const int B = gc_batch_budget(m, xh, xw, N);
   float *batch = gc_alloc_buffer((size_t)B * xn * 3), *mask = gc_alloc_buffer(xn);
+  float *sc = malloc((size_t)m->nclasses * 2 * sizeof *sc), *pr = sc ? sc + m->nclasses : NULL;
   gc_status s = GC_OK;
-  if (!ch || !mean || !score || !Acopy || !batch || !mask) {
+  if (!ch || !mean || !score || !Acopy || !batch || !mask || !sc) {
     s = GC_ERR_OUT_OF_MEMORY;
     goto done;
   }
@@ -265,16 +240,15 @@ static gc_status scorecam(gc_model *m, const gc_explain_params *p, int c, const 
         for (int cc = 0; cc < 3; cc++) dst[q * 3 + cc] = x[q * 3 + cc] * mv;
       }
     }
+    if (gc_model_cancelled(m, j0, N)) {
+      s = GC_ERR_CANCELLED;
+      break;
+    }
     s = gc_forward_batch(m, batch, B, xh, xw);
     for (int b = 0; s == GC_OK && b < nb; b++) {
-      const float *lg = gc_batch_logits(m, b);
-      if (p->target == GC_TARGET_PROB) {
-        float pr[GC_NUM_CLASSES];
-        gc_softmax(lg, pr, GC_NUM_CLASSES);
-        score[j0 + b] = pr[c];
-      } else {
-        score[j0 + b] = lg[c];
-      }
+      gc_batch_scores(m, b, sc);
+      if (p->target == GC_TARGET_PROB) gc_scores_to_probs(m, sc, pr);
+      score[j0 + b] = p->target == GC_TARGET_PROB ? pr[c] : sc[c];
     }
   }
   free(chan);
@@ -293,7 +267,7 @@ static gc_status scorecam(gc_model *m, const gc_explain_params *p, int c, const 
     free(w);
   }
 done:
-  free(ch), free(mean), free(score), free(Acopy), free(batch), free(mask);
+  free(ch), free(mean), free(score), free(Acopy), free(batch), free(mask), free(sc);
   return s;
 }
 
@@ -328,7 +302,18 @@ void gc_smoothgrad_noise(uint32_t seed, int sample, float sigma_abs, float *nois
 
 /* ---- the entry point ------------------------------------------------------------------- */
 
+static gc_status explain(gc_model *m, const gc_explain_params *pp, gc_map *map, int *class_out);
+
 gc_status gc_model_explain(gc_model *m, const gc_explain_params *pp, gc_map *map, int *class_out) {
+  gc_status s = explain(m, pp, map, class_out);
+  if (s == GC_ERR_CANCELLED) { /* the model holds a pass of another input now: not a result */
+    m->ran = 0;
+    gc_set_error(m->error, sizeof m->error, "the explanation was cancelled; run a forward pass again");
+  }
+  return s;
+}
+
+static gc_status explain(gc_model *m, const gc_explain_params *pp, gc_map *map, int *class_out) {
   if (!m || !map) return GC_ERR_INVALID_ARGUMENT;
   memset(map, 0, sizeof *map);
   m->error[0] = 0;
@@ -343,14 +328,19 @@ gc_status gc_model_explain(gc_model *m, const gc_explain_params *pp, gc_map *map
     gc_set_error(m->error, sizeof m->error, "run a forward pass on the image first");
     return GC_ERR_NOT_RUN;
   }
+  const int needs_class = p.method != GC_METHOD_EIGENCAM;
+  if (needs_class && !m->nclasses) {
+    gc_set_error(m->error, sizeof m->error, "the model has no classifier: only eigencam explains it (no class)");
+    return GC_ERR_NO_HEAD;
+  }
   int c = p.class_index;
-  if (c < 0) {
+  if (c < 0 && m->nclasses) {
     gc_class_score top;
     gc_model_top_k(m, 1, &top);
     c = top.index;
   }
-  if (c >= GC_NUM_CLASSES) {
-    gc_set_error(m->error, sizeof m->error, "class %d is not in 0..999", c);
+  if (c >= m->nclasses && needs_class) {
+    gc_set_error(m->error, sizeof m->error, "class %d is not in 0..%d", c, m->nclasses - 1);
     return GC_ERR_CLASS_OUT_OF_RANGE;
   }
   if (class_out) *class_out = c;
@@ -384,30 +374,17 @@ gc_status gc_model_explain(gc_model *m, const gc_explain_params *pp, gc_map *map
       return GC_ERR_OUT_OF_MEMORY;
     }
     const int needs_grad = meth != GC_METHOD_EIGENCAM && meth != GC_METHOD_SCORECAM;
-    const int fast = meth == GC_METHOD_GRADCAM && p.target == GC_TARGET_LOGIT &&
-                     !strcmp(layer, "block14_sepconv2_act");
-    const int sums = !fast && (meth == GC_METHOD_GRADCAM || meth == GC_METHOD_GUIDED_GRADCAM);
+    const int sums = meth == GC_METHOD_GRADCAM || meth == GC_METHOD_GUIDED_GRADCAM;
     if (sums)
       s = gc_gradient_sums(m, c, layer, p.target, w);
-    else if (needs_grad && !fast)
+    else if (needs_grad)
       s = gc_model_gradient(m, c, layer, p.target, 0, &G, &sg);
     if (s == GC_OK) {
       float *lowres = meth == GC_METHOD_GUIDED_GRADCAM ? gc_model_buffer(&m->work[2], &m->work_cap[2], hw) : cam;
       switch (meth) {
         case GC_METHOD_GRADCAM:
         case GC_METHOD_GUIDED_GRADCAM:
-          if (fast) {
-            /* block14_sepconv2_act feeds only the average pooling and the dense layer, so
-             * G_ij^k = W[c][k] / (H W) everywhere: Grad-CAM is CAM, no backward pass */
-            const float *dk;
-            s = gc_dense_kernel(m, &dk);
-            if (s != GC_OK) break;
-            for (int k = 0; k < K; k++) w[k] = dk[(size_t)c * K + k] / (double)hw;
-            weighted_sum(A, w, hw, K, lowres);
-            relu_inplace(lowres, hw);
-          } else {
-            gradcam(A, w, hw, K, lowres);
-          }
+          gradcam(A, w, hw, K, lowres);
           break;
         case GC_METHOD_GRADCAM_PP: gradcam_pp(A, G, hw, K, w, cam); break;
         case GC_METHOD_HIRESCAM: hirescam(A, G, hw, K, cam); break;
@@ -478,6 +455,10 @@ gc_status gc_model_explain(gc_model *m, const gc_explain_params *pp, gc_map *map
       const float sigma = p.smoothgrad_sigma * (hi - lo);
       memset(acc, 0, xn * 3 * sizeof *acc);
       for (int i = 0; s == GC_OK && i < p.smoothgrad_samples; i++) {
+        if (gc_model_cancelled(m, i, p.smoothgrad_samples)) {
+          s = GC_ERR_CANCELLED;
+          break;
+        }
         gc_smoothgrad_noise(p.seed, i, sigma, xs, xn * 3);
         for (size_t q = 0; q < xn * 3; q++) xs[q] += x[q];
         s = input_gradient(m, xs, xh, xw, c, p.target, 0, &g);
@@ -496,8 +477,12 @@ gc_status gc_model_explain(gc_model *m, const gc_explain_params *pp, gc_map *map
       float *xs = gc_model_buffer(&m->work[2], &m->work_cap[2], xn * 3);
       if (!acc || !xs) return GC_ERR_OUT_OF_MEMORY;
       memset(acc, 0, xn * 3 * sizeof *acc);
-      const float base = -1.0f; /* pixel value 0 after x / 127.5 - 1 */
+      const float base = gc_model_black(m); /* a black pixel after preprocessing */
       for (int k = 1; s == GC_OK && k <= p.ig_steps; k++) {
+        if (gc_model_cancelled(m, k - 1, p.ig_steps)) {
+          s = GC_ERR_CANCELLED;
+          break;
+        }
         const float a = (float)k / (float)p.ig_steps;
         for (size_t q = 0; q < xn * 3; q++) xs[q] = base + a * (x[q] - base);
         s = input_gradient(m, xs, xh, xw, c, p.target, 0, &g);

@@ -46,17 +46,12 @@ static void blur(const float *x, int h, int w, float *out, float *tmp) {
       }
 }
 
-static float prob_of(const float *logits, int c) {
-  float p[GC_NUM_CLASSES];
-  gc_softmax(logits, p, GC_NUM_CLASSES);
-  return p[c];
-}
-
 gc_status gc_model_metrics(gc_model *m, const gc_map *map, int c, int steps, gc_baseline baseline, gc_metrics *out) {
   if (!m || !map || !out || !map->data || map->channels != 1 || map->height < 1 || map->width < 1 || steps < 1 ||
       steps > GC_MAX_METRIC_STEPS || (baseline != GC_BASELINE_BLUR && baseline != GC_BASELINE_MEAN))
     return GC_ERR_INVALID_ARGUMENT;
-  if (c < 0 || c >= GC_NUM_CLASSES) return GC_ERR_CLASS_OUT_OF_RANGE;
+  if (!m->nclasses) return GC_ERR_NO_HEAD;
+  if (c < 0 || c >= m->nclasses) return GC_ERR_CLASS_OUT_OF_RANGE;
   if (!m->ran) return GC_ERR_NOT_RUN;
   memset(out, 0, sizeof *out);
   const int h = m->nodes[0].h, w = m->nodes[0].w;
@@ -68,8 +63,9 @@ gc_status gc_model_metrics(gc_model *m, const gc_map *map, int c, int steps, gc_
   float *batch = gc_alloc_buffer((size_t)B * n * 3);
   ranked *order = malloc(n * sizeof *order);
   float *probs = malloc((size_t)total * sizeof *probs);
+  float *sc = malloc((size_t)m->nclasses * 2 * sizeof *sc), *pr = sc ? sc + m->nclasses : NULL;
   gc_status s = GC_OK;
-  if (!x || !base || !low || !imp || !batch || !order || !probs) {
+  if (!x || !base || !low || !imp || !batch || !order || !probs || !sc) {
     s = GC_ERR_OUT_OF_MEMORY;
     goto done;
   }
@@ -109,8 +105,16 @@ gc_status gc_model_metrics(gc_model *m, const gc_map *map, int c, int steps, gc_
         for (int k = 0; k < 3; k++) dst[i * 3 + k] = src[i * 3 + k];
       }
     }
+    if (gc_model_cancelled(m, j0, total)) {
+      s = GC_ERR_CANCELLED;
+      break;
+    }
     s = gc_forward_batch(m, batch, B, h, w);
-    for (int b = 0; s == GC_OK && b < nb; b++) probs[j0 + b] = prob_of(gc_batch_logits(m, b), c);
+    for (int b = 0; s == GC_OK && b < nb; b++) {
+      gc_batch_scores(m, b, sc);
+      gc_scores_to_probs(m, sc, pr);
+      probs[j0 + b] = pr[c];
+    }
   }
   if (s == GC_OK) {
     out->steps = steps;
@@ -131,6 +135,7 @@ gc_status gc_model_metrics(gc_model *m, const gc_map *map, int c, int steps, gc_
     s = gc_restore_forward(m, x, h, w);
   }
 done:
-  free(x), free(base), free(low), free(imp), free(batch), free(order), free(probs);
+  free(x), free(base), free(low), free(imp), free(batch), free(order), free(probs), free(sc);
+  if (s == GC_ERR_CANCELLED) gc_set_error(m->error, sizeof m->error, "the metrics were cancelled; run a forward pass again");
   return s;
 }

@@ -1,246 +1,360 @@
-/* model.c - Keras Xception as data: one row per layer output, in forward order.
+/* model.c - the model handle: loading (weights file -> spec -> rows -> XNNPACK operators),
+ * the retained weights, buffers, threads, class names, and freeing it all.
  *
- * Each row names its output with the Keras layer name and its inputs by name. Batch
- * normalisation is folded into the convolution before it (at load time), so a row
- * "CONV block1_conv1 + block1_conv1_bn" produces the BN output; when the row also fuses the
- * ReLU that follows, its output is the Keras *_act layer and `preact` names the BN output
- * that is no longer materialised. The forward pass (forward.c) walks this table; weight
- * tensor names and shapes are derived from it too (gc_table_weight_specs).
+ * The weights file (weights.c) says what the model is (spec.h; version 1 files are the
+ * ImageNet model); net.c turns that into rows; each row's layer kind (ops/) creates its
+ * operators from the weights, with the batch norms folded into the convolutions.
  */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "internal.h"
+#include "ops/ops.h"
 
-#define CONV(name_, pre_, in_, w_, bn_, k_, s_, same_, c_, relu_) \
-  {GC_OP_CONV, name_, pre_, in_, NULL, w_, bn_, k_, s_, same_, c_, relu_}
-#define SEP(name_, pre_, in_, w_, c_, relu_) \
-  {GC_OP_SEPCONV, name_, pre_, in_, NULL, w_, w_ "_bn", 3, 1, 1, c_, relu_}
-#define RELU(name_, in_) {GC_OP_RELU, name_, NULL, in_, NULL, NULL, NULL, 0, 0, 0, 0, 0}
-#define POOL(name_, in_) {GC_OP_MAXPOOL, name_, NULL, in_, NULL, NULL, NULL, 3, 2, 1, 0, 0}
-#define ADD(name_, a_, b_) {GC_OP_ADD, name_, NULL, a_, b_, NULL, NULL, 0, 0, 0, 0, 0}
+#define BN_EPSILON 1e-3f
 
-/* Entry-flow block with a strided residual: blocks 2, 3, 4 and 13. Block 2 has no ReLU
- * before its first separable convolution. */
-#define ENTRY_BLOCK(b, prev, c1, c2)                                                     \
-  CONV(b "_residual", NULL, prev, b "_residual", b "_residual_bn", 1, 2, 1, c2, 0),      \
-  RELU(b "_sepconv1_act", prev),                                                         \
-  SEP(b "_sepconv2_act", b "_sepconv1_bn", b "_sepconv1_act", b "_sepconv1", c1, 1),   \
-  SEP(b "_sepconv2_bn", NULL, b "_sepconv2_act", b "_sepconv2", c2, 0),                \
-  POOL(b "_pool", b "_sepconv2_bn"),                                                     \
-  ADD(b "_add", b "_pool", b "_residual")
+void *gc_alloc_buffer(size_t floats) {
+  /* XNNPACK may read XNN_EXTRA_BYTES past the end of its inputs */
+  size_t bytes = floats * sizeof(float) + XNN_EXTRA_BYTES;
+  void *p = NULL;
+  if (posix_memalign(&p, 64, (bytes + 63) / 64 * 64) != 0) return NULL;
+  return p;
+}
 
-/* Middle-flow block 5..12: three (ReLU, separable conv 728, BN) and an identity residual. */
-#define MIDDLE_BLOCK(b, prev)                                                            \
-  RELU(b "_sepconv1_act", prev),                                                         \
-  SEP(b "_sepconv2_act", b "_sepconv1_bn", b "_sepconv1_act", b "_sepconv1", 728, 1),  \
-  SEP(b "_sepconv3_act", b "_sepconv2_bn", b "_sepconv2_act", b "_sepconv2", 728, 1),  \
-  SEP(b "_sepconv3_bn", NULL, b "_sepconv3_act", b "_sepconv3", 728, 0),               \
-  ADD(b "_add", b "_sepconv3_bn", prev)
-
-static const gc_layer_def kXception[] = {
-  {GC_OP_INPUT, "input", NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 3, 0},
-  /* stem: 299 -> 149 -> 147 */
-  CONV("block1_conv1_act", "block1_conv1_bn", "input", "block1_conv1", "block1_conv1_bn", 3, 2, 0, 32, 1),
-  CONV("block1_conv2_act", "block1_conv2_bn", "block1_conv1_act", "block1_conv2", "block1_conv2_bn", 3, 1, 0, 64, 1),
-  /* block 2: no ReLU before the first separable convolution; 147 -> 74 */
-  CONV("block2_residual", NULL, "block1_conv2_act", "block2_residual", "block2_residual_bn", 1, 2, 1, 128, 0),
-  SEP("block2_sepconv2_act", "block2_sepconv1_bn", "block1_conv2_act", "block2_sepconv1", 128, 1),
-  SEP("block2_sepconv2_bn", NULL, "block2_sepconv2_act", "block2_sepconv2", 128, 0),
-  POOL("block2_pool", "block2_sepconv2_bn"),
-  ADD("block2_add", "block2_pool", "block2_residual"),
-  /* entry flow: 74 -> 37 -> 19 */
-  ENTRY_BLOCK("block3", "block2_add", 256, 256),
-  ENTRY_BLOCK("block4", "block3_add", 728, 728),
-  /* middle flow: 19x19x728 */
-  MIDDLE_BLOCK("block5", "block4_add"),
-  MIDDLE_BLOCK("block6", "block5_add"),
-  MIDDLE_BLOCK("block7", "block6_add"),
-  MIDDLE_BLOCK("block8", "block7_add"),
-  MIDDLE_BLOCK("block9", "block8_add"),
-  MIDDLE_BLOCK("block10", "block9_add"),
-  MIDDLE_BLOCK("block11", "block10_add"),
-  MIDDLE_BLOCK("block12", "block11_add"),
-  /* exit flow: 19 -> 10 */
-  ENTRY_BLOCK("block13", "block12_add", 728, 1024),
-  SEP("block14_sepconv1_act", "block14_sepconv1_bn", "block13_add", "block14_sepconv1", 1536, 1),
-  SEP("block14_sepconv2_act", "block14_sepconv2_bn", "block14_sepconv1_act", "block14_sepconv2", 2048, 1),
-  {GC_OP_GAP, "avg_pool", NULL, "block14_sepconv2_act", NULL, NULL, NULL, 0, 0, 0, 0, 0},
-  {GC_OP_DENSE, "predictions", NULL, "avg_pool", NULL, "predictions", NULL, 0, 0, 0, GC_NUM_CLASSES, 0},
-};
-
-#define TABLE_SIZE ((int)(sizeof kXception / sizeof kXception[0]))
-
-/* The resolved table is a pure function of kXception; it is computed on every call rather
- * than cached so the library keeps no global state (it is tiny: ~100 rows). Callers that
- * need it repeatedly keep their own copy (the model does). */
-static void resolve(gc_layer *rows) {
-  for (int i = 0; i < TABLE_SIZE; i++) {
-    const gc_layer_def *d = &kXception[i];
-    gc_layer *r = &rows[i];
-    r->def = d;
-    r->in0 = r->in1 = -1;
-    for (int j = 0; j < i; j++) {
-      if (d->in0 && strcmp(kXception[j].name, d->in0) == 0) r->in0 = j;
-      if (d->in1 && strcmp(kXception[j].name, d->in1) == 0) r->in1 = j;
-    }
-    r->cin = r->in0 >= 0 ? rows[r->in0].cout : 3;
-    r->cout = d->channels ? d->channels : r->cin;
+float *gc_model_buffer(float **buf, size_t *cap, size_t n) {
+  if (n > *cap) {
+    free(*buf);
+    *buf = gc_alloc_buffer(n);
+    *cap = *buf ? n : 0;
   }
-  /* What the backward pass reads: the outputs of fused-ReLU rows (masks), the inputs of max
-   * pools (arg-max) and stand-alone ReLUs (masks), the input and the logits. */
-  for (int i = 0; i < TABLE_SIZE; i++) {
-    const gc_layer_def *d = rows[i].def;
-    int needed = d->op == GC_OP_INPUT || d->op == GC_OP_DENSE || d->relu;
-    for (int j = i + 1; j < TABLE_SIZE && !needed; j++)
-      if (rows[j].in0 == i || rows[j].in1 == i) {
-        const gc_op op = rows[j].def->op;
-        /* max pool / ReLU backward read this value; any other consumer but an addition or the
-         * next row would outlive a short slot */
-        if (op == GC_OP_MAXPOOL || op == GC_OP_RELU) needed = 1;
-        else if (op != GC_OP_ADD && j != i + 1) needed = 1;
-      }
-    if (needed) {
-      rows[i].transient = 0;
-    } else if (d->op == GC_OP_CONV) {
-      rows[i].transient = 2; /* residual: read by the addition a few rows later */
-    } else {
-      /* consumed only by the next row, or by the addition right after it */
-      rows[i].transient = 1;
-      for (int j = i + 1; j < TABLE_SIZE; j++)
-        if ((rows[j].in0 == i || rows[j].in1 == i) && j != i + 1) rows[i].transient = 0;
-    }
-  }
+  return *buf;
 }
 
-int gc_table_size(void) { return TABLE_SIZE; }
-
-void gc_table_resolve(gc_layer *rows) { resolve(rows); }
-
-int gc_table_find(const char *name) {
-  if (!name) return -1;
-  for (int i = 0; i < TABLE_SIZE; i++)
-    if (strcmp(kXception[i].name, name) == 0) return i;
-  return -1;
-}
-
-int gc_table_find_preact(const char *name) {
-  if (!name) return -1;
-  for (int i = 0; i < TABLE_SIZE; i++)
-    if (kXception[i].preact && strcmp(kXception[i].preact, name) == 0) return i;
-  return -1;
-}
-
-void gc_table_spatial(const gc_layer *rows, int h, int w, int *oh, int *ow) {
-  for (int i = 0; i < TABLE_SIZE; i++) {
-    const gc_layer_def *d = rows[i].def;
-    int ih = rows[i].in0 >= 0 ? oh[rows[i].in0] : h;
-    int iw = rows[i].in0 >= 0 ? ow[rows[i].in0] : w;
-    switch (d->op) {
-      case GC_OP_CONV:
-        if (d->same) {
-          oh[i] = (ih + d->stride - 1) / d->stride;
-          ow[i] = (iw + d->stride - 1) / d->stride;
-        } else {
-          oh[i] = (ih - d->kernel) / d->stride + 1;
-          ow[i] = (iw - d->kernel) / d->stride + 1;
-        }
-        break;
-      case GC_OP_MAXPOOL:
-        oh[i] = (ih + d->stride - 1) / d->stride;
-        ow[i] = (iw + d->stride - 1) / d->stride;
-        break;
-      case GC_OP_GAP:
-      case GC_OP_DENSE:
-        oh[i] = ow[i] = 1;
-        break;
-      default: /* INPUT, SEPCONV (stride 1 same), RELU, ADD keep the size */
-        oh[i] = ih;
-        ow[i] = iw;
-        break;
-    }
-  }
-}
-
-static void spec(gc_tensor_spec *s, const char *prefix, const char *suffix, int ndim, int d0,
-                 int d1, int d2, int d3) {
-  snprintf(s->name, sizeof s->name, "%s/%s", prefix, suffix);
-  s->ndim = ndim;
-  s->dims[0] = d0;
-  s->dims[1] = d1;
-  s->dims[2] = d2;
-  s->dims[3] = d3;
-}
-
-int gc_table_weight_specs(gc_tensor_spec *specs, int cap) {
-  gc_layer rows[TABLE_SIZE];
-  resolve(rows);
-  static const char *const bn_parts[4] = {"gamma", "beta", "moving_mean", "moving_variance"};
-  gc_tensor_spec tmp[8];
-  int n = 0;
-  for (int i = 0; i < TABLE_SIZE; i++) {
-    const gc_layer_def *d = rows[i].def;
-    int k = 0;
-    if (d->op == GC_OP_CONV) {
-      /* OHWI, as XNNPACK's convolution wants it */
-      spec(&tmp[k++], d->weights, "kernel", 4, rows[i].cout, d->kernel, d->kernel, rows[i].cin);
-    } else if (d->op == GC_OP_SEPCONV) {
-      /* [1][kh][kw][C] depthwise and [O][1][1][I] pointwise */
-      spec(&tmp[k++], d->weights, "depthwise_kernel", 4, 1, 3, 3, rows[i].cin);
-      spec(&tmp[k++], d->weights, "pointwise_kernel", 4, rows[i].cout, 1, 1, rows[i].cin);
-    } else if (d->op == GC_OP_DENSE) {
-      spec(&tmp[k++], d->weights, "kernel", 2, rows[i].cout, rows[i].cin, 0, 0); /* [out][in] */
-      spec(&tmp[k++], d->weights, "bias", 1, rows[i].cout, 0, 0, 0);
-    }
-    if (d->bn)
-      for (int p = 0; p < 4; p++) spec(&tmp[k++], d->bn, bn_parts[p], 1, rows[i].cout, 0, 0, 0);
-    for (int j = 0; j < k; j++, n++)
-      if (specs && n < cap) specs[n] = tmp[j];
-  }
-  return n;
-}
-
-/* The addressable layers: every row's output, preceded by its fused pre-activation if any. */
-int gc_layer_count(void) {
-  int n = 0;
-  for (int i = 0; i < TABLE_SIZE; i++) n += kXception[i].preact ? 2 : 1;
-  return n;
-}
-
-const char *gc_layer_name(int i) {
-  for (int r = 0; r < TABLE_SIZE && i >= 0; r++) {
-    if (kXception[r].preact && i-- == 0) return kXception[r].preact;
-    if (i-- == 0) return kXception[r].name;
-  }
-  return NULL;
-}
-
-gc_status gc_layer_shape(const char *layer, int height, int width, gc_shape *shape) {
-  if (!layer || !shape || height < 0 || width < 0) return GC_ERR_INVALID_ARGUMENT;
-  if (height == 0) height = GC_INPUT_SIZE;
-  if (width == 0) width = GC_INPUT_SIZE;
-  if (height < GC_MIN_INPUT_SIZE || width < GC_MIN_INPUT_SIZE || height > GC_MAX_INPUT_SIZE ||
-      width > GC_MAX_INPUT_SIZE)
-    return GC_ERR_IMAGE_SIZE;
-  int i = gc_table_find(layer);
-  if (i < 0) i = gc_table_find_preact(layer);
-  if (i < 0) return GC_ERR_LAYER_UNKNOWN;
-  gc_layer rows[TABLE_SIZE];
-  int oh[TABLE_SIZE], ow[TABLE_SIZE];
-  resolve(rows);
-  gc_table_spatial(rows, height, width, oh, ow);
-  const gc_op op = rows[i].def->op;
-  if (op == GC_OP_GAP || op == GC_OP_DENSE) {
-    shape->ndim = 2;
-    shape->dims[0] = 1;
-    shape->dims[1] = rows[i].cout;
-    shape->dims[2] = shape->dims[3] = 0;
-  } else {
-    shape->ndim = 4;
-    shape->dims[0] = 1;
-    shape->dims[1] = oh[i];
-    shape->dims[2] = ow[i];
-    shape->dims[3] = rows[i].cout;
-  }
+gc_status gc_model_workspace(gc_model *m, size_t ws) {
+  if (ws <= m->workspace_size && (m->workspace || !ws)) return GC_OK;
+  void *nw = NULL;
+  if (posix_memalign(&nw, 64, (ws + 63) / 64 * 64) != 0) return GC_ERR_OUT_OF_MEMORY;
+  free(m->workspace);
+  m->workspace = nw;
+  m->workspace_size = ws;
   return GC_OK;
 }
+
+gc_status gc_backend_error(gc_model *m, const char *what, const char *layer, enum xnn_status s) {
+  gc_set_error(m->error, sizeof m->error, "XNNPACK %s failed for %s (status %d)", what, layer, (int)s);
+  return s == xnn_status_out_of_memory ? GC_ERR_OUT_OF_MEMORY : GC_ERR_BACKEND;
+}
+
+int gc_model_cancelled(gc_model *m, int done, int total) {
+  return m->progress && m->progress(m->progress_user, done, total) != 0;
+}
+
+void gc_model_set_progress(gc_model *m, gc_progress_callback fn, void *user) {
+  if (!m) return;
+  m->progress = fn;
+  m->progress_user = user;
+}
+
+/* ---- weights ------------------------------------------------------------------------------- */
+
+static gc_status get(gc_model *m, const char *prefix, const char *part, int ndim, int d0, int d1, int d2,
+                     int d3, float **out, char *err, size_t errlen) {
+  char name[96];
+  snprintf(name, sizeof name, "%s/%s", prefix, part);
+  const int dims[4] = {d0, d1, d2, d3};
+  return gc_weights_get(&m->w, name, ndim, dims, out, err, errlen);
+}
+
+/* Fold y = gamma * (x - mean) / sqrt(var + eps) + beta into the kernel rows and a bias. */
+static gc_status fold_bn(gc_model *m, const char *bn, int c, float *kernel, size_t per_out, float *bias,
+                         char *err, size_t errlen) {
+  static const char *const parts[4] = {"gamma", "beta", "moving_mean", "moving_variance"};
+  float *v[4] = {NULL, NULL, NULL, NULL};
+  gc_status s = GC_OK;
+  for (int p = 0; p < 4 && s == GC_OK; p++) s = get(m, bn, parts[p], 1, c, 0, 0, 0, &v[p], err, errlen);
+  for (int o = 0; s == GC_OK && o < c; o++) {
+    if (!(v[3][o] >= 0.0f)) {
+      gc_set_error(err, errlen, "%s/moving_variance[%d] is negative", bn, o);
+      s = GC_ERR_WEIGHTS_CORRUPT;
+      break;
+    }
+    const float scale = v[0][o] / sqrtf(v[3][o] + BN_EPSILON);
+    for (size_t k = 0; k < per_out; k++) kernel[(size_t)o * per_out + k] *= scale;
+    bias[o] = v[1][o] - v[2][o] * scale;
+  }
+  for (int p = 0; p < 4; p++) free(v[p]);
+  return s;
+}
+
+gc_status gc_row_weights(gc_model *m, int i, float **kernel, float **dw, float **bias, char *err, size_t errlen) {
+  const gc_layer *r = &m->rows[i];
+  const gc_layer_def *d = r->def;
+  *kernel = *dw = *bias = NULL;
+  gc_status s = GC_OK;
+  if (d->op == GC_OP_CONV) {
+    s = get(m, d->weights, "kernel", 4, r->cout, d->kernel, d->kernel, r->cin, kernel, err, errlen);
+  } else if (d->op == GC_OP_SEPCONV) {
+    s = get(m, d->weights, "depthwise_kernel", 4, 1, d->kernel, d->kernel, r->cin, dw, err, errlen);
+    if (s == GC_OK) s = get(m, d->weights, "pointwise_kernel", 4, r->cout, 1, 1, r->cin, kernel, err, errlen);
+  } else if (d->op == GC_OP_DENSE) {
+    s = get(m, d->weights, "kernel", 2, r->cout, r->cin, 0, 0, kernel, err, errlen);
+    if (s == GC_OK) s = get(m, d->weights, "bias", 1, r->cout, 0, 0, 0, bias, err, errlen);
+    if (s != GC_OK) goto fail;
+    return GC_OK;
+  } else {
+    return GC_ERR_INVALID_ARGUMENT;
+  }
+  if (s == GC_OK && !(*bias = malloc((size_t)r->cout * sizeof **bias))) s = GC_ERR_OUT_OF_MEMORY;
+  if (s == GC_OK) {
+    const size_t per_out = d->op == GC_OP_CONV ? (size_t)d->kernel * d->kernel * r->cin : (size_t)r->cin;
+    s = fold_bn(m, d->bn, r->cout, *kernel, per_out, *bias, err, errlen);
+  }
+  if (s == GC_OK) return GC_OK;
+fail:
+  free(*kernel);
+  free(*dw);
+  free(*bias);
+  *kernel = *dw = *bias = NULL;
+  return s;
+}
+
+/* ---- threads -------------------------------------------------------------------------------- */
+
+static gc_status make_pool(gc_model *m, int threads) {
+  if (threads < 0) return GC_ERR_INVALID_ARGUMENT;
+  if (m->pool) pthreadpool_destroy(m->pool);
+  /* pthreadpool_create(0) means one thread per core; 1 means run on the caller only */
+  m->pool = pthreadpool_create((size_t)threads);
+  /* the single-thread build's pool shim only accepts 0 or 1 threads: run on the caller */
+  if (!m->pool && threads != 1) m->pool = pthreadpool_create(1);
+  if (!m->pool) return GC_ERR_OUT_OF_MEMORY;
+  m->threads = (int)pthreadpool_get_threads_count(m->pool);
+  m->in_h = m->in_w = m->batch = 0; /* every operator must be reshaped for the new pool */
+  m->shape_gen++;
+  return GC_OK;
+}
+
+gc_status gc_model_set_threads(gc_model *m, int threads) {
+  if (!m || threads < 0 || threads > 256) return GC_ERR_INVALID_ARGUMENT;
+  m->ran = 0;
+  return make_pool(m, threads);
+}
+
+int gc_model_threads(const gc_model *m) { return m ? m->threads : 0; }
+
+size_t gc_model_param_count(const gc_model *m) { return m ? m->param_count : 0; }
+
+const char *gc_model_last_error(const gc_model *m) { return m ? m->error : ""; }
+
+/* ---- loading -------------------------------------------------------------------------------- */
+
+/* Takes ownership of bytes (malloc'ed) in every case. */
+static gc_status load_owned(uint8_t *bytes, size_t size, const gc_params *params, gc_model **out, char *err,
+                            size_t errlen) {
+  gc_params p = params ? *params : gc_default_params();
+  if (p.threads < 0 || p.threads > 256) {
+    gc_set_error(err, errlen, "threads must be 0..256, got %d", p.threads);
+    free(bytes);
+    return GC_ERR_INVALID_ARGUMENT;
+  }
+  gc_model *m = calloc(1, sizeof *m);
+  if (!m) {
+    free(bytes);
+    return GC_ERR_OUT_OF_MEMORY;
+  }
+  m->wbytes = bytes;
+  gc_status s = gc_weights_parse(bytes, size, &m->w, err, errlen);
+  if (s == GC_OK) s = gc_weights_model(&m->w, &m->spec, &m->names, &m->nclasses, err, errlen);
+  if (s == GC_OK) {
+    m->nclasses = gc_spec_classes(&m->spec);
+    s = gc_net_build(&m->spec, &m->net, err, errlen);
+  }
+  if (s == GC_OK) {
+    enum xnn_status xs = gc_xnn_start();
+    if (xs != xnn_status_success) {
+      gc_set_error(err, errlen, "XNNPACK could not initialise (status %d): unsupported CPU?", (int)xs);
+      s = GC_ERR_BACKEND;
+    }
+  }
+  if (s == GC_OK) {
+    m->rows = m->net.rows;
+    m->nrows = m->net.nrows;
+    m->nodes = calloc((size_t)m->nrows, sizeof *m->nodes);
+    const size_t nc = m->nclasses ? (size_t)m->nclasses : 1;
+    m->scores = calloc(nc, sizeof *m->scores);
+    m->probs = calloc(nc, sizeof *m->probs);
+    if (!m->nodes || !m->scores || !m->probs) s = GC_ERR_OUT_OF_MEMORY;
+  }
+  if (s == GC_OK) s = make_pool(m, p.threads);
+  for (int i = 0; s == GC_OK && i < m->nrows; i++) {
+    const gc_op_kind *k = gc_ops[m->rows[i].def->op];
+    if (k->create) s = k->create(m, i, err, errlen);
+    if (s != GC_OK && err && !err[0]) gc_set_error(err, errlen, "%s", m->error);
+    m->param_count += k->params(&m->rows[i]);
+  }
+  if (s != GC_OK) {
+    if (s == GC_ERR_OUT_OF_MEMORY && err && !err[0]) gc_set_error(err, errlen, "out of memory while loading");
+    gc_model_free(m);
+    return s;
+  }
+  *out = m;
+  return GC_OK;
+}
+
+gc_status gc_model_load_memory(const void *data, size_t size, const gc_params *params, gc_model **out, char *err,
+                               size_t errlen) {
+  if (err && errlen) err[0] = 0;
+  if (!out) return GC_ERR_INVALID_ARGUMENT;
+  *out = NULL;
+  if (!data && size) return GC_ERR_INVALID_ARGUMENT;
+  /* the model keeps its own copy: backward operators are created from it on first use */
+  uint8_t *copy = malloc(size ? size : 1);
+  if (!copy) {
+    gc_set_error(err, errlen, "out of memory for a %zu-byte weights file", size);
+    return GC_ERR_OUT_OF_MEMORY;
+  }
+  if (size) memcpy(copy, data, size);
+  return load_owned(copy, size, params, out, err, errlen);
+}
+
+gc_status gc_model_load_file(const char *path, const gc_params *params, gc_model **out, char *err, size_t errlen) {
+  if (err && errlen) err[0] = 0;
+  if (!path || !out) return GC_ERR_INVALID_ARGUMENT;
+  *out = NULL;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    gc_set_error(err, errlen, "cannot open '%s'", path);
+    return GC_ERR_IO;
+  }
+  gc_status s = GC_OK;
+  uint8_t *buf = NULL;
+  long len = -1;
+  struct stat st;
+  /* a directory opens and "seeks" to LONG_MAX on Linux: only regular files are read */
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && fseek(f, 0, SEEK_END) == 0) len = ftell(f);
+  if (len < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    gc_set_error(err, errlen, "cannot determine the size of '%s' (not a regular file?)", path);
+    s = GC_ERR_IO;
+  } else if (!(buf = malloc(len ? (size_t)len : 1))) {
+    s = GC_ERR_OUT_OF_MEMORY;
+  } else if (len && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+    gc_set_error(err, errlen, "cannot read '%s'", path);
+    s = GC_ERR_IO;
+  }
+  fclose(f);
+  if (s != GC_OK) {
+    free(buf);
+    return s;
+  }
+  return load_owned(buf, (size_t)len, params, out, err, errlen);
+}
+
+void gc_model_free(gc_model *m) {
+  if (!m) return;
+  if (m->nodes) {
+    for (int i = 0; i < m->nrows; i++) {
+      gc_node *n = &m->nodes[i];
+      xnn_operator_t ops[5] = {n->op, n->op2, n->pre_op, n->bop, n->bop2};
+      for (int k = 0; k < 5; k++)
+        if (ops[k]) xnn_delete_operator(ops[k]);
+      if (!m->rows[i].transient) free(n->out);
+      free(n->val);
+      free(n->pre);
+      free(n->grad);
+      free(n->bweights);
+    }
+  }
+  free(m->nodes);
+  gc_net_free(&m->net);
+  free(m->scratch);
+  for (int k = 0; k < 3; k++) free(m->slot[k]), free(m->bscratch[k]), free(m->work[k]);
+  free(m->workspace);
+  free(m->image_input);
+  free(m->mapbuf);
+  free(m->scores);
+  free(m->probs);
+  gc_names_free(m->names, m->names ? m->nclasses : 0);
+  if (m->pool) pthreadpool_destroy(m->pool);
+  gc_weights_release(&m->w);
+  free(m->wbytes);
+  const int started = m->nodes != NULL;
+  free(m);
+  if (started) xnn_deinitialize();
+}
+
+/* ---- what the model is ----------------------------------------------------------------------- */
+
+int gc_model_num_classes(const gc_model *m) { return m ? m->nclasses : 0; }
+
+void gc_model_input_size(const gc_model *m, int *height, int *width) {
+  if (height) *height = m ? m->spec.input_h : 0;
+  if (width) *width = m ? m->spec.input_w : 0;
+}
+
+const char *gc_model_class_name(const gc_model *m, int index) {
+  if (!m || index < 0 || index >= m->nclasses) return NULL;
+  if (m->names) return m->names[index];
+  if (gc_spec_is_imagenet(&m->spec)) return gc_class_name(index);
+  return NULL; /* the caller says "class <index>" */
+}
+
+gc_status gc_model_set_class_names(gc_model *m, const char *const *names, int n) {
+  if (!m || n < 0 || (n && !names)) return GC_ERR_INVALID_ARGUMENT;
+  if (n && n != m->nclasses) {
+    gc_set_error(m->error, sizeof m->error, "%d class names for a model with %d classes", n, m->nclasses);
+    return GC_ERR_LABELS;
+  }
+  char **copy = n ? calloc((size_t)n, sizeof *copy) : NULL;
+  if (n && !copy) return GC_ERR_OUT_OF_MEMORY;
+  for (int i = 0; i < n; i++) {
+    if (!names[i] || !names[i][0]) {
+      gc_names_free(copy, n);
+      gc_set_error(m->error, sizeof m->error, "class name %d is empty", i);
+      return GC_ERR_LABELS;
+    }
+    if (!(copy[i] = strdup(names[i]))) {
+      gc_names_free(copy, n);
+      return GC_ERR_OUT_OF_MEMORY;
+    }
+  }
+  gc_names_free(m->names, m->names ? m->nclasses : 0);
+  m->names = copy;
+  return GC_OK;
+}
+
+int gc_model_layer_count(const gc_model *m) { return m ? gc_net_layer_count(&m->net) : 0; }
+
+const char *gc_model_layer_name(const gc_model *m, int i) { return m ? gc_net_layer_name(&m->net, i) : NULL; }
+
+gc_status gc_model_layer_shape(const gc_model *m, const char *layer, int height, int width, gc_shape *shape) {
+  if (!m) return GC_ERR_INVALID_ARGUMENT;
+  return gc_net_layer_shape(&m->net, layer, height ? height : m->spec.input_h, width ? width : m->spec.input_w,
+                            shape);
+}
+
+static const char *act_name(gc_act a) {
+  switch (a) {
+    case GC_ACT_LINEAR: return "linear";
+    case GC_ACT_RELU: return "relu";
+    case GC_ACT_SOFTMAX: return "softmax";
+    case GC_ACT_SIGMOID: return "sigmoid";
+  }
+  return "?";
+}
+
+gc_status gc_model_head(const gc_model *m, char *buf, size_t len) {
+  if (!m || !buf || !len) return GC_ERR_INVALID_ARGUMENT;
+  const gc_spec *s = &m->spec;
+  size_t n = (size_t)snprintf(buf, len, "%s", s->pool == GC_POOL_AVG   ? "GlobalAveragePooling2D"
+                                              : s->pool == GC_POOL_MAX ? "GlobalMaxPooling2D"
+                                                                       : "none (no top)");
+  for (int i = 0; i < s->ndense && n < len; i++)
+    n += (size_t)snprintf(buf + n, len - n, " -> Dense(%d, %s)", s->dense[i].units, act_name(s->dense[i].act));
+  return n < len ? GC_OK : GC_ERR_INVALID_ARGUMENT;
+}
+
+const char *gc_model_source(const gc_model *m) { return m ? m->spec.source : NULL; }
+
+int gc_model_head_inferred(const gc_model *m) { return m ? m->spec.head_inferred : 0; }

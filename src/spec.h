@@ -20,6 +20,9 @@
 
 typedef enum gc_act { GC_ACT_LINEAR = 0, GC_ACT_RELU, GC_ACT_SOFTMAX, GC_ACT_SIGMOID } gc_act;
 typedef enum gc_pool { GC_POOL_NONE = 0, GC_POOL_AVG, GC_POOL_MAX } gc_pool;
+/* GC_PRE_TF: Keras' preprocess_input "tf" mode, x / 127.5 - 1 (division, as Keras computes it);
+ * GC_PRE_RESCALE: a Rescaling layer, x * scale + offset (multiplication, as Keras computes it). */
+typedef enum gc_preprocess { GC_PRE_TF = 0, GC_PRE_RESCALE = 1 } gc_preprocess;
 
 typedef struct gc_dense_spec {
   char name[GC_SPEC_NAME_SIZE]; /* the Keras layer name ("predictions", "dense_1") */
@@ -29,7 +32,8 @@ typedef struct gc_dense_spec {
 
 typedef struct gc_spec {
   int input_h, input_w;         /* the model's input size, 71..GC_MAX_INPUT_SIZE (299x299) */
-  float pre_scale, pre_offset;  /* input = pixel (0..255) * scale + offset (1/127.5, -1) */
+  gc_preprocess pre;            /* how pixels (0..255) become the input */
+  float pre_scale, pre_offset;  /* GC_PRE_RESCALE: input = pixel * scale + offset */
   gc_pool pool;                 /* after block14_sepconv2_act */
   char pool_name[GC_SPEC_NAME_SIZE]; /* "avg_pool" */
   int ndense;                   /* 0: no classifier (notop) */

@@ -1,15 +1,21 @@
-/* state.h - the model handle's contents, shared by forward.c, backward.c and methods.c.
- * Not public: callers see only the opaque gc_model. */
+/* state.h - the model handle's contents, shared by the core's files. Not public: callers see
+ * only the opaque gc_model.
+ *
+ * Who uses what (dependencies run one way):
+ *   methods.c, metrics.c   -> backward.c (gradients) -> forward.c (passes, activations)
+ *   backward.c, forward.c  -> ops/ (one file per layer kind: create, reshape, run, backward)
+ *   everything             -> model.c (the handle: lifecycle, weights, buffers, threads)
+ */
 #ifndef GRADCAM_STATE_H
 #define GRADCAM_STATE_H
 
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
-#include "internal.h"
+#include "spec.h"
 
 typedef struct gc_node {
-  /* forward */
+  /* forward (ops/) */
   xnn_operator_t op;  /* conv, depthwise, relu, pool, add, dense */
   xnn_operator_t op2; /* pointwise convolution of a separable convolution */
   int h, w;           /* current output size */
@@ -19,91 +25,94 @@ typedef struct gc_node {
   xnn_operator_t pre_op; /* the row's last convolution without the ReLU clamp */
   float *pre;            /* (1, h, w, cout) */
   int pre_valid;
-  /* backward (created on first use) */
-  xnn_operator_t bop;  /* CONV: deconvolution; SEPCONV: transposed pointwise (1x1) */
+  /* backward (ops/, created on first use) */
+  xnn_operator_t bop;  /* CONV: deconvolution or transposed 1x1; SEPCONV: transposed pointwise */
   xnn_operator_t bop2; /* SEPCONV: depthwise with the kernel rotated by 180 degrees */
-  int bshape_h, bshape_w; /* size the backward operators are reshaped for */
+  unsigned bgen;       /* shape generation the backward operators are reshaped for (0: none) */
+  float *bweights;     /* DENSE: the folded kernel [cout][cin] as float32, for dx = W^T g */
   float *grad;         /* d(score)/d(out), (1, h, w, cout) */
+  size_t grad_cap;     /* floats allocated in grad */
   int has_grad;
 } gc_node;
 
 struct gc_model {
-  gc_layer *rows; /* resolved layer table */
-  gc_node *nodes;
+  gc_spec spec;           /* what the weights file says the model is */
+  gc_net net;             /* its rows */
+  gc_layer *rows;         /* net.rows */
   int nrows;
+  gc_node *nodes;
+  int nclasses;           /* gc_spec_classes(&spec): 0 without a classifier */
+  char **names;           /* class names (nclasses), NULL: the defaults */
   int threads;
   pthreadpool_t pool;
   int in_h, in_w, batch;  /* shape the forward operators are reshaped for (0 = none) */
+  unsigned shape_gen;     /* incremented by every reshape: sizes of all buffers may have changed */
   int ran;                /* batch-1 results of a forward pass are available */
   float *scratch;         /* depthwise output inside a separable convolution */
   float *slot[3];         /* outputs of transient rows: two short-lived slots, the residual slot */
   void *workspace;        /* shared convolution workspace */
   size_t workspace_size;
-  float *image_input;     /* 299x299x3 buffer for gc_model_forward_image */
-  float logits[GC_NUM_CLASSES];
-  float probs[GC_NUM_CLASSES];
+  float *image_input;     /* input_h x input_w x 3 buffer for gc_model_forward_image */
+  float *scores;          /* nclasses class scores (logits; binary: -z, +z) of the last pass */
+  float *probs;           /* nclasses probabilities */
   size_t param_count;
   /* the weights, kept to create backward and pre-activation operators on demand */
   uint8_t *wbytes;
   gc_weights w;
-  float *dense_kernel; /* [1000][2048], for the dense layer's backward */
   /* backward scratch: three buffers of the largest gradient size */
   float *bscratch[3];
   size_t bscratch_size;
-  int back_h, back_w;   /* input size the backward buffers are allocated for */
   /* explanation results and working memory (methods.c, metrics.c) */
   float *mapbuf;
   size_t mapbuf_cap;
   float *work[3];
   size_t work_cap[3];
+  gc_progress_callback progress; /* gc_model_set_progress */
+  void *progress_user;
   char error[GC_ERRBUF_SIZE];
 };
 
+/* ---- model.c: the handle ------------------------------------------------------------------- */
 void *gc_alloc_buffer(size_t floats);
+/* A float buffer of the model that grows as needed (contents not kept). */
+float *gc_model_buffer(float **buf, size_t *cap, size_t n);
+/* Grow the shared convolution workspace to at least ws bytes. */
+gc_status gc_model_workspace(gc_model *m, size_t ws);
 /* xnn_initialize, once per process, with the arithmetic gc_set_arithmetic chose (arith.c) */
 enum xnn_status gc_xnn_start(void);
 gc_status gc_backend_error(gc_model *m, const char *what, const char *layer, enum xnn_status s);
 /* Folded float32 weights of row i from the retained weights file: kernel (CONV: OHWI,
- * SEPCONV: pointwise [O][I]), dw (SEPCONV depthwise [3][3][C], else NULL), bias [cout].
- * The caller frees all three. */
+ * SEPCONV: pointwise [O][I], DENSE: [O][I]), dw (SEPCONV depthwise [k][k][C], else NULL),
+ * bias [cout] (NULL for DENSE without one). The caller frees all three. */
 gc_status gc_row_weights(gc_model *m, int i, float **kernel, float **dw, float **bias, char *err, size_t errlen);
+/* 1 if the model has stopped being asked to continue (calls the progress hook). */
+int gc_model_cancelled(gc_model *m, int done, int total);
+
+/* ---- forward.c ----------------------------------------------------------------------------- */
 /* Run the forward pass on a batch of `batch` NHWC inputs (h x w x 3 each). */
 gc_status gc_forward_batch(gc_model *m, const float *input, int batch, int h, int w);
 /* Rerun the batch-1 forward pass from the row after `row` on the stored activations (the
  * tests perturb an activation in place and rerun, for finite differences). */
 gc_status gc_forward_from(gc_model *m, int row);
-/* Logits of batch item b of the last gc_forward_batch. */
-const float *gc_batch_logits(const gc_model *m, int b);
-/* Free backward state (buffers and operators). */
-void gc_backward_release(gc_model *m);
+/* Class scores of batch item b of the last gc_forward_batch (nclasses floats into out). */
+void gc_batch_scores(const gc_model *m, int b, float *out);
+/* Probabilities of class scores, by the classifier's activation: softmax for softmax and for a
+ * linear multi-class classifier; the logistic function of each score for sigmoid and binary. */
+void gc_scores_to_probs(const gc_model *m, const float *scores, float *probs);
 void gc_softmax(const float *logits, float *probs, int n);
-/* A float buffer of the model that grows as needed (contents not kept). */
-float *gc_model_buffer(float **buf, size_t *cap, size_t n);
-/* The dense kernel [1000][2048] as float32 (loaded on first use). */
-gc_status gc_dense_kernel(gc_model *m, const float **kernel);
 /* Largest batch for extra forward passes at h x w that stays within the memory budget. */
 int gc_batch_budget(const gc_model *m, int h, int w, int want);
 /* Rerun the batch-1 forward pass on a saved input so the model's results are the caller's. */
 gc_status gc_restore_forward(gc_model *m, const float *input, int h, int w);
+/* The input value a black pixel (0, 0, 0) becomes: the baseline of Integrated Gradients. */
+float gc_model_black(const gc_model *m);
+/* Row and fused-preactivation flag of a layer name ("input" and NULL: row 0). -1: unknown, with
+ * the model's error set. */
+int gc_model_find_layer(gc_model *m, const char *layer, int *preact);
+/* The value of row i after the forward pass (recomputed for transient rows). */
+gc_status gc_materialize(gc_model *m, int i);
 
-/* Backward operators (backward.c), also used by the tests on small tensors:
- * the input gradient of a convolution (OHWI kernel k, valid / 1x1 "same" padding) is a
- * deconvolution; of a separable convolution (pointwise [co][ci], depthwise [3][3][ci]) a
- * transposed 1x1 then a depthwise convolution with rotated kernels. */
-enum xnn_status gc_create_conv_backward(const float *k, int co, int ci, int ksize, int stride, xnn_operator_t *op);
-enum xnn_status gc_create_sepconv_backward(const float *pw, const float *dw, int co, int ci, xnn_operator_t *pw_op,
-                                           xnn_operator_t *dw_op);
-/* The residuals' 1x1 stride-s convolution backward: a 1x1 convolution with the transposed
- * matrix (this operator) on the oh x ow grid, then gc_strided_scatter to the ih x iw input:
- * dst[s*y][s*x] = src[y][x] and every other cell 0; with accumulate, src is added there and
- * the other cells keep their values. */
-enum xnn_status gc_create_pointwise_backward(const float *k, int co, int ci, xnn_operator_t *op);
-void gc_strided_scatter(pthreadpool_t pool, const float *src, int oh, int ow, int c, int stride, float *dst, int ih,
-                        int iw, int accumulate);
-/* Max pooling 3x3 / 2 "same" backward: dx = routed g (dx += routed g when accumulate);
- * argmax is scratch for oh * ow * c bytes. */
-void gc_maxpool_backward(pthreadpool_t pool, const float *x, int ih, int iw, int c, const float *g, int oh, int ow,
-                         float *dx, int accumulate, uint8_t *argmax);
+/* ---- backward.c ---------------------------------------------------------------------------- */
 /* sum[k] = sum over positions of d(score)/d(layer)[p][k] (cout of the layer): what Grad-CAM
  * needs, without the transposed convolution into the layer where its consumer allows. */
 gc_status gc_gradient_sums(gc_model *m, int class_index, const char *layer, gc_target target, double *sum);

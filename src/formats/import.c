@@ -108,11 +108,18 @@ static void describe(gc_import *im) {
   gc_jw_str(&w, im->r.format);
   gc_jw_raw(&w, ",\"source\":");
   gc_jw_str(&w, f ? f->source : "");
-  gc_jw_rawf(&w, ",\"inputSize\":[%d,%d],\"classes\":%d,\"preprocessing\":{\"scale\":", s->input_h, s->input_w,
+  gc_jw_rawf(&w, ",\"inputSize\":[%d,%d],\"classes\":%d,\"preprocessing\":", s->input_h, s->input_w,
              gc_spec_classes(s));
-  gc_jw_num(&w, s->pre_scale);
-  gc_jw_raw(&w, ",\"offset\":");
-  gc_jw_num(&w, s->pre_offset);
+  if (s->pre == GC_PRE_TF) { /* Keras' preprocess_input: x / 127.5 - 1 */
+    gc_jw_raw(&w, "{\"mode\":\"tf\",\"scale\":");
+    gc_jw_num(&w, 1 / 127.5);
+    gc_jw_raw(&w, ",\"offset\":-1");
+  } else {
+    gc_jw_raw(&w, "{\"mode\":\"rescale\",\"scale\":");
+    gc_jw_num(&w, s->pre_scale);
+    gc_jw_raw(&w, ",\"offset\":");
+    gc_jw_num(&w, s->pre_offset);
+  }
   /* the head in words: "avg_pool (GlobalAveragePooling2D) -> dense (Dense 256, relu) -> ..." */
   char head[512];
   size_t n = 0;
@@ -185,7 +192,14 @@ static gc_status start(gc_import *im, int *total, char *err, size_t errlen) {
                  im->names[1]);
     st = GC_ERR_INVALID_ARGUMENT;
   }
-  if (st == GC_OK) st = gc_spec_check(&im->r.spec, err, errlen);
+  if (st == GC_OK && !im->is_gcw) { /* what the file was, kept in the .gcw for the model's info */
+    const gc_format_info *f = gc_format_find(im->r.format);
+    snprintf(im->r.spec.source, sizeof im->r.spec.source, "%s", f ? f->source : im->r.format);
+  }
+  if (st == GC_OK) {
+    char msg[GC_ERRBUF_SIZE] = "";
+    if ((st = gc_spec_check(&im->r.spec, msg, sizeof msg)) != GC_OK) gc_set_error(err, errlen, "%s: %s", name, msg);
+  }
   const int classes = gc_spec_classes(&im->r.spec);
   if (st == GC_OK && im->has_labels) {
     if (!classes) {

@@ -208,6 +208,77 @@ static gc_status check_base(const flat *f, const char *what, char *err, size_t e
   return st;
 }
 
+/* The layers before the base (block1_conv1 is f->e[first]): the input size, the preprocessing. */
+static gc_status before_base(const flat *f, int first, const char *what, gc_spec *s, char *err, size_t errlen) {
+  int h = 0, w = 0, steps = 0, tf_mode = 0;
+  double scale = 1.0, offset = 0.0;
+  for (int i = 0; i < first; i++) {
+    const entry *e = &f->e[i];
+    int ih = 0, iw = 0, ic = 0;
+    const int has = input_shape(e->cfg, &ih, &iw, &ic);
+    if (has < 0 || (has && ic && ic != 3)) {
+      gc_set_error(err, errlen, "%s: layer '%s' gives an input shape that is not [batch, height, width, 3]", what,
+                   e->name);
+      return GC_ERR_CONVERT;
+    }
+    if (has && !h && ih && iw) h = ih, w = iw;
+    if (!strcmp(e->cls, "InputLayer") || is_one_of(e->cls, kIdentity)) continue;
+    if (!strcmp(e->cls, "RandomCrop")) { /* at inference: resized to its size */
+      const double ch = gc_json_num(gc_json_get(e->cfg, "height"), 0), cw = gc_json_num(gc_json_get(e->cfg, "width"), 0);
+      if (ch >= 1 && cw >= 1 && ch <= 1e6 && cw <= 1e6) h = (int)ch, w = (int)cw;
+      continue;
+    }
+    if (is_augmentation(e->cls)) continue;
+    const int lambda = !strcmp(e->cls, "TFOpLambda");
+    if (!lambda && strcmp(e->cls, "Rescaling") != 0) {
+      gc_set_error(err, errlen, "%s: layer '%s' (%s) before the Xception base is not supported; before it a model may "
+                   "only have Rescaling, preprocess_input's arithmetic and augmentation (Random*) layers", what,
+                   e->name, e->cls);
+      return GC_ERR_CONVERT;
+    }
+    const gc_json_value *sc = gc_json_get(e->cfg, "scale"), *of = gc_json_get(e->cfg, "offset");
+    double s2 = gc_json_num(sc, 1), o2 = gc_json_num(of, 0);
+    if (lambda ? lambda_affine(e, &s2, &o2) != 0
+               : gc_json_type_of(sc) != GC_JSON_NUMBER || (of && gc_json_type_of(of) != GC_JSON_NUMBER)) {
+      const char *fn = gc_json_str(gc_json_get(e->cfg, "function"));
+      if (lambda)
+        gc_set_error(err, errlen, "%s: layer '%s' (TFOpLambda %s) before the Xception base is not supported; of "
+                     "tf.math only division, multiplication, subtraction and addition by a number are", what, e->name,
+                     fn ? fn : "?");
+      else
+        gc_set_error(err, errlen, "%s: Rescaling layer '%s' has a scale or offset that is not one number "
+                     "(per-channel rescaling is not supported)", what, e->name);
+      return GC_ERR_CONVERT;
+    }
+    /* preprocess_input's x / 127.5 then x - 1 is Keras' "tf" mode, which the model computes as
+     * Keras does (a division); anything else is x * scale + offset */
+    if (lambda && steps == 0 && s2 == 1 / 127.5 && o2 == 0 && strstr(gc_json_str(gc_json_get(e->cfg, "function")), "div"))
+      tf_mode = 1;
+    else if (!(lambda && steps == 1 && tf_mode && s2 == 1 && o2 == -1))
+      tf_mode = 0;
+    steps++;
+    scale *= s2; /* x * s2 + o2 after x * s1 + o1 */
+    offset = offset * s2 + o2;
+  }
+  if (!h) h = w = GC_INPUT_SIZE; /* a variable-size input: the size Xception was trained at */
+  if (h < GC_MIN_INPUT_SIZE || w < GC_MIN_INPUT_SIZE || h > GC_MAX_INPUT_SIZE || w > GC_MAX_INPUT_SIZE) {
+    gc_set_error(err, errlen, "%s: the model's input is %dx%d; supported sizes are %d to %d on each side", what, h, w,
+                 GC_MIN_INPUT_SIZE, GC_MAX_INPUT_SIZE);
+    return GC_ERR_CONVERT;
+  }
+  s->input_h = h;
+  s->input_w = w;
+  if (!steps || (steps == 2 && tf_mode)) return GC_OK; /* gc_spec_notop's x / 127.5 - 1 */
+  if (!isfinite(scale) || !isfinite(offset) || scale == 0 || fabs(scale) > 1e6 || fabs(offset) > 1e6) {
+    gc_set_error(err, errlen, "%s: the model's preprocessing (x * %g + %g) is not usable", what, scale, offset);
+    return GC_ERR_CONVERT;
+  }
+  s->pre = GC_PRE_RESCALE;
+  s->pre_scale = (float)scale;
+  s->pre_offset = (float)offset;
+  return GC_OK;
+}
+
 static const char kHeadHelp[] = "a supported head is GlobalAveragePooling2D or GlobalMaxPooling2D, Dense layers "
                                 "(relu or linear) and a last Dense (softmax, sigmoid or linear), with Dropout anywhere";
 
@@ -300,72 +371,7 @@ gc_status gc_kconfig_spec(const gc_json_value *model, const char *what, gc_spec 
     gc_set_error(err, errlen, "%s: the Xception base has no layer 'block14_sepconv2_act' after 'block1_conv1'", what);
     st = GC_ERR_CONVERT;
   }
-  /* before the base: the input, rescaling, augmentation */
-  int h = 0, w = 0;
-  double scale = 1.0, offset = 0.0;
-  int rescaled = 0;
-  for (int i = 0; st == GC_OK && i < first; i++) {
-    const entry *e = &f.e[i];
-    int ih = 0, iw = 0, ic = 0;
-    const int has = input_shape(e->cfg, &ih, &iw, &ic);
-    if (has < 0 || (has && ic && ic != 3)) {
-      gc_set_error(err, errlen, "%s: layer '%s' gives an input shape that is not [batch, height, width, 3]", what,
-                   e->name);
-      st = GC_ERR_CONVERT;
-    } else if (has && !h && ih && iw) {
-      h = ih, w = iw;
-    }
-    if (st != GC_OK || !strcmp(e->cls, "InputLayer") || is_one_of(e->cls, kIdentity)) continue;
-    if (!strcmp(e->cls, "RandomCrop")) { /* at inference: resized to its size */
-      const double ch = gc_json_num(gc_json_get(e->cfg, "height"), 0), cw = gc_json_num(gc_json_get(e->cfg, "width"), 0);
-      if (ch >= 1 && cw >= 1 && ch <= 1e6 && cw <= 1e6) h = (int)ch, w = (int)cw;
-    } else if (is_augmentation(e->cls)) {
-      continue;
-    } else if (!strcmp(e->cls, "Rescaling") || !strcmp(e->cls, "TFOpLambda")) {
-      const gc_json_value *sc = gc_json_get(e->cfg, "scale"), *of = gc_json_get(e->cfg, "offset");
-      double s2 = gc_json_num(sc, 1), o2 = gc_json_num(of, 0);
-      if (e->cls[0] == 'T' ? lambda_affine(e, &s2, &o2) != 0
-                           : gc_json_type_of(sc) != GC_JSON_NUMBER || (of && gc_json_type_of(of) != GC_JSON_NUMBER)) {
-        const char *fn = gc_json_str(gc_json_get(e->cfg, "function"));
-        if (e->cls[0] == 'T')
-          gc_set_error(err, errlen, "%s: layer '%s' (TFOpLambda %s) before the Xception base is not supported; of "
-                       "tf.math only division, multiplication, subtraction and addition by a number are", what,
-                       e->name, fn ? fn : "?");
-        else
-          gc_set_error(err, errlen, "%s: Rescaling layer '%s' has a scale or offset that is not one number "
-                       "(per-channel rescaling is not supported)", what, e->name);
-        st = GC_ERR_CONVERT;
-        continue;
-      }
-      /* x * s2 + o2 after x * s1 + o1 */
-      scale *= s2;
-      offset = offset * s2 + o2;
-      rescaled = 1;
-    } else {
-      gc_set_error(err, errlen, "%s: layer '%s' (%s) before the Xception base is not supported; before it a model may "
-                   "only have Rescaling, preprocess_input's arithmetic and augmentation (Random*) layers", what,
-                   e->name, e->cls);
-      st = GC_ERR_CONVERT;
-    }
-  }
-  if (st == GC_OK) {
-    if (!h) h = w = GC_INPUT_SIZE; /* a variable-size input: the size Xception was trained at */
-    if (h < GC_MIN_INPUT_SIZE || w < GC_MIN_INPUT_SIZE || h > GC_MAX_INPUT_SIZE || w > GC_MAX_INPUT_SIZE) {
-      gc_set_error(err, errlen, "%s: the model's input is %dx%d; supported sizes are %d to %d on each side", what, h,
-                   w, GC_MIN_INPUT_SIZE, GC_MAX_INPUT_SIZE);
-      st = GC_ERR_CONVERT;
-    }
-    s->input_h = h;
-    s->input_w = w;
-    if (rescaled) {
-      if (!isfinite(scale) || !isfinite(offset) || scale == 0 || fabs(scale) > 1e6 || fabs(offset) > 1e6) {
-        gc_set_error(err, errlen, "%s: the model's Rescaling (x * %g + %g) is not usable", what, scale, offset);
-        st = GC_ERR_CONVERT;
-      }
-      s->pre_scale = (float)scale;
-      s->pre_offset = (float)offset;
-    }
-  }
+  if (st == GC_OK) st = before_base(&f, first, what, s, err, errlen);
   if (st == GC_OK) st = parse_head(&f, last + 1, what, s, err, errlen);
   if (st == GC_OK) st = gc_spec_check(s, err, errlen);
   free(f.e);

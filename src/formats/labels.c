@@ -18,12 +18,6 @@
 
 #define MAX_NAME 4096
 
-void gc_names_free(char **names, int n) {
-  if (!names) return;
-  for (int i = 0; i < n; i++) free(names[i]);
-  free(names);
-}
-
 /* Offset of the first byte that makes the text not UTF-8 (or a NUL), size if none. */
 static size_t not_text_at(const unsigned char *b, size_t size, int *nul) {
   *nul = 0;

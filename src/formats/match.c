@@ -386,13 +386,15 @@ static int by_order(const void *a, const void *b) {
 
 gc_status gc_match_source(const gc_spec *spec, const gc_source *src, gc_match *m, char *err, size_t errlen) {
   memset(m, 0, sizeof *m);
+  gc_status st = gc_spec_check(spec, err, errlen);
+  if (st != GC_OK) return st;
   const int count = gc_spec_weight_specs(spec, NULL, 0);
   m->specs = calloc((size_t)count, sizeof *m->specs);
   m->src = malloc((size_t)count * sizeof *m->src);
   target *t = NULL, **sorted = NULL;
   int nt = 0;
   int *taken = calloc((size_t)src->nlayers + 1, sizeof *taken);
-  gc_status st = m->specs && m->src && taken ? GC_OK : GC_ERR_OUT_OF_MEMORY;
+  st = count > 0 && m->specs && m->src && taken ? GC_OK : GC_ERR_OUT_OF_MEMORY;
   if (st == GC_OK) {
     m->count = count;
     gc_spec_weight_specs(spec, m->specs, count);

@@ -13,6 +13,16 @@
 
 #define EXPORT EMSCRIPTEN_KEEPALIVE
 
+/* Progress of long calls goes to the JavaScript side, which may ask to stop: Module's
+ * gradcamProgress(done, total) returns non-zero to cancel (web/core.js sets it per call). */
+EM_JS(int, gcw_js_progress, (int done, int total), {
+  return Module["gradcamProgress"] ? Module["gradcamProgress"](done, total) | 0 : 0;
+});
+static int progress(void *user, int done, int total) {
+  (void)user;
+  return gcw_js_progress(done, total);
+}
+
 EXPORT const char *gcw_version(void) { return GC_VERSION_STRING; }
 EXPORT const char *gcw_status_string(int status) { return gc_status_to_string((gc_status)status); }
 EXPORT const char *gcw_last_error(gc_model *m) { return gc_model_last_error(m); }
@@ -20,7 +30,9 @@ EXPORT const char *gcw_last_error(gc_model *m) { return gc_model_last_error(m); 
 EXPORT int gcw_load(const void *bytes, size_t size, int threads, gc_model **out, char *err, size_t errlen) {
   gc_params p = gc_default_params();
   p.threads = threads;
-  return gc_model_load_memory(bytes, size, &p, out, err, errlen);
+  gc_status s = gc_model_load_memory(bytes, size, &p, out, err, errlen);
+  if (s == GC_OK) gc_model_set_progress(*out, progress, NULL);
+  return s;
 }
 EXPORT void gcw_free(gc_model *m) { gc_model_free(m); }
 EXPORT int gcw_set_threads(gc_model *m, int threads) { return gc_model_set_threads(m, threads); }
@@ -33,17 +45,7 @@ EXPORT int gcw_forward_image(gc_model *m, const uint8_t *px, int w, int h, int s
 /* the image resized to size x size instead of 299x299 (71..GC_MAX_INPUT_SIZE): faster, coarser */
 EXPORT int gcw_forward_image_size(gc_model *m, const uint8_t *px, int w, int h, int stride, int channels,
                                   int size) {
-  if (!m) return GC_ERR_INVALID_ARGUMENT;
-  if (size == GC_INPUT_SIZE) return gc_model_forward_image(m, px, w, h, stride, (gc_pixel_format)channels);
-  if (size < 71 || size > GC_MAX_INPUT_SIZE) return GC_ERR_INVALID_ARGUMENT;
-  float *x = malloc((size_t)size * size * 3 * sizeof *x);
-  if (!x) return GC_ERR_OUT_OF_MEMORY;
-  gc_status s = gc_preprocess_image(px, w, h, stride, (gc_pixel_format)channels, size, size, x);
-  /* a rejected image: the 299x299 entry point rejects it the same way and says why */
-  if (s != GC_OK) s = gc_model_forward_image(m, px, w, h, stride, (gc_pixel_format)channels);
-  else s = gc_model_forward_tensor(m, x, size, size);
-  free(x);
-  return s;
+  return gc_model_forward_image_size(m, px, w, h, stride, (gc_pixel_format)channels, size, size);
 }
 EXPORT int gcw_forward_tensor(gc_model *m, const float *x, int h, int w) {
   return gc_model_forward_tensor(m, x, h, w);
@@ -71,6 +73,27 @@ EXPORT int gcw_layer_shape(const char *layer, int h, int w, int *dims) {
 EXPORT int gcw_layer_count(void) { return gc_layer_count(); }
 EXPORT const char *gcw_layer_name(int i) { return gc_layer_name(i); }
 EXPORT const char *gcw_class_name(int i) { return gc_class_name(i); }
+
+/* ---- what the loaded model is --------------------------------------------------------------- */
+EXPORT int gcw_model_classes(gc_model *m) { return gc_model_num_classes(m); }
+/* out: [height, width] */
+EXPORT void gcw_model_input_size(gc_model *m, int *out) { gc_model_input_size(m, &out[0], &out[1]); }
+EXPORT const char *gcw_model_class_name(gc_model *m, int i) { return gc_model_class_name(m, i); }
+EXPORT int gcw_model_head(gc_model *m, char *buf, int len) { return gc_model_head(m, buf, (size_t)len); }
+EXPORT const char *gcw_model_source(gc_model *m) { return gc_model_source(m); }
+EXPORT int gcw_model_head_inferred(gc_model *m) { return gc_model_head_inferred(m); }
+EXPORT int gcw_model_layer_count(gc_model *m) { return gc_model_layer_count(m); }
+EXPORT const char *gcw_model_layer_name(gc_model *m, int i) { return gc_model_layer_name(m, i); }
+EXPORT int gcw_model_layer_shape(gc_model *m, const char *layer, int h, int w, int *dims) {
+  gc_shape s;
+  gc_status st = gc_model_layer_shape(m, layer, h, w, &s);
+  if (st == GC_OK) put_shape(&s, dims);
+  return st;
+}
+/* names: n pointers to NUL-terminated strings */
+EXPORT int gcw_model_set_class_names(gc_model *m, const char *const *names, int n) {
+  return gc_model_set_class_names(m, names, n);
+}
 EXPORT const char *gcw_class_wnid(int i) { return gc_class_wnid(i); }
 
 EXPORT int gcw_converter_new(gc_converter **out) { return gc_converter_new(out); }

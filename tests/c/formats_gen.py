@@ -302,7 +302,8 @@ def main(out):
         g = f.create_group('model_weights')
         write_layers(g, outer, 'keras2', nested=('xception', nb[1:]))
     expect(f'{out}/k2-model.h5', format='keras2-model-h5', classes=5, input=[299, 299],
-           dense=[[256, 'head_dense1'], [5, 'predictions']], pool='avg', inferred=False)
+           dense=[[256, 'head_dense1'], [5, 'predictions']], pool='avg', inferred=False,
+           scale=0.00784313725490196, offset=-1.0)
 
     # Keras 3 .weights.h5: nested base, GMP, Dense(1) (head inferred: sigmoid)
     k3top = head([], ('global_max_pooling2d', 'GlobalMaxPooling2D', [], None),

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "spec.h"
 
 static uint32_t synth_rng(uint32_t *s) {
   *s ^= *s << 13;
@@ -48,12 +48,13 @@ static void synth_fill(const gc_tensor_spec *sp, float *d, uint32_t *s) {
   }
 }
 
-static int synth_make(synth *w, uint32_t seed) {
-  w->count = gc_table_weight_specs(NULL, 0);
+/* Weights for any model spec (synth_make: the ImageNet model). */
+static inline int synth_make_spec(synth *w, uint32_t seed, const gc_spec *spec) {
+  w->count = gc_spec_weight_specs(spec, NULL, 0);
   w->specs = calloc((size_t)w->count, sizeof *w->specs);
   w->data = calloc((size_t)w->count, sizeof *w->data);
   if (!w->specs || !w->data) return -1;
-  gc_table_weight_specs(w->specs, w->count);
+  gc_spec_weight_specs(spec, w->specs, w->count);
   uint32_t s = seed ? seed : 1;
   for (int i = 0; i < w->count; i++) {
     w->data[i] = malloc(gc_tensor_count(w->specs[i].ndim, w->specs[i].dims) * sizeof(float));
@@ -61,6 +62,12 @@ static int synth_make(synth *w, uint32_t seed) {
     synth_fill(&w->specs[i], w->data[i], &s);
   }
   return 0;
+}
+
+static inline int synth_make(synth *w, uint32_t seed) {
+  gc_spec imagenet;
+  gc_spec_imagenet(&imagenet);
+  return synth_make_spec(w, seed, &imagenet);
 }
 
 static inline void synth_free(synth *w) {

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "state.h"
+#include "ops/ops.h"
 #include "synth.h"
 
 static uint32_t rng = 12345;
@@ -76,7 +76,7 @@ static void test_maxpool(void) {
     for (int i = 0; i < no; i++) gf[i] = (float)(g[i] = urand());
     uint8_t *arg = malloc(no);
     for (int i = 0; i < n; i++) dx[i] = NAN; /* overwritten, not added to */
-    gc_maxpool_backward(NULL, xf, ih, iw, c, gf, oh, ow, dx, 0, arg);
+    gc_maxpool_backward(NULL, xf, ih, iw, c, gf, oh, ow, 3, 2, dx, 0, arg);
     double worst = 0;
     for (int i = 0; i < n; i++) {
       const double h = 1e-3, keep = x[i];
@@ -92,7 +92,7 @@ static void test_maxpool(void) {
     /* accumulate: a second pass adds the same routing again */
     float *twice = malloc(n * sizeof *twice);
     memcpy(twice, dx, n * sizeof *twice);
-    gc_maxpool_backward(NULL, xf, ih, iw, c, gf, oh, ow, twice, 1, arg);
+    gc_maxpool_backward(NULL, xf, ih, iw, c, gf, oh, ow, 3, 2, twice, 1, arg);
     int bad = 0;
     for (int i = 0; i < n; i++) bad += !(fabsf(twice[i] - 2 * dx[i]) <= 1e-6f * (1 + fabsf(dx[i])));
     CHECK(bad == 0, "max pool %dx%d: accumulating adds the routed gradient (%d cells differ)", ih, iw, bad);
@@ -101,12 +101,12 @@ static void test_maxpool(void) {
   /* ties: the first maximum in row-major order takes the gradient, padding never wins */
   float x[3 * 3] = {1, 1, 0, 1, 1, 0, 0, 0, 0}, g[4] = {1, 2, 3, 4}, dx[9] = {0};
   uint8_t arg[4];
-  gc_maxpool_backward(NULL, x, 3, 3, 1, g, 2, 2, dx, 0, arg);
+  gc_maxpool_backward(NULL, x, 3, 3, 1, g, 2, 2, 3, 2, dx, 0, arg);
   /* 3x3 -> 2x2, pads 1/1: windows centred at (0,0),(0,2),(2,0),(2,2) */
   CHECK(dx[0] == 1 && dx[1] == 2 && dx[3] == 3 && dx[4] == 4, "ties go to the first maximum (%g %g %g %g)", dx[0],
         dx[1], dx[3], dx[4]);
   float neg[4] = {-5, -6, -7, -8}, gn[1] = {1}, dn[4] = {0};
-  gc_maxpool_backward(NULL, neg, 2, 2, 1, gn, 1, 1, dn, 0, arg); /* 2x2 -> 1x1, pads 0/1 */
+  gc_maxpool_backward(NULL, neg, 2, 2, 1, gn, 1, 1, 3, 2, dn, 0, arg); /* 2x2 -> 1x1, pads 0/1 */
   CHECK(dn[0] == 1 && dn[1] == 0, "negative inputs: padded cells are not zeros that win");
 }
 
@@ -220,7 +220,7 @@ static void test_sepconv_backward(void) {
   for (int i = 0; i < no; i++) gf[i] = (float)(g[i] = urand());
   xnn_operator_t op_pw = NULL, op_dw = NULL;
   size_t ws = 0, wa = 0, rh = 0, rw = 0;
-  enum xnn_status xs = gc_create_sepconv_backward(pw, dw, co, ci, &op_pw, &op_dw);
+  enum xnn_status xs = gc_create_sepconv_backward(pw, dw, co, ci, 3, &op_pw, &op_dw);
   if (xs == xnn_status_success) xs = xnn_reshape_convolution2d_nhwc_f32(op_pw, 1, H, W, &ws, &wa, &rh, &rw, NULL);
   if (xs == xnn_status_success) xs = xnn_setup_convolution2d_nhwc_f32(op_pw, NULL, gf, tmp);
   if (xs == xnn_status_success) xs = xnn_run_operator(op_pw, NULL);
@@ -258,7 +258,7 @@ static float *input;
  * decisions change. A wrong gradient (a flipped kernel, a lost branch) points elsewhere and
  * the finite difference along it falls short. */
 static void fd_through_network(const char *layer, int c) {
-  const int row = gc_table_find(layer);
+  const int row = gc_net_find(&model->net, layer);
   gc_model_forward_tensor(model, input, H0, W0);
   const float *g;
   gc_shape sh;
@@ -287,10 +287,10 @@ static void fd_through_network(const char *layer, int c) {
     }
     for (size_t i = 0; i < n; i++) a[i] = keep[i] + h * dir[i];
     gc_forward_from(model, row);
-    const double lp = model->logits[c];
+    const double lp = model->scores[c];
     for (size_t i = 0; i < n; i++) a[i] = keep[i] - h * dir[i];
     gc_forward_from(model, row);
-    const double lm = model->logits[c];
+    const double lm = model->scores[c];
     fd[t] = (lp - lm) / (2.0 * h);
     an[t] = (float)dot;
   }
@@ -337,7 +337,7 @@ static void test_fast_path(void) {
   const float *G, *A, *dk;
   gc_shape sg, sa;
   CHECK_STATUS(gc_model_gradient(model, c, "block14_sepconv2_act", GC_TARGET_LOGIT, 0, &G, &sg), GC_OK);
-  CHECK_STATUS(gc_dense_kernel(model, &dk), GC_OK);
+  CHECK_STATUS(gc_dense_kernel(model, model->net.logits_row, &dk), GC_OK);
   const int hw = sg.dims[1] * sg.dims[2], K = sg.dims[3];
   int bad = 0;
   for (int p = 0; p < hw; p++)
@@ -688,7 +688,7 @@ static void test_batch_and_metrics(void) {
     for (int i = 0; i < n; i++) three[(size_t)b * n + i] = input[i] * (1.0f - 0.3f * b);
   CHECK_STATUS(gc_forward_batch(model, three, 3, H0, W0), GC_OK);
   float batched[3][1000];
-  for (int b = 0; b < 3; b++) memcpy(batched[b], gc_batch_logits(model, b), sizeof batched[b]);
+  for (int b = 0; b < 3; b++) gc_batch_scores(model, b, batched[b]);
   for (int b = 0; b < 3; b++) {
     gc_model_forward_tensor(model, three + (size_t)b * n, H0, W0);
     CHECK(rel_l2f(batched[b], gc_model_logits(model), 1000) < 1e-5, "batch item %d equals a single pass", b);

@@ -231,6 +231,7 @@ static void match_case(int style, int mutation, int units, gc_status want, const
   gc_spec spec;
   gc_spec_notop(&spec);
   spec.pool = GC_POOL_AVG;
+  snprintf(spec.pool_name, sizeof spec.pool_name, "avg_pool");
   spec.ndense = 1;
   snprintf(spec.dense[0].name, sizeof spec.dense[0].name, "%s", "predictions");
   spec.dense[0].units = units;
@@ -360,7 +361,7 @@ static void test_config(void) {
             !strcmp(s.pool_name, "avg_pool") && !s.head_inferred,
         "ImageNet head");
   CHECK(gc_spec_is_imagenet(&s) && gc_spec_classes(&s) == 1000, "ImageNet spec");
-  CHECK(s.pre_scale == 1.0f / 127.5f && s.pre_offset == -1.0f, "default preprocessing x / 127.5 - 1");
+  CHECK(s.pre == GC_PRE_TF, "default preprocessing: Keras' x / 127.5 - 1");
   /* GMP, Dropout, hidden relu, Dropout, Dense(1, sigmoid): binary */
   CHECK_STATUS(config_case(SHAPE299, NULL, 0,
                            GMP "," DROP "," DENSE("fc", 256, "relu") "," DROP "," DENSE("out", 1, "sigmoid"), &s, err),
@@ -390,8 +391,8 @@ static void test_config(void) {
                            1, GAP "," DROP "," DENSE("dense", 5, "softmax"), &s, err),
                GC_OK);
   CHECK(s.input_h == 224 && s.input_w == 256, "RandomCrop's size: %dx%d", s.input_h, s.input_w);
-  CHECK(s.pre_scale == (float)(2.0 / 255.0) && s.pre_offset == -1.0f, "x / 255 * 2 - 1: %g %g", s.pre_scale,
-        s.pre_offset);
+  CHECK(s.pre == GC_PRE_RESCALE && s.pre_scale == (float)(2.0 / 255.0) && s.pre_offset == -1.0f,
+        "x / 255 * 2 - 1: %g %g", s.pre_scale, s.pre_offset);
   CHECK(s.ndense == 1 && s.dense[0].units == 5, "the nested base's head");
   /* tf.keras' xception.preprocess_input inside the model: TFOpLambda x / 127.5, then x - 1 */
   CHECK_STATUS(config_case(SHAPE299,
@@ -401,8 +402,17 @@ static void test_config(void) {
                            "\"math.subtract\"}, \"inbound_nodes\": [[\"tf.math.truediv\", 0, 0, {\"y\": 0.5, \"name\": null}]]}",
                            1, GAP "," DENSE("dense", 5, "softmax"), &s, err),
                GC_OK);
-  CHECK(s.pre_scale == (float)(1.0 / 255.0) && s.pre_offset == -0.5f, "x / 255 - 0.5: %g %g", s.pre_scale,
-        s.pre_offset);
+  CHECK(s.pre == GC_PRE_RESCALE && s.pre_scale == (float)(1.0 / 255.0) && s.pre_offset == -0.5f,
+        "x / 255 - 0.5: %g %g", s.pre_scale, s.pre_offset);
+  /* exactly preprocess_input's x / 127.5 - 1: Keras' "tf" mode, computed as Keras does */
+  CHECK_STATUS(config_case(SHAPE299,
+                           "{\"class_name\": \"TFOpLambda\", \"config\": {\"name\": \"tf.math.truediv\", \"function\": "
+                           "\"math.truediv\"}, \"inbound_nodes\": [[\"input_1\", 0, 0, {\"y\": 127.5, \"name\": null}]]},"
+                           "{\"class_name\": \"TFOpLambda\", \"config\": {\"name\": \"tf.math.subtract\", \"function\": "
+                           "\"math.subtract\"}, \"inbound_nodes\": [[\"tf.math.truediv\", 0, 0, {\"y\": 1.0, \"name\": null}]]}",
+                           1, GAP "," DENSE("dense", 5, "softmax"), &s, err),
+               GC_OK);
+  CHECK(s.pre == GC_PRE_TF, "preprocess_input inside the model is the tf mode");
   config_error(SHAPE299, "{\"class_name\": \"TFOpLambda\", \"config\": {\"name\": \"tf.math.sqrt\", "
                "\"function\": \"math.sqrt\"}, \"inbound_nodes\": [[\"input_1\", 0, 0, {\"y\": 2}]]}", 0, NULL,
                "layer 'tf.math.sqrt' (TFOpLambda math.sqrt) before the Xception base is not supported");

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "internal.h"
+#include "spec.h"
 #include "synth.h"
 
 static const float *act(gc_model *m, const char *name, gc_shape *s) {
@@ -253,14 +253,19 @@ static void test_network(void) {
   memcpy(first, gc_model_logits(m), sizeof first);
 
   /* every listed layer has the shape gc_layer_shape predicts */
+  gc_spec imagenet;
+  gc_net net;
+  gc_spec_imagenet(&imagenet);
+  CHECK_STATUS(gc_net_build(&imagenet, &net, NULL, 0), GC_OK);
   for (int i = 0; i < gc_layer_count(); i++) {
     gc_shape a, b;
-    if (strstr(gc_layer_name(i), "_bn") && gc_table_find(gc_layer_name(i)) < 0) continue; /* checked below */
+    if (strstr(gc_layer_name(i), "_bn") && gc_net_find(&net, gc_layer_name(i)) < 0) continue; /* checked below */
     const float *d;
     CHECK_STATUS(gc_model_activation(m, gc_layer_name(i), &d, &a), GC_OK);
     CHECK_STATUS(gc_layer_shape(gc_layer_name(i), H, W, &b), GC_OK);
     CHECK(!memcmp(&a, &b, sizeof a), "%s shape", gc_layer_name(i));
   }
+  gc_net_free(&net);
   const float *d;
   gc_shape s;
   /* a fused pre-activation is computed on demand: ReLU of it is the stored *_act */

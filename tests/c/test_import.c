@@ -57,10 +57,30 @@ static void check_values(const char *what, const void *gcw, size_t size, const g
   gc_status st = gc_weights_parse(gcw, size, &w, err, sizeof err);
   CHECK(st == GC_OK, "%s: the .gcw written parses: %s", what, err);
   if (st != GC_OK) return;
+  /* the model it carries */
+  gc_spec got;
+  char **names = NULL;
+  int nnames = 0;
+  st = gc_weights_model(&w, &got, &names, &nnames, err, sizeof err);
+  CHECK(st == GC_OK && w.version == 2, "%s: a .gcw v2 with its model (version %u): %s", what, w.version, err);
+  CHECK(got.input_h == spec->input_h && got.input_w == spec->input_w && got.pool == spec->pool &&
+            got.ndense == spec->ndense && gc_spec_classes(&got) == gc_spec_classes(spec) &&
+            got.head_inferred == spec->head_inferred && got.pre == spec->pre,
+        "%s: the stored model: %dx%d, pool %d, %d Dense, %d classes, inferred %d, preprocessing %d", what, got.input_h,
+        got.input_w, (int)got.pool, got.ndense, gc_spec_classes(&got), got.head_inferred, (int)got.pre);
+  for (int k = 0; k < got.ndense && k < spec->ndense; k++)
+    CHECK(got.dense[k].units == spec->dense[k].units, "%s: Dense %d has %d units", what, k, got.dense[k].units);
+  if (spec->pre == GC_PRE_RESCALE)
+    CHECK(got.pre_scale == spec->pre_scale && got.pre_offset == spec->pre_offset, "%s: rescaling %g %g", what,
+          got.pre_scale, got.pre_offset);
+  CHECK(got.source[0] != 0, "%s: the source is named", what);
+  gc_names_free(names, nnames);
   const int n = gc_spec_weight_specs(spec, NULL, 0);
   gc_tensor_spec *specs = calloc((size_t)n, sizeof *specs);
   gc_spec_weight_specs(spec, specs, n);
-  CHECK((int)w.count == n, "%s: %u tensors, the model needs %d", what, w.count, n);
+  int floats = 0; /* the tensors (the model and class names are entries of another dtype) */
+  for (uint32_t i = 0; i < w.count; i++) floats += w.entries[i].dtype == GC_DTYPE_F32 || w.entries[i].dtype == GC_DTYPE_F16;
+  CHECK(floats == n, "%s: %d tensors, the model needs %d", what, floats, n);
   int bad_tensors = 0;
   for (int i = 0; i < n; i++) {
     float *d = NULL;
@@ -111,19 +131,29 @@ static void check_description(const char *what, const char *desc, const gc_json_
     snprintf(unit, sizeof unit, "(Dense %d,", (int)gc_json_num(gc_json_at(gc_json_at(dense, k), 0), 0));
     CHECK(head && strstr(head, unit), "%s: %s in %s", what, unit, head ? head : "");
   }
+  spec->pre = GC_PRE_TF;
   if (gc_json_get(want, "scale")) {
+    spec->pre = GC_PRE_RESCALE;
+    spec->pre_scale = (float)gc_json_num(gc_json_get(want, "scale"), 0);
+    spec->pre_offset = (float)gc_json_num(gc_json_get(want, "offset"), 0);
     const gc_json_value *pre = gc_json_get(d, "preprocessing");
     CHECK((float)gc_json_num(gc_json_get(pre, "scale"), 0) == (float)gc_json_num(gc_json_get(want, "scale"), 1) &&
               (float)gc_json_num(gc_json_get(pre, "offset"), 9) == (float)gc_json_num(gc_json_get(want, "offset"), 8),
           "%s: preprocessing %s", what, desc);
   }
   /* the spec this describes, for the tensor names and shapes */
+  const gc_preprocess pre = spec->pre;
+  const float pre_scale = spec->pre_scale, pre_offset = spec->pre_offset;
   gc_spec_notop(spec);
+  spec->pre = pre, spec->pre_scale = pre_scale, spec->pre_offset = pre_offset;
+  spec->head_inferred = gc_json_bool(gc_json_get(want, "inferred"), 0);
   spec->input_h = (int)gc_json_num(gc_json_at(win, 0), 299);
   spec->input_w = (int)gc_json_num(gc_json_at(win, 1), 299);
   spec->pool = !strcmp(pool, "none") ? GC_POOL_NONE : !strcmp(pool, "avg") ? GC_POOL_AVG : GC_POOL_MAX;
+  snprintf(spec->pool_name, sizeof spec->pool_name, "pool");
   spec->ndense = (int)gc_json_len(dense);
   for (int k = 0; k < spec->ndense; k++) {
+    snprintf(spec->dense[k].name, sizeof spec->dense[k].name, "dense%d", k);
     spec->dense[k].units = (int)gc_json_num(gc_json_at(gc_json_at(dense, (size_t)k), 0), 0);
     spec->dense[k].act = k == spec->ndense - 1 ? GC_ACT_SOFTMAX : GC_ACT_RELU;
   }

@@ -113,8 +113,13 @@ static void test_files(void) {
   CHECK(strstr(err, "HDF5") != NULL, "HDF5 message: %s", err);
   /* wrong version, wrong model */
   memcpy(c, b32, n32);
-  put32(c + 8, 2);
+  put32(c + 8, 3);
   CHECK_STATUS(load(c, n32, err), GC_ERR_WEIGHTS_VERSION);
+  /* a version 2 header on a file without a model definition */
+  memcpy(c, b32, n32);
+  put32(c + 8, 2);
+  CHECK_STATUS(load(c, n32, err), GC_ERR_WEIGHTS_MISSING);
+  CHECK(strstr(err, "model definition") != NULL, "v2 without __model__: %s", err);
   memcpy(c, b32, n32);
   memcpy(c + 16, "resnet50\0\0\0\0\0\0\0\0", 16);
   CHECK_STATUS(load(c, n32, err), GC_ERR_WEIGHTS_MODEL);

@@ -88,7 +88,7 @@ static void import(int count, const char *const *names, const void *const *bytes
   if (s == GC_OK) {
     gc_weights w;
     FUZZ_CHECK(gc_weights_parse(gcw, gsize, &w, err, sizeof err) == GC_OK, "the output does not parse: %s", err);
-    FUZZ_CHECK((int)w.count == total, "%u tensors written, %d imported", w.count, total);
+    FUZZ_CHECK(fuzz_tensor_count(&w) == total, "%d tensors written, %d imported", fuzz_tensor_count(&w), total);
     gc_weights_release(&w);
     if (again) {
       const char *n = "again.gcw";

@@ -90,7 +90,7 @@ const WEIGHTS = {
   'w-trailing-bytes': () => Buffer.concat([good, Buffer.alloc(64)]),
   'w-wrong-magic': () => Buffer.concat([Buffer.from('PK\x03\x04zip!', 'latin1'), good.subarray(8)]),
   'w-html': () => Buffer.from('<!doctype html><title>404 Not Found</title>'),
-  'w-future-version': () => { const b = Buffer.from(good); b.writeUInt32LE(2, 8); return b; },
+  'w-future-version': () => { const b = Buffer.from(good); b.writeUInt32LE(3, 8); return b; },
   'w-other-model': () => { const b = Buffer.from(good); b.fill(0, 16, 32); b.write('resnet50', 16, 'latin1'); return b; },
   'w-checksum': () => Buffer.from(good).fill(7, 100000, 100004),
   'w-bad-dtype': () => edited((b) => b.writeUInt32LE(7, entry('predictions/bias') + 80)),

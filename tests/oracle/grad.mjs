@@ -29,6 +29,7 @@
 // guided: every ReLU's backward passes gradient only where its forward input AND the incoming
 // gradient are positive (guided backpropagation, Springenberg et al. 2015).
 
+import fs from 'node:fs';
 import path from 'node:path';
 import { tf, initBackend, readKerasH5 } from './xception.mjs';
 
@@ -106,6 +107,7 @@ export async function loadWeights(file) {
     });
     arrays.set(name, l.weights);
   }
+  if (!arrays.has('predictions')) spec.delete('predictions'); // a notop file: features only
   const missing = [...spec.keys()].filter((n) => !arrays.has(n));
   if (missing.length) throw new Error(`${file}: missing weights for ${missing.join(', ')}`);
 
@@ -118,8 +120,89 @@ export async function loadWeights(file) {
     else if (kind === 'bn') P[name] = { gamma: t[0], beta: t[1], mean: t[2], variance: t[3] };
     else P[name] = { kernel: t[0], bias: t[1], kernelData: ws[0].data }; // kernelData: [2048][1000] row-major
   }
+  // the ImageNet head of keras.applications.Xception: global average pooling, Dense(1000) softmax
+  P.head = { pooling: 'avg', dense: P.predictions ? [{ ...P.predictions, activation: 'softmax' }] : [] };
   weightCache.set(key, P);
   return P;
+}
+
+/**
+ * Reads the raw form of a synthetic model (tools/gen-test-weights.mjs --raw: model.json with the
+ * graph and weights.f32) straight from its bytes, heads included: P.head = {pooling, dense:
+ * [{kernel, bias, activation}]} in order, P.rescaling = {scale, offset} | null. The base's layers
+ * are matched by name (the residual convolutions and their BNs, unnamed in the graph, by order).
+ */
+export async function loadRawWeights(dir) {
+  await initBackend();
+  const key = `raw:${path.resolve(dir)}`;
+  if (weightCache.has(key)) return weightCache.get(key);
+  const m = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  const b = fs.readFileSync(path.join(dir, m.data));
+  const all = new Float32Array(b.buffer, b.byteOffset, b.length / 4);
+  const layers = [];
+  for (const part of ['base', 'top']) {
+    for (const l of m.parts[part] ?? []) {
+      const ws = m.tensors.filter((t) => t.part === part && t.layer === l.index);
+      layers.push({ ...l, ws: ws.map((t) => ({ name: t.weight, shape: t.shape, data: all.slice(t.offset, t.offset + t.count) })) });
+    }
+  }
+  const spec = weightSpec();
+  spec.delete('predictions');
+  const P = { oracleGradWeights: true, path: key };
+  let nConv = 0, nBn = 0;
+  const dense = [];
+  let pooling = null, rescaling = null;
+  for (const l of layers) {
+    if (l.kind === 'gap' || l.kind === 'gmp') pooling = l.kind === 'gap' ? 'avg' : 'max';
+    if (l.kind === 'rescaling') rescaling = { scale: l.args.scale, offset: l.args.offset };
+    if (l.kind === 'dense') {
+      dense.push({ kernel: tf.keep(tf.tensor(l.ws[0].data, l.ws[0].shape)), bias: tf.keep(tf.tensor(l.ws[1].data, l.ws[1].shape)),
+        kernelData: l.ws[0].data, activation: l.args.activation, units: l.args.units });
+      continue;
+    }
+    if (!l.ws.length) continue;
+    let name = l.name;
+    if (name === null && l.kind === 'conv') name = `block${RES_BLOCKS[nConv++]}_residual_conv`;
+    if (name === null && l.kind === 'bn') name = `block${RES_BLOCKS[nBn++]}_residual_bn`;
+    const sp = spec.get(name);
+    if (!sp) throw new Error(`${dir}: unexpected weighted layer ${name}`);
+    sp.shapes.forEach((want, j) => {
+      if (want.join() !== l.ws[j].shape.join()) throw new Error(`${dir}: ${name}/${l.ws[j].name} has shape [${l.ws[j].shape}], expected [${want}]`);
+    });
+    const t = l.ws.map((v) => tf.keep(tf.tensor(v.data, v.shape, 'float32')));
+    if (sp.kind === 'conv') P[name] = { kernel: t[0] };
+    else if (sp.kind === 'sep') P[name] = { depthwise: t[0], pointwise: t[1] };
+    else P[name] = { gamma: t[0], beta: t[1], mean: t[2], variance: t[3] };
+    spec.delete(name);
+  }
+  if (spec.size) throw new Error(`${dir}: missing weights for ${[...spec.keys()].join(', ')}`);
+  P.head = { pooling: pooling ?? 'avg', dense };
+  P.rescaling = rescaling;
+  if (dense.length) P.predictions = dense[dense.length - 1];
+  weightCache.set(key, P);
+  return P;
+}
+
+/** Number of outputs of the model's last Dense layer (the classes, or 1 for a binary head). */
+export function classCount(P) {
+  const d = P.head.dense;
+  if (!d.length) throw new Error('the model has no head (notop)');
+  return d[d.length - 1].kernel.shape[1];
+}
+
+/**
+ * The model's input from pixels in [0, 255] (NHWC float32): its Rescaling layer's
+ * x * scale + offset, or keras.applications.xception.preprocess_input's x / 127.5 - 1.
+ */
+export function preprocess(pixels, rescaling = null) {
+  const out = new Float32Array(pixels.length);
+  if (rescaling) {
+    const sc = Math.fround(rescaling.scale), of = Math.fround(rescaling.offset);
+    for (let i = 0; i < out.length; i++) out[i] = Math.fround(Math.fround(pixels[i] * sc) + of);
+  } else {
+    for (let i = 0; i < out.length; i++) out[i] = Math.fround(Math.fround(pixels[i] / 127.5) - 1);
+  }
+  return out;
 }
 
 /** Frees the tensors of a weights object (and forgets it in the cache). */
@@ -133,7 +216,7 @@ export function disposeWeights(P) {
 }
 
 async function weightsOf(W) {
-  if (typeof W === 'string') return loadWeights(W);
+  if (typeof W === 'string') return fs.statSync(W).isDirectory() ? loadRawWeights(W) : loadWeights(W);
   if (W && W.oracleGradWeights) return W;
   throw new Error('weights: give a Keras HDF5 path or the object returned by loadWeights()');
 }
@@ -358,6 +441,21 @@ const maxPoolFast = tf.customGrad((x, save) => {
   };
 });
 
+// GlobalMaxPooling2D: max over H, W per channel. Gradient as TensorFlow's for reduce_max (what
+// Keras differentiates): shared equally among the cells that tie for the maximum.
+const globalMaxPool = tf.customGrad((x, save) => {
+  const y = tf.max(x, [1, 2]);
+  save([x, y]);
+  return {
+    value: y,
+    gradFunc: (dy, [xs, ys]) => {
+      const hit = tf.cast(tf.equal(xs, tf.reshape(ys, [ys.shape[0], 1, 1, ys.shape[1]])), 'float32');
+      const count = tf.sum(hit, [1, 2], true);
+      return tf.mul(tf.div(hit, count), tf.reshape(dy, [dy.shape[0], 1, 1, dy.shape[1]]));
+    },
+  };
+});
+
 // Guided backpropagation ReLU (Springenberg et al., ICLR-W 2015): dx = dy * [x > 0] * [dy > 0].
 const guidedRelu = tf.customGrad((x, save) => {
   save([x]);
@@ -447,8 +545,16 @@ export function xceptionGraph(P, x, { inject = null, guided = false, want = [], 
   h = tap('block14_sepconv2', sep(h, P.block14_sepconv2));
   h = tap('block14_sepconv2_bn', bn(h, P.block14_sepconv2_bn));
   h = tap('block14_sepconv2_act', relu(h));
-  h = tap('avg_pool', tf.mean(h, [1, 2]));
-  const logits = tap('predictions', tf.add(tf.matMul(h, P.predictions.kernel), P.predictions.bias));
+  if (!P.head.dense.length) return { logits: h, acts }; // notop: the features are the output
+  h = tap('avg_pool', P.head.pooling === 'max' ? globalMaxPool(h) : tf.mean(h, [1, 2]));
+  // Dropout is the identity at inference; hidden Dense layers apply their activation, the last
+  // one's output before its activation is the logits.
+  const d = P.head.dense;
+  for (let i = 0; i < d.length - 1; i++) {
+    h = tf.add(tf.matMul(h, d[i].kernel), d[i].bias);
+    if (d[i].activation === 'relu') h = relu(h);
+  }
+  const logits = tap('predictions', tf.add(tf.matMul(h, d[d.length - 1].kernel), d[d.length - 1].bias));
   return { logits, acts };
 }
 
@@ -457,15 +563,24 @@ function checkInput(x, h, w, n = 1) {
   if (!x || x.length !== n * h * w * 3) throw new Error(`input has ${x?.length} floats, expected ${n}x${h}x${w}x3`);
 }
 
-function checkClass(c, target = 'logit') {
-  if (!Number.isInteger(c) || c < 0 || c >= 1000) throw new Error(`class index must be an integer in [0, 1000), got ${c}`);
+function checkClass(c, target = 'logit', P = null) {
+  const n = P ? Math.max(2, classCount(P)) : 1000;
+  if (!Number.isInteger(c) || c < 0 || c >= n) throw new Error(`class index must be an integer in [0, ${n}), got ${c}`);
   if (target !== 'logit' && target !== 'prob') throw new Error(`target must be 'logit' or 'prob', got ${target}`);
 }
 
 /** Sum over the batch of y_c: the logit, or the softmax probability (target 'prob'). */
-function score(logits, c, target) {
+// A binary Dense(1) head scores class 1 by +logit and class 0 by -logit; 'prob' applies the
+// last layer's activation (sigmoid of the signed logit for one unit; softmax; sigmoid per unit).
+function score(logits, c, target, P = null) {
+  const d = P?.head.dense;
+  const act = d && d.length ? d[d.length - 1].activation : 'softmax';
+  if (logits.shape[1] === 1) {
+    const y = c === 1 ? logits : tf.neg(logits);
+    return tf.sum(target === 'prob' ? tf.sigmoid(y) : y);
+  }
   if (target === 'logit') return tf.sum(tf.slice(logits, [0, c], [-1, 1]));
-  if (target === 'prob') return tf.sum(tf.slice(tf.softmax(logits), [0, c], [-1, 1]));
+  if (target === 'prob') return tf.sum(tf.slice(act === 'sigmoid' ? tf.sigmoid(logits) : tf.softmax(logits), [0, c], [-1, 1]));
   throw new Error(`target must be 'logit' or 'prob', got ${target}`);
 }
 
@@ -493,9 +608,9 @@ export async function forward(W, x, h, w, layers = [], { tfjsKernels = false } =
  */
 export async function gradAt(W, x, h, w, layer, classIndex, { target = 'logit', guided = false, tfjsKernels = false } = {}) {
   const P = await weightsOf(W);
-  checkInput(x, h, w); checkClass(classIndex, target);
+  checkInput(x, h, w); checkClass(classIndex, target, P);
   const name = resolveLayer(layer);
-  const shape = layerShape(name, h, w);
+  const shape = name === 'predictions' ? [classCount(P)] : layerShape(name, h, w);
   let act = null, y = null;
   try {
     const g = tf.tidy(() => {
@@ -503,7 +618,7 @@ export async function gradAt(W, x, h, w, layer, classIndex, { target = 'logit', 
       const f = (delta) => {
         const { logits, acts } = xceptionGraph(P, xt, { inject: { layer: name, delta }, guided, want: [name], tfjsKernels });
         act = tf.keep(acts[name]);
-        const s = score(logits, classIndex, target);
+        const s = score(logits, classIndex, target, P);
         y = tf.keep(s.clone());
         return s;
       };
@@ -523,7 +638,7 @@ function inputGradBatch(P, xs, n, h, w, c, target, guided, tfjsKernels = false) 
   tf.tidy(() => {
     const xt = tf.tensor4d(xs, [n, h, w, 3], 'float32');
     // Samples are independent (inference BN), so d(sum_n y_c(x_n))/dx_n = d y_c(x_n)/dx_n.
-    const g = tf.grad((t) => score(xceptionGraph(P, t, { guided, tfjsKernels }).logits, c, target))(xt);
+    const g = tf.grad((t) => score(xceptionGraph(P, t, { guided, tfjsKernels }).logits, c, target, P))(xt);
     out = g.dataSync().slice();
   });
   return out;
@@ -532,7 +647,7 @@ function inputGradBatch(P, xs, n, h, w, c, target, guided, tfjsKernels = false) 
 /** d y_c / d x, NHWC (h*w*3) - vanilla gradient; with guided: true, guided backpropagation. */
 export async function gradInput(W, x, h, w, classIndex, { guided = false, target = 'logit', tfjsKernels = false } = {}) {
   const P = await weightsOf(W);
-  checkInput(x, h, w); checkClass(classIndex, target);
+  checkInput(x, h, w); checkClass(classIndex, target, P);
   return inputGradBatch(P, x, 1, h, w, classIndex, target, guided, tfjsKernels);
 }
 
@@ -570,7 +685,7 @@ export async function smoothgradInput(W, x, h, w, classIndex, {
   n = 8, sigma = 0.3, noise = null, seed = 1, target = 'logit', guided = false, batch = defaultBatch(h, w),
 } = {}) {
   const P = await weightsOf(W);
-  checkInput(x, h, w); checkClass(classIndex, target);
+  checkInput(x, h, w); checkClass(classIndex, target, P);
   const m = x.length;
   const zs = noise ?? Array.from({ length: n }, (_, i) => gaussianNoise(seed + i, m));
   if (!zs.length) throw new Error('smoothgrad: no samples');
@@ -597,7 +712,7 @@ export async function smoothgradInput(W, x, h, w, classIndex, {
  */
 export async function integratedGradients(W, x, h, w, classIndex, { steps = 32, target = 'logit', batch = defaultBatch(h, w) } = {}) {
   const P = await weightsOf(W);
-  checkInput(x, h, w); checkClass(classIndex, target);
+  checkInput(x, h, w); checkClass(classIndex, target, P);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a positive integer, got ${steps}`);
   if (!Number.isInteger(batch) || batch < 1) throw new Error(`batch must be a positive integer, got ${batch}`);
   const m = x.length, base = -1;

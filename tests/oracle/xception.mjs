@@ -10,8 +10,11 @@
 //   run(model, inputNHWC, h, w, layerNames)   -> {logits: Float32Array(1000), acts: {name: Float32Array}}
 //   resolveLayerName(model, name), addAliases(model), softmax(logits), blockOutputNames(model)
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 
 let backendReady = null;
@@ -190,51 +193,26 @@ function checkAndAssign(model, perLayerValues, perLayerLabels, sourceDesc) {
   }
 }
 
-let h5wasmMod = null;
-async function h5() {
-  if (!h5wasmMod) {
-    h5wasmMod = (await import('h5wasm/node')).default;
-    await h5wasmMod.ready;
-  }
-  return h5wasmMod;
-}
-
-function attrStrings(v) {
-  if (v == null) return [];
-  if (typeof v === 'string') return [v];
-  if (ArrayBuffer.isView(v)) return []; // empty float array: h5py's np.asarray([]) for "no weights"
-  return Array.from(v, (s) => (typeof s === 'string' ? s : new TextDecoder().decode(s)).replace(/\0+$/, ''));
-}
+// HDF5 is read by libhdf5 through Debian's python3-h5py (tests/oracle/h5dump.py), which dumps the
+// file's layers, weight names and values; nothing of the project's own HDF5 reader is used.
+const H5DUMP = fileURLToPath(new URL('./h5dump.py', import.meta.url));
 
 /** Reads the layer -> [{name, shape, data}] lists of a Keras HDF5 weight file, in file order. */
 export async function readKerasH5(file) {
-  const h5wasm = await h5();
-  const f = new h5wasm.File(path.resolve(file), 'r');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oracle-h5-'));
   try {
-    const root = f.attrs;
-    if (!root.layer_names) throw new Error(`${file}: no root attribute "layer_names" (not a Keras weight file?)`);
-    const layerNames = attrStrings(root.layer_names.value);
-    const out = [];
-    for (const ln of layerNames) {
-      const g = f.get(ln);
-      if (!g) throw new Error(`${file}: layer group "${ln}" missing`);
-      const wn = g.attrs.weight_names ? attrStrings(g.attrs.weight_names.value) : [];
-      const weights = wn.map((w) => {
-        const ds = g.get(w);
-        if (!ds) throw new Error(`${file}: dataset "${ln}/${w}" missing`);
-        let data = ds.value;
-        if (!(data instanceof Float32Array)) data = Float32Array.from(data);
-        return { name: w, shape: ds.shape, data };
-      });
-      out.push({ name: ln, weights });
-    }
-    return {
-      layers: out,
-      backend: root.backend ? attrStrings(root.backend.value)[0] : undefined,
-      kerasVersion: root.keras_version ? attrStrings(root.keras_version.value)[0] : undefined,
-    };
+    const r = spawnSync('/usr/bin/python3', [H5DUMP, path.resolve(file), dir], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${file}: ${(r.stderr || String(r.error)).trim()}`);
+    const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
+    const b = fs.readFileSync(path.join(dir, 'data.f32'));
+    const all = new Float32Array(b.buffer, b.byteOffset, b.length / 4);
+    const layers = index.layers.map((l) => ({
+      name: l.name,
+      weights: l.weights.map((w) => ({ name: w.name, shape: w.shape, data: all.slice(w.offset, w.offset + w.count) })),
+    }));
+    return { layers, backend: index.backend, kerasVersion: index.keras_version };
   } finally {
-    f.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
