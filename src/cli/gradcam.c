@@ -436,7 +436,7 @@ static int cmd_layers(const opts *o) {
       rc = fail("layers", st, name);
       break;
     }
-    printf("%-24s", name);
+    printf("%-23s ", name);
     for (int d = 1; d < s.ndim; d++) printf("%s%d", d > 1 ? "x" : "", s.dims[d]);
     printf("\n");
   }

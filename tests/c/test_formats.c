@@ -149,7 +149,7 @@ static int xception_layers(klayer *out, int creation) {
   return g_n;
 }
 
-enum { STYLE_K2 = 0, STYLE_K3 };
+enum { STYLE_K2 = 0, STYLE_K3, STYLE_K1 };
 enum { M_NONE = 0, M_BN_3_WEIGHTS, M_HEAD_KERNEL, M_NO_DENSE, M_LSTM, M_CREATION_ORDER, M_SWAP_NAMED };
 
 /* A source of the Xception base and a Dense(units) head in Keras' layout, with one defect. */
@@ -174,9 +174,12 @@ static void make_source(gc_source *s, int style, int mutation, int units) {
       snprintf(label, sizeof label, "%s", name);
       gc_source_add_layer(s, "", label, d.kind);
     } else {
+      static const char *const k1[GC_KIND_COUNT] = {"", "convolution2d", "separableconvolution2d",
+                                                    "batchnormalization", "dense"};
       if (!d.name[0]) {
         const int r = autos[d.kind]++;
-        if (r) snprintf(d.name, sizeof d.name, "%s_%d", snake[d.kind], r);
+        if (style == STYLE_K1) snprintf(d.name, sizeof d.name, "%s_%d", k1[d.kind], r + 1);
+        else if (r) snprintf(d.name, sizeof d.name, "%s_%d", snake[d.kind], r);
         else snprintf(d.name, sizeof d.name, "%s", snake[d.kind]);
       }
       snprintf(name, sizeof name, "%s", d.name);
@@ -194,7 +197,8 @@ static void make_source(gc_source *s, int style, int mutation, int units) {
       nd[0] = 4, dims[0][0] = 3, dims[0][1] = 3, dims[0][2] = d.c_in, dims[0][3] = 1;
       nd[1] = 4, dims[1][0] = 1, dims[1][1] = 1, dims[1][2] = d.c_in, dims[1][3] = d.c_out, nw = 2;
     } else if (d.kind == GC_KIND_BN) {
-      nw = mutation == M_BN_3_WEIGHTS && !strcmp(d.name, "block3_sepconv1_bn") ? 3 : 4;
+      nw = mutation == M_BN_3_WEIGHTS && (!strcmp(d.name, "block3_sepconv1_bn") || !strcmp(d.name, "batchnormalization_2"))
+               ? 3 : 4;
       for (int k = 0; k < nw; k++) nd[k] = 1, dims[k][0] = d.c_out;
     } else {
       nd[0] = 2, dims[0][0] = 2048, dims[0][1] = mutation == M_HEAD_KERNEL ? units + 2 : units;
@@ -202,7 +206,11 @@ static void make_source(gc_source *s, int style, int mutation, int units) {
     }
     for (int k = 0; k < nw; k++) {
       char wl[192];
+      static const char *const k1w[GC_KIND_COUNT][4] = {
+          {0}, {"W"}, {"depthwise_kernel", "pointwise_kernel"}, {"gamma", "beta", "running_mean", "running_std"},
+          {"W", "b"}};
       if (style == STYLE_K3) snprintf(wl, sizeof wl, "%s/vars/%d", name, k);
+      else if (style == STYLE_K1) snprintf(wl, sizeof wl, "%s_%s:0", name, k1w[d.kind][k]);
       else snprintf(wl, sizeof wl, "%s/%s:0", name, wn[d.kind][k]);
       CHECK_STATUS(gc_source_add_weight(s, wl, nd[k], dims[k], NULL, NULL, 0), GC_OK);
     }
@@ -214,7 +222,7 @@ static void make_source(gc_source *s, int style, int mutation, int units) {
     gc_source_add_weight(s, "lstm/recurrent_kernel:0", 2, r, NULL, NULL, 0);
     gc_source_add_weight(s, "lstm/bias:0", 1, bias, NULL, NULL, 0);
   }
-  if (style == STYLE_K2) gc_source_guess_kinds(s);
+  if (style != STYLE_K3) gc_source_guess_kinds(s);
 }
 
 /* The source weight paired with a model tensor. */
@@ -255,6 +263,12 @@ static void match_case(int style, int mutation, int units, gc_status want, const
     CHECK(!strcmp(paired(&m, &s, "predictions/bias"), "layers/dense/vars/1"), "got %s",
           paired(&m, &s, "predictions/bias"));
   }
+  if (st == GC_OK && style == STYLE_K1) {
+    CHECK(!strcmp(paired(&m, &s, "block3_residual_bn/moving_variance"), "batchnormalization_2_running_std:0"),
+          "Keras 1's running_std is the moving variance: got %s", paired(&m, &s, "block3_residual_bn/moving_variance"));
+    CHECK(!strcmp(paired(&m, &s, "block13_residual/kernel"), "convolution2d_4_W:0"), "got %s",
+          paired(&m, &s, "block13_residual/kernel"));
+  }
   if (st == GC_OK && style == STYLE_K2) {
     CHECK(!strcmp(paired(&m, &s, "block13_residual_bn/beta"), "batch_normalization_3/beta:0"), "got %s",
           paired(&m, &s, "block13_residual_bn/beta"));
@@ -269,6 +283,12 @@ static void test_match(void) {
   match_case(STYLE_K2, M_NONE, 10, GC_OK, NULL);
   match_case(STYLE_K3, M_NONE, 10, GC_OK, NULL);
   match_case(STYLE_K2, M_SWAP_NAMED, 10, GC_OK, NULL); /* named layers pair by name, wherever they are */
+  match_case(STYLE_K1, M_NONE, 10, GC_OK, NULL);
+  /* a Keras 1 file whose auto-named residual batch norm lacks its running_std */
+  match_case(STYLE_K1, M_BN_3_WEIGHTS, 10, GC_ERR_CONVERT,
+             "layer 'batchnormalization_2' has 3 weights ('batchnormalization_2_gamma:0', "
+             "'batchnormalization_2_beta:0', 'batchnormalization_2_running_mean:0'); as the residual 1x1 "
+             "convolution's batch norm of block3 (BatchNormalization) it needs 4");
   match_case(STYLE_K2, M_BN_3_WEIGHTS, 10, GC_ERR_CONVERT,
              "layer 'block3_sepconv1_bn' has 3 weights ('block3_sepconv1_bn/gamma:0', 'block3_sepconv1_bn/beta:0', "
              "'block3_sepconv1_bn/moving_mean:0'); as block3_sepconv1_bn (BatchNormalization) it needs 4: gamma, "
@@ -305,9 +325,9 @@ static char *xconfig(const char *shape, const char *before, int nested, const ch
                         "\"input_2\", \"batch_input_shape\": [null, null, null, 3]}},");
   int conv = 0, bn = 0;
   for (int i = 0; i < n; i++) {
-    char name[64];
+    char name[96];
     const int r = L[i].name[0] ? 0 : L[i].kind == GC_KIND_CONV ? conv++ : bn++;
-    if (L[i].name[0]) snprintf(name, sizeof name, "%s", L[i].name);
+    if (L[i].name[0]) snprintf(name, sizeof name, "%.63s", L[i].name);
     else if (r) snprintf(name, sizeof name, "%s_%d", L[i].kind == GC_KIND_CONV ? "conv2d" : "batch_normalization", r);
     else snprintf(name, sizeof name, "%s", L[i].kind == GC_KIND_CONV ? "conv2d" : "batch_normalization");
     gc_jw_rawf(&w, "{\"class_name\": \"%s\", \"config\": {\"name\": \"%s\", \"data_format\": "
