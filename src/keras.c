@@ -92,15 +92,8 @@ gc_status gc_converter_finish(gc_converter *c, gc_dtype dtype, void **bytes, siz
   if (st != GC_OK) return st;
   float **data = calloc((size_t)m.count, sizeof *data);
   if (!data) st = GC_ERR_OUT_OF_MEMORY;
-  for (int i = 0; i < m.count && st == GC_OK; i++) {
-    st = gc_match_read(&m, &c->src, i, &data[i], err, errlen);
-    const size_t n = gc_tensor_count(m.specs[i].ndim, m.specs[i].dims);
-    for (size_t e = 0; st == GC_OK && dtype == GC_DTYPE_F16 && e < n; e++)
-      if (data[i][e] > 65504.0f || data[i][e] < -65504.0f) {
-        gc_set_error(err, errlen, "%s holds a value (%g) that float16 cannot store", m.specs[i].name, data[i][e]);
-        st = GC_ERR_CONVERT;
-      }
-  }
+  for (int i = 0; i < m.count && st == GC_OK; i++) st = gc_match_read(&m, &c->src, i, &data[i], err, errlen);
+  if (st == GC_OK && dtype == GC_DTYPE_F16) st = gc_check_f16(m.specs, data, m.count, err, errlen);
   if (st == GC_OK)
     st = gc_weights_write_model(&spec, NULL, 0, m.specs, (const float *const *)data, m.count, dtype, bytes, size, err,
                                 errlen);

@@ -112,6 +112,8 @@ gc_status gc_match_source(const gc_spec *spec, const gc_source *src, gc_match *m
 /* Read tensor i of the match, in the project's layout, checked finite; *out is malloc'ed. */
 gc_status gc_match_read(const gc_match *m, gc_source *src, int i, float **out, char *err, size_t errlen);
 void gc_match_free(gc_match *m);
+/* GC_ERR_CONVERT naming the first value float16 cannot hold (|x| > 65504), for f16 output. */
+gc_status gc_check_f16(const gc_tensor_spec *specs, float *const *data, int count, char *err, size_t errlen);
 
 /* A head inferred from the weights alone (no config): every Dense layer of the source, in its
  * order, makes the head (hidden ones relu, the last softmax, or sigmoid for one unit); `pool`

@@ -222,11 +222,20 @@ static gc_status start(gc_import *im, int *total, char *err, size_t errlen) {
   return GC_OK;
 }
 
+/* Every message names the file: the main file's name in front of one that does not already. */
+static gc_status named(const gc_import *im, gc_status st, char *err, size_t errlen) {
+  if (st == GC_OK || !err || !errlen || !im->nfiles || strstr(err, im->names[0])) return st;
+  char msg[GC_ERRBUF_SIZE];
+  snprintf(msg, sizeof msg, "%s", err);
+  gc_set_error(err, errlen, "%s: %s", im->names[0], msg);
+  return st;
+}
+
 gc_status gc_import_start(gc_import *im, int *total, char *err, size_t errlen) {
   if (err && errlen) err[0] = 0;
   if (!im || !total || im->state != IM_NEW) return GC_ERR_INVALID_ARGUMENT;
   *total = 0;
-  gc_status st = start(im, total, err, errlen);
+  gc_status st = named(im, start(im, total, err, errlen), err, errlen);
   im->state = st == GC_OK ? IM_STARTED : IM_FAILED;
   return st;
 }
@@ -248,7 +257,7 @@ gc_status gc_import_step(gc_import *im, int *done, char *err, size_t errlen) {
   }
   if (st != GC_OK) {
     im->state = IM_FAILED;
-    return st;
+    return named(im, st, err, errlen);
   }
   im->next++;
   *done = im->next >= im->m.count;
@@ -265,18 +274,14 @@ gc_status gc_import_finish(gc_import *im, gc_dtype dtype, void **bytes, size_t *
     gc_status st = gc_import_step(im, &done, err, errlen);
     if (st != GC_OK) return st;
   }
-  if (dtype == GC_DTYPE_F16)
-    for (int i = 0; i < im->m.count; i++) {
-      const size_t n = gc_tensor_count(im->m.specs[i].ndim, im->m.specs[i].dims);
-      for (size_t e = 0; e < n; e++)
-        if (fabsf(im->data[i][e]) > 65504.0f) {
-          gc_set_error(err, errlen, "%s holds %g at element %zu, beyond float16's range (65504): convert to float32",
-                       im->m.specs[i].name, im->data[i][e], e);
-          return GC_ERR_CONVERT;
-        }
-    }
-  return gc_weights_write_model(&im->r.spec, (const char *const *)im->class_names, im->nclass_names, im->m.specs,
-                                (const float *const *)im->data, im->m.count, dtype, bytes, size, err, errlen);
+  if (dtype == GC_DTYPE_F16) {
+    gc_status st = gc_check_f16(im->m.specs, im->data, im->m.count, err, errlen);
+    if (st != GC_OK) return named(im, st, err, errlen);
+  }
+  return named(im,
+               gc_weights_write_model(&im->r.spec, (const char *const *)im->class_names, im->nclass_names, im->m.specs,
+                                      (const float *const *)im->data, im->m.count, dtype, bytes, size, err, errlen),
+               err, errlen);
 }
 
 const char *gc_import_describe(const gc_import *im) { return im && im->desc ? im->desc : NULL; }

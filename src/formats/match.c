@@ -513,12 +513,43 @@ gc_status gc_match_read(const gc_match *m, gc_source *src, int i, float **out, c
   return GC_OK;
 }
 
+gc_status gc_check_f16(const gc_tensor_spec *specs, float *const *data, int count, char *err, size_t errlen) {
+  for (int i = 0; i < count; i++) {
+    const size_t n = gc_tensor_count(specs[i].ndim, specs[i].dims);
+    for (size_t e = 0; e < n; e++)
+      if (data[i][e] > 65504.0f || data[i][e] < -65504.0f) {
+        gc_set_error(err, errlen, "%s holds %g at element %zu, beyond float16's range (65504): convert to float32",
+                     specs[i].name, data[i][e], e);
+        return GC_ERR_CONVERT;
+      }
+  }
+  return GC_OK;
+}
+
 /* ---- a head from the weights alone ---------------------------------------------------------- */
 
 gc_status gc_infer_head(const gc_source *src, gc_pool pool, const char *pool_name, gc_spec *spec, char *err,
                         size_t errlen) {
   gc_spec_notop(spec);
   spec->head_inferred = 1;
+  /* a file of another model is said to be one before its Dense layers are read as a head */
+  const int n = gc_spec_weight_specs(spec, NULL, 0);
+  gc_tensor_spec *specs = calloc((size_t)n + 1, sizeof *specs);
+  target *t = NULL;
+  int nt = 0;
+  gc_status st = specs ? GC_OK : GC_ERR_OUT_OF_MEMORY;
+  if (st == GC_OK) {
+    gc_spec_weight_specs(spec, specs, n);
+    st = make_targets(spec, specs, n, &t, &nt);
+  }
+  int have[GC_KIND_COUNT] = {0}, want[GC_KIND_COUNT] = {0};
+  for (int i = 0; st == GC_OK && i < src->nlayers; i++) have[src->layers[i].kind]++;
+  for (int i = 0; st == GC_OK && i < nt; i++) want[t[i].kind]++;
+  have[GC_KIND_DENSE] = want[GC_KIND_DENSE] = 0; /* the head is what is inferred */
+  if (st == GC_OK && memcmp(have, want, sizeof have) != 0) st = kinds_error(src, have, want, t, nt, err, errlen);
+  free(t);
+  free(specs);
+  if (st != GC_OK) return st;
   int in = 2048; /* block14_sepconv2_act's channels, pooled */
   for (int i = 0; i < src->nlayers; i++) {
     const gc_src_layer *l = &src->layers[i];

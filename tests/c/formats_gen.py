@@ -389,6 +389,13 @@ def bad_files(out):
     with zipfile.ZipFile(f'{d}/resnet50.keras', 'w') as z:
         z.writestr('config.json', json.dumps(cfg))
         z.writestr('model.weights.h5', buf.getvalue())
+    # Keras weights of another model (one Dense layer)
+    with h5py.File(f'{d}/dense-model.h5', 'w') as f:
+        f.attrs['layer_names'] = np.array([b'dense_1'])
+        g = f.create_group('dense_1')
+        g.attrs['weight_names'] = np.array([b'dense_1/kernel:0', b'dense_1/bias:0'])
+        g['dense_1/kernel:0'] = np.full((4, 5), 0.5, np.float32)
+        g['dense_1/bias:0'] = np.zeros(5, np.float32)
     # an HDF5 file that is no Keras model
     with h5py.File(f'{d}/other.h5', 'w') as f:
         f['data'] = np.zeros(4, np.float32)

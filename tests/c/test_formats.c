@@ -485,7 +485,18 @@ static void test_config(void) {
   gc_json_free(doc);
 }
 
+static void test_f16_range(void) {
+  gc_tensor_spec sp[2] = {{"a/kernel", 1, {3}}, {"b/bias", 1, {2}}};
+  float a[3] = {1, -65504, 2}, b[2] = {0, 65520};
+  float *data[2] = {a, b};
+  char err[GC_ERRBUF_SIZE] = "";
+  CHECK_STATUS(gc_check_f16(sp, data, 1, err, sizeof err), GC_OK); /* -65504 is float16's lowest */
+  CHECK_STATUS(gc_check_f16(sp, data, 2, err, sizeof err), GC_ERR_CONVERT);
+  CHECK(strstr(err, "b/bias holds 65520 at element 1, beyond float16's range") != NULL, "f16: %s", err);
+}
+
 int main(void) {
+  test_f16_range();
   test_labels();
   test_config();
   test_detect();

@@ -281,6 +281,9 @@ int main(void) {
   import_error("bad/k3-gap.weights.h5", GC_ERR_CONVERT,
                "layers/conv2d_1 is missing although layers/conv2d_2 exists: Keras numbers the layers of a class "
                "without gaps");
+  import_error("bad/dense-model.h5", GC_ERR_CONVERT,
+               "the weights are those of 0 Conv2D, 0 SeparableConv2D and 0 BatchNormalization layers; an Xception "
+               "base has 6, 34 and 40: this is not an Xception model");
   import_error("bad/noweights.keras", GC_ERR_CONVERT, "is a ZIP archive without model.weights.h5");
   import_error("bad/resnet50.keras", GC_ERR_CONVERT,
                "config.json describes a model 'resnet50' of 7 layers (input_layer, conv1_pad, conv1_conv, conv1_bn, "
