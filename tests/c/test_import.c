@@ -11,6 +11,7 @@
 #include "check.h"
 #include "io/json.h"
 #include "spec.h"
+#include "synth.h"
 
 static char g_dir[4096];
 
@@ -241,6 +242,71 @@ static void import_labels(void) {
   free(bytes);
 }
 
+/* .gcw files: a v1 (the ImageNet model) becomes a v2 with the same tensors; a v2 keeps its model
+ * and class names, and labels given replace the names. */
+static void import_gcw(void) {
+  char err[GC_ERRBUF_SIZE] = "";
+  synth w;
+  void *v1 = NULL, *out = NULL;
+  size_t v1_size = 0, out_size = 0;
+  CHECK(synth_make(&w, 3) == 0 && synth_write(&w, GC_DTYPE_F32, &v1, &v1_size) == GC_OK, "a v1 file");
+  CHECK_STATUS(gc_import_memory(v1, v1_size, NULL, 0, GC_DTYPE_F32, &out, &out_size, err, sizeof err), GC_OK);
+  gc_weights g;
+  gc_spec spec;
+  char **names = NULL;
+  int nnames = 0, same = 1;
+  CHECK(out && gc_weights_parse(out, out_size, &g, err, sizeof err) == GC_OK, "the v2 parses: %s", err);
+  if (out) {
+    CHECK(g.version == 2 && gc_weights_model(&g, &spec, &names, &nnames, err, sizeof err) == GC_OK &&
+              gc_spec_is_imagenet(&spec) && nnames == 0,
+          "v1 -> v2 of the ImageNet model without names");
+    for (int i = 0; i < w.count && same; i++) {
+      float *d = NULL;
+      same = gc_weights_get(&g, w.specs[i].name, w.specs[i].ndim, w.specs[i].dims, &d, err, sizeof err) == GC_OK &&
+             !memcmp(d, w.data[i], gc_tensor_count(w.specs[i].ndim, w.specs[i].dims) * sizeof(float));
+      free(d);
+    }
+    CHECK(same, "every tensor of the v1 file is in the v2 file unchanged");
+    gc_weights_release(&g);
+  }
+  gc_free(out);
+  gc_free(v1);
+  synth_free(&w);
+
+  /* a v2 with a head of its own and class names */
+  gc_spec_notop(&spec);
+  spec.pool = GC_POOL_MAX;
+  snprintf(spec.pool_name, sizeof spec.pool_name, "gmp");
+  spec.ndense = 1;
+  snprintf(spec.dense[0].name, sizeof spec.dense[0].name, "out");
+  spec.dense[0].units = 3;
+  spec.dense[0].act = GC_ACT_SOFTMAX;
+  const char *const own[3] = {"ant", "bee", "cow"};
+  void *v2 = NULL;
+  size_t v2_size = 0;
+  CHECK(synth_make_spec(&w, 5, &spec) == 0, "synthetic head");
+  CHECK_STATUS(gc_weights_write_model(&spec, own, 3, w.specs, (const float *const *)w.data, w.count, GC_DTYPE_F16,
+                                      &v2, &v2_size, err, sizeof err),
+               GC_OK);
+  for (int labels = 0; labels < 2; labels++) {
+    const char *text = "[\"x\", \"y\", \"z\"]";
+    CHECK_STATUS(gc_import_memory(v2, v2_size, labels ? text : NULL, labels ? strlen(text) : 0, GC_DTYPE_F16, &out,
+                                  &out_size, err, sizeof err),
+                 GC_OK);
+    gc_spec got;
+    if (out && gc_weights_parse(out, out_size, &g, err, sizeof err) == GC_OK) {
+      CHECK(gc_weights_model(&g, &got, &names, &nnames, err, sizeof err) == GC_OK && got.pool == GC_POOL_MAX &&
+                got.dense[0].units == 3 && nnames == 3 && !strcmp(names[1], labels ? "y" : "bee"),
+            "a v2 keeps its model; names %s", labels ? "replaced by the labels" : "kept");
+      gc_names_free(names, nnames);
+      gc_weights_release(&g);
+    }
+    gc_free(out);
+  }
+  gc_free(v2);
+  synth_free(&w);
+}
+
 /* A file the import must refuse, with its status and the words of its message. */
 static void import_error(const char *rel, gc_status want, const char *words) {
   char path[4400];
@@ -278,6 +344,7 @@ int main(void) {
   const char *shards[] = {"tfjs/group1-shard1of2.bin", "tfjs/group1-shard2of2.bin"};
   import_file("tfjs/model.json", shards, 2);
   import_labels();
+  import_gcw();
   import_error("bad/k3-gap.weights.h5", GC_ERR_CONVERT,
                "layers/conv2d_1 is missing although layers/conv2d_2 exists: Keras numbers the layers of a class "
                "without gaps");
