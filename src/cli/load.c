@@ -126,6 +126,11 @@ gc_status cli_import(const char *path, const char *labels, gc_dtype dtype, void 
   gc_import_free(im);
   free(lbytes);
   files_free(&fs);
+  if (st == GC_ERR_LABELS && labels) { /* name the labels file too */
+    char msg[GC_ERRBUF_SIZE];
+    snprintf(msg, sizeof msg, "%s", err);
+    snprintf(err, errlen, "%s (--labels %s)", msg, labels);
+  }
   return st;
 }
 
