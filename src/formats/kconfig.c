@@ -184,11 +184,11 @@ static gc_status check_base(const flat *f, const char *what, char *err, size_t e
     if (k < 0) {
       char first[160] = "";
       size_t len = 0;
-      for (int j = 0; j < f->n && j < 6 && len < sizeof first; j++)
+      for (int j = 0; j < f->n && j < 4 && len < sizeof first; j++)
         len += (size_t)snprintf(first + len, sizeof first - len, "%s%s", j ? ", " : "", f->e[j].name);
       gc_set_error(err, errlen, "%s describes a model%s%s%s of %d layers (%s%s) with no layer '%s': not an Xception "
                    "model", what, f->model_name ? " '" : "", f->model_name ? f->model_name : "",
-                   f->model_name ? "'" : "", f->n, first, f->n > 6 ? ", ..." : "", layer);
+                   f->model_name ? "'" : "", f->n, first, f->n > 4 ? ", ..." : "", layer);
       st = GC_ERR_CONVERT;
     } else if (gc_kind_of_class(f->e[k].cls) != want) {
       gc_set_error(err, errlen, "%s: layer '%s' is a %s; in Xception it is a %s", what, layer, f->e[k].cls,

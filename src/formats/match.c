@@ -353,10 +353,11 @@ static gc_status check_pair(const gc_spec *spec, const gc_source *src, const tar
     for (int w = 0; w < l->count && k < sizeof list; w++)
       k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", w ? ", " : "", src->weights[l->first + w].label);
     static const char *const roles[GC_KIND_COUNT] = {
-        "", "a kernel", "a depthwise and a pointwise kernel",
-        "gamma, beta, the moving mean and the moving variance (Keras 1: running_std)", "a kernel and a bias"};
-    gc_set_error(err, errlen, "%s has %d weight%s (%s); as %s it needs %d: %s", l->label, l->count,
-                 l->count == 1 ? "" : "s", list, desc, t->count, roles[t->kind]);
+        "", "a kernel", "depthwise and pointwise kernels", "gamma, beta, moving mean, moving variance (Keras 1: "
+        "running_std)", "kernel and bias"};
+    /* what is missing first, the file's list last (a long message is cut at its end) */
+    gc_set_error(err, errlen, "%s has %d weight%s, %s needs %d (%s); the file has %s", l->label, l->count,
+                 l->count == 1 ? "" : "s", desc, t->count, roles[t->kind], list);
     return GC_ERR_CONVERT;
   }
   for (int w = 0; w < t->count; w++) {
@@ -370,8 +371,8 @@ static gc_status check_pair(const gc_spec *spec, const gc_source *src, const tar
       shape_str(have_s, sizeof have_s, sw->ndim, sw->dims);
       shape_str(want_s, sizeof want_s, nd, want);
       target_desc(spec, t, desc, sizeof desc);
-      gc_set_error(err, errlen, "%s: weight %d ('%s') has shape %s; as %s it must be %s", l->label, w, sw->label,
-                   have_s, desc, want_s);
+      gc_set_error(err, errlen, "%s: weight %d ('%s') has shape %s, not %s as %s", l->label, w, sw->label, have_s,
+                   want_s, desc);
       return GC_ERR_WEIGHTS_SHAPE;
     }
     srcidx[t->first + w] = l->first + w;

@@ -354,7 +354,7 @@ int main(void) {
   import_error("bad/noweights.keras", GC_ERR_CONVERT, "is a ZIP archive without model.weights.h5");
   import_error("bad/resnet50.keras", GC_ERR_CONVERT,
                "config.json describes a model 'resnet50' of 7 layers (input_layer, conv1_pad, conv1_conv, conv1_bn, "
-               "conv1_relu, pool1_pad, ...) with no layer 'block1_conv1': not an Xception model");
+               "...) with no layer 'block1_conv1': not an Xception model");
   import_error("bad/other.h5", GC_ERR_CONVERT,
                "is an HDF5 file but not a Keras model: its root has no layer_names attribute and no model_weights or "
                "layers group (it has 'data', attribute 'title')");
