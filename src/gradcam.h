@@ -293,8 +293,10 @@ gc_status gc_import_step(gc_import *im, int *done, char *err, size_t errlen);
  * *bytes is malloc'ed (gc_free). */
 gc_status gc_import_finish(gc_import *im, gc_dtype dtype, void **bytes, size_t *size, char *err, size_t errlen);
 /* After gc_import_start: what was recognised, as JSON
- * {"format": "...", "source": "...", "inputSize": [h, w], "classes": N, "head": "...",
- *  "inferred": bool, "tensors": n}; owned by the import. */
+ * {"format": "...", "source": "...", "inputSize": [h, w], "classes": N,
+ *  "preprocessing": {"mode": "tf" | "rescale", "scale": s, "offset": o}, "head": "...",
+ *  "inferred": bool, "tensors": n, "labels": bool, "note": "..." (only when there is one)};
+ * format is an id of src/formats/detect.c's table; owned by the import. */
 const char *gc_import_describe(const gc_import *im);
 void gc_import_free(gc_import *im);
 

@@ -20,7 +20,7 @@ if [ "${1:-}" = --smoke ]; then smoke=1; shift; fi # npm test: fresh corpora fro
 secs=${1:-60}
 shift || true
 case "$secs" in '' | *[!0-9]*) echo "usage: $0 [SECONDS] [TARGET...]" >&2; exit 2 ;; esac
-all_targets=(fuzz_weights fuzz_keras fuzz_h5 fuzz_zip fuzz_image fuzz_request)
+all_targets=(fuzz_weights fuzz_keras fuzz_h5 fuzz_zip fuzz_image fuzz_request fuzz_json fuzz_import)
 targets=("${all_targets[@]}")
 [ $# -eq 0 ] || targets=("$@")
 log() { echo "[fuzz] $*"; }

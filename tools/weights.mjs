@@ -3,9 +3,13 @@
 //
 // Downloads Keras' official Xception weights file (HDF5, about 88 MB) from Keras' own
 // storage, checks its MD5 (the hash Keras itself pins), converts it with the native CLI
-// into the project format (float16, about 46 MB) at weights/xception.gcw, and removes the
-// download. Options:
-//   --from FILE.h5       convert a file you already have instead of downloading
+// into the project format (.gcw v2, float16, about 46 MB) at weights/xception.gcw, and removes
+// the download. Options:
+//   --from FILE          convert a file you already have instead of downloading: any Keras
+//                        Xception file the CLI reads (Keras 1/2 .h5, Keras 3 .weights.h5 or
+//                        .keras, a TF.js model.json with its shards beside it, a .gcw),
+//                        recognised by content
+//   --labels FILE        class names to store with the model (one per line, a JSON list, ...)
 //   --dtype f16|f32      stored precision (default f16)
 //   --out FILE           output path (default weights/xception.gcw)
 // Environment (used by the tests to exercise the same path on a generated file):
@@ -29,15 +33,16 @@ function die(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { dtype: 'f16', out: join(root, 'weights', 'xception.gcw'), from: null };
+  const o = { dtype: 'f16', out: join(root, 'weights', 'xception.gcw'), from: null, labels: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
     if (a === '--from') { o.from = v; i++; }
+    else if (a === '--labels') { o.labels = v; i++; }
     else if (a === '--dtype') { o.dtype = v; i++; }
     else if (a === '--out') { o.out = resolve(v); i++; }
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run weights [-- --from FILE.h5] [--dtype f16|f32] [--out FILE]');
+      console.log('usage: npm run weights [-- --from FILE] [--labels FILE] [--dtype f16|f32] [--out FILE]');
       process.exit(0);
     } else die(`unknown option ${a} (try --help)`);
   }
@@ -112,8 +117,11 @@ async function main() {
   } else if (!existsSync(src) || !statSync(src).isFile()) {
     die(`no such file: ${src}`);
   }
+  if (o.labels && (!existsSync(o.labels) || !statSync(o.labels).isFile())) die(`no such file: ${o.labels}`);
   const part = `${o.out}.part-${process.pid}`;
-  const r = spawnSync(exe, ['convert', '--in', src, '--out', part, '--dtype', o.dtype], { encoding: 'utf8' });
+  const args = ['convert', '--in', src, '--out', part, '--dtype', o.dtype];
+  if (o.labels) args.push('--labels', o.labels);
+  const r = spawnSync(exe, args, { encoding: 'utf8' });
   if (tmp) rmSync(tmp, { force: true });
   if (r.status !== 0) {
     rmSync(part, { force: true });

@@ -6,11 +6,14 @@
  *   gradcam explain --weights FILE --image IMG [--class C | --top K] [--layer NAME] [--method NAME]
  *                   [--colormap NAME] [--alpha A] [--blend additive|alpha] [--out-heatmap PNG]
  *                   [--out-overlay PNG] [--metrics [--steps K] [--baseline blur|mean]] [--json]
- *   gradcam layers  [--size HxW]
- *   gradcam convert --in KERAS.h5 --out FILE.gcw [--dtype f16|f32]
+ *   gradcam layers  [--weights FILE] [--size HxW]
+ *   gradcam convert --in MODEL --out FILE.gcw [--labels FILE] [--dtype f16|f32]
  *   gradcam bench   --weights FILE [--threads N] [--runs N] [--warmup N] [--size S]
  *
- * FILE may be a project weights file or a Keras HDF5 file (converted in memory first).
+ * FILE (MODEL) is any model file the import API reads, recognised by content (a .gcw, Keras 1/2
+ * .h5, Keras 3 .weights.h5 or .keras, a TF.js model.json with its shards beside it); anything but
+ * a .gcw is converted in memory first. --labels FILE gives the class names (one per line, a JSON
+ * list, {index: name}, or Keras' imagenet_class_index.json).
  * --arithmetic portable (the default on x86-64) gives results bit-identical to the
  * WebAssembly build's; --arithmetic fma lets XNNPACK use fused multiply-add kernels.
  * Errors go to stderr with a non-zero exit status.
@@ -22,7 +25,7 @@
 #include <time.h>
 
 #include "gradcam.h"
-#include "h5.h"
+#include "load.h"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
@@ -32,6 +35,8 @@
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #endif
 #include <stb/stb_image_write.h>
+
+#define CLI_MAX_CLASSES 65536 /* a Dense head's most units (spec.h's GC_SPEC_MAX_UNITS) */
 
 static double now_ms(void) {
   struct timespec ts;
@@ -50,11 +55,13 @@ static int usage(void) {
       "                  [--out-heatmap PNG] [--out-overlay PNG] [--metrics [--steps K] [--baseline blur|mean]]\n"
       "                  [--samples N] [--sigma S] [--seed N] [--ig-steps N] [--channels N] [--target logit|prob]\n"
       "                  [--input-size HxW] [--save-grad F.f32] [--threads N] [--json]\n"
-      "  gradcam layers  [--size HxW]\n"
-      "  gradcam convert --in KERAS.h5 --out FILE.gcw [--dtype f16|f32]\n"
+      "  gradcam layers  [--weights FILE] [--size HxW]\n"
+      "  gradcam convert --in MODEL --out FILE.gcw [--labels FILE] [--dtype f16|f32]\n"
       "  gradcam bench   --weights FILE [--threads N] [--runs N] [--warmup N] [--size S] [--json]\n"
       "                  [--method NAME [--layer NAME] [--samples N] [--channels N] [--ig-steps N]]\n"
-      "FILE is a project weights file (.gcw) or the Keras HDF5 file (converted on the fly).\n"
+      "FILE (MODEL) is a .gcw, a Keras .h5 (Keras 1/2 weights or model.save), .weights.h5 or .keras file,\n"
+      "or a TF.js model.json (its shards beside it), recognised by content; predict, explain, bench and\n"
+      "convert take --labels FILE with the class names (one per line, a JSON list or object).\n"
       "predict, explain and bench also take --arithmetic portable|fma: portable (the default on x86-64)\n"
       "computes exactly what the WebAssembly build computes; fma lets XNNPACK use the CPU's fused\n"
       "multiply-add kernels (results then differ from the browser's in the last bits).\n",
@@ -71,39 +78,6 @@ static int fail(const char *what, gc_status s, const char *detail) {
   return 1;
 }
 
-/* Read a whole file; NULL (errno set) on failure. */
-static unsigned char *read_file(const char *path, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  unsigned char *buf = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) {
-    if (len == cap) {
-      cap = cap ? cap * 2 : 1 << 16;
-      unsigned char *nb = realloc(buf, cap);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        errno = ENOMEM;
-        return NULL;
-      }
-      buf = nb;
-    }
-    size_t n = fread(buf + len, 1, cap - len, f);
-    len += n;
-    if (n == 0) break;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(buf);
-    errno = EIO;
-    return NULL;
-  }
-  *size = len;
-  return buf;
-}
-
 static int write_file(const char *path, const void *data, size_t size) {
   FILE *f = fopen(path, "wb");
   if (!f) return -1;
@@ -113,7 +87,7 @@ static int write_file(const char *path, const void *data, size_t size) {
 }
 
 typedef struct opts {
-  const char *weights, *image, *tensor, *dump_dir, *dump_layers, *save_input, *in, *out;
+  const char *weights, *labels, *image, *tensor, *dump_dir, *dump_layers, *save_input, *in, *out;
   const char *layer, *method, *colormap, *out_heatmap, *out_overlay, *blend, *baseline, *target, *save_grad;
   int top, threads, json, runs, warmup, h, w, class_index, metrics, steps, samples, seed, ig_steps, channels;
   int top_given, arith_given;
@@ -176,6 +150,7 @@ static int parse(int argc, char **argv, opts *o) {
     }                                                                          \
   } while (0)
     if (!strcmp(a, "--weights")) { VAL(); o->weights = v; }
+    else if (!strcmp(a, "--labels")) { VAL(); o->labels = v; }
     else if (!strcmp(a, "--image")) { VAL(); o->image = v; }
     else if (!strcmp(a, "--input-tensor")) { VAL(); o->tensor = v; }
     else if (!strcmp(a, "--dump-dir")) { VAL(); o->dump_dir = v; }
@@ -183,8 +158,8 @@ static int parse(int argc, char **argv, opts *o) {
     else if (!strcmp(a, "--save-input")) { VAL(); o->save_input = v; }
     else if (!strcmp(a, "--in")) { VAL(); o->in = v; }
     else if (!strcmp(a, "--out")) { VAL(); o->out = v; }
-    else if (!strcmp(a, "--top")) { INT(1, GC_NUM_CLASSES, &o->top); o->top_given = 1; }
-    else if (!strcmp(a, "--class")) INT(0, GC_NUM_CLASSES - 1, &o->class_index);
+    else if (!strcmp(a, "--top")) { INT(1, CLI_MAX_CLASSES, &o->top); o->top_given = 1; }
+    else if (!strcmp(a, "--class")) INT(0, CLI_MAX_CLASSES - 1, &o->class_index);
     else if (!strcmp(a, "--layer")) { VAL(); o->layer = v; }
     else if (!strcmp(a, "--method")) { VAL(); o->method = v; }
     else if (!strcmp(a, "--colormap")) { VAL(); o->colormap = v; }
@@ -248,20 +223,55 @@ static int parse(int argc, char **argv, opts *o) {
   return 0;
 }
 
-/* Load a project file, or convert a Keras HDF5 file in memory first. */
-static gc_status load_model(const char *path, int threads, gc_model **m, char *err, size_t errlen) {
-  gc_params p = gc_default_params();
-  p.threads = threads;
-  if (!gc_h5_is_hdf5(path)) return gc_model_load_file(path, &p, m, err, errlen);
-  void *bytes = NULL;
-  size_t size = 0;
-  gc_status s = gc_h5_convert_isolated(path, GC_DTYPE_F32, &bytes, &size, err, errlen);
-  if (s == GC_OK) s = gc_model_load_memory(bytes, size, &p, m, err, errlen);
-  gc_free(bytes);
-  return s;
+/* The classes a command works with: --class and --top checked against the model's count (a
+ * --top left at its default is cut to it). Prints the error and returns -1 when they do not fit. */
+static int check_classes(const gc_model *m, const opts *o, int *top) {
+  const int n = gc_model_num_classes(m);
+  *top = o->top < n ? o->top : n;
+  if (o->class_index >= n && n > 0) {
+    fprintf(stderr, "gradcam: --class %d: the model has %d classes (0..%d)\n", o->class_index, n, n - 1);
+    return -1;
+  }
+  if (o->top_given && o->top > n && n > 0) {
+    fprintf(stderr, "gradcam: --top %d: the model has %d classes\n", o->top, n);
+    return -1;
+  }
+  if (n == 0 && (o->class_index >= 0 || o->top_given)) {
+    fprintf(stderr, "gradcam: the model has no classifier (a notop file): --class and --top do not apply\n");
+    return -1;
+  }
+  return 0;
+}
+
+/* A class's name: the model's, or "class <i>" for a head without names. */
+static const char *class_label(const gc_model *m, int i, char *buf, size_t len) {
+  const char *name = gc_model_class_name(m, i);
+  if (name) return name;
+  snprintf(buf, len, "class %d", i);
+  return buf;
+}
+
+static void json_string(const char *s);
+
+/* "model": what was loaded (source, head, input size, classes), for the JSON outputs. */
+static void json_model(const gc_model *m) {
+  char head[512] = "";
+  gc_model_head(m, head, sizeof head);
+  int h = 0, w = 0;
+  gc_model_input_size(m, &h, &w);
+  printf("\"model\":{\"source\":");
+  json_string(gc_model_source(m) ? gc_model_source(m) : "");
+  printf(",\"head\":");
+  json_string(head);
+  printf(",\"inferred\":%s,\"inputSize\":[%d,%d],\"classes\":%d}", gc_model_head_inferred(m) ? "true" : "false",
+         h, w, gc_model_num_classes(m));
 }
 
 static void json_string(const char *s) {
+  if (!s) {
+    printf("null");
+    return;
+  }
   putchar('"');
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
@@ -309,13 +319,13 @@ static int cmd_predict(const opts *o) {
   }
   char err[GC_ERRBUF_SIZE] = "";
   gc_model *m = NULL;
-  gc_status s = load_model(o->weights, o->threads, &m, err, sizeof err);
+  gc_status s = cli_load_model(o->weights, o->labels, o->threads, &m, err, sizeof err);
   if (s != GC_OK) return fail(o->weights, s, err);
 
   int rc = 0;
   double t_decode = 0, t_forward = 0;
   size_t size = 0;
-  unsigned char *bytes = read_file(o->image ? o->image : o->tensor, &size);
+  unsigned char *bytes = cli_read_file(o->image ? o->image : o->tensor, &size);
   if (!bytes) {
     fprintf(stderr, "gradcam: cannot read %s: %s\n", o->image ? o->image : o->tensor, strerror(errno));
     gc_model_free(m);
@@ -365,61 +375,98 @@ static int cmd_predict(const opts *o) {
     }
   }
   if (rc == 0 && o->dump_layers) rc = dump_layers(m, o->dump_dir, o->dump_layers);
-  if (rc == 0) {
-    gc_class_score top[GC_NUM_CLASSES];
-    gc_model_top_k(m, o->top, top);
+  const int nclasses = gc_model_num_classes(m);
+  int ntop = 0;
+  gc_class_score *top = NULL;
+  if (rc == 0 && nclasses == 0 && !o->dump_layers)
+    rc = fail(o->weights, GC_ERR_NO_HEAD, "predict needs a classifier; this model is the Xception base alone (explain "
+                                           "--method eigencam and --dump-layers work without one)");
+  if (rc == 0 && nclasses > 0) {
+    if (check_classes(m, o, &ntop)) rc = 2;
+    else if (!(top = malloc((size_t)ntop * sizeof *top))) rc = fail("predict", GC_ERR_OUT_OF_MEMORY, "");
+  }
+  if (rc == 0 && top && (s = gc_model_top_k(m, ntop, top)) != GC_OK) rc = fail("predict", s, gc_model_last_error(m));
+  char label[32];
+  if (rc == 0 && top) {
     const float *logits = gc_model_logits(m);
     if (o->json) {
       printf("{\"top\":[");
-      for (int i = 0; i < o->top; i++) {
+      for (int i = 0; i < ntop; i++) {
         printf("%s{\"index\":%d,\"name\":", i ? "," : "", top[i].index);
-        json_string(gc_class_name(top[i].index));
+        json_string(class_label(m, top[i].index, label, sizeof label));
         printf(",\"prob\":%.9g,\"logit\":%.9g}", top[i].prob, top[i].logit);
       }
-      printf("],\"logits\":[");
-      for (int i = 0; i < GC_NUM_CLASSES; i++) printf("%s%.9g", i ? "," : "", logits[i]);
-      printf("],\"arithmetic\":\"%s\",\"ms\":{\"decode\":%.3f,\"forward\":%.3f}}\n",
-             arith_name(), t_decode, t_forward);
+      printf("],\"classes\":%d,\"logits\":[", nclasses);
+      for (int i = 0; i < nclasses; i++) printf("%s%.9g", i ? "," : "", logits[i]);
+      printf("],");
+      json_model(m);
+      printf(",\"arithmetic\":\"%s\",\"ms\":{\"decode\":%.3f,\"forward\":%.3f}}\n", arith_name(), t_decode,
+             t_forward);
     } else {
-      for (int i = 0; i < o->top; i++)
-        printf("%2d. %-28s %6.2f%%  (class %d, logit %.4f)\n", i + 1, gc_class_name(top[i].index),
+      for (int i = 0; i < ntop; i++)
+        printf("%2d. %-28s %6.2f%%  (class %d, logit %.4f)\n", i + 1, class_label(m, top[i].index, label, sizeof label),
                100.0 * top[i].prob, top[i].index, top[i].logit);
       printf("decode %.1f ms, forward %.1f ms, %d thread(s), %s arithmetic\n", t_decode, t_forward,
              gc_model_threads(m), arith_name());
     }
   }
+  free(top);
   gc_model_free(m);
   return rc;
 }
 
+/* gradcam layers [--weights FILE] [--size HxW]: every addressable layer and its shape, of the
+ * model in FILE (its head's layers too, at its input size) or of the ImageNet model. */
 static int cmd_layers(const opts *o) {
+  gc_model *m = NULL;
+  char err[GC_ERRBUF_SIZE] = "";
+  if (o->weights) {
+    gc_status s = cli_load_model(o->weights, o->labels, 1, &m, err, sizeof err);
+    if (s != GC_OK) return fail(o->weights, s, err);
+  }
   int h = o->h ? o->h : GC_INPUT_SIZE, w = o->w ? o->w : GC_INPUT_SIZE;
-  for (int i = 0; i < gc_layer_count(); i++) {
+  if (m && !o->h) gc_model_input_size(m, &h, &w);
+  const int n = m ? gc_model_layer_count(m) : gc_layer_count();
+  int rc = 0;
+  for (int i = 0; i < n && rc == 0; i++) {
+    const char *name = m ? gc_model_layer_name(m, i) : gc_layer_name(i);
     gc_shape s;
-    gc_status st = gc_layer_shape(gc_layer_name(i), h, w, &s);
-    if (st != GC_OK) return fail("layers", st, "");
-    printf("%-24s", gc_layer_name(i));
+    gc_status st = m ? gc_model_layer_shape(m, name, h, w, &s) : gc_layer_shape(name, h, w, &s);
+    if (st != GC_OK) {
+      rc = fail("layers", st, name);
+      break;
+    }
+    printf("%-23s ", name);
     for (int d = 1; d < s.ndim; d++) printf("%s%d", d > 1 ? "x" : "", s.dims[d]);
     printf("\n");
   }
-  return 0;
+  if (m && rc == 0) {
+    char head[512] = "";
+    gc_model_head(m, head, sizeof head);
+    printf("# %s; head: %s%s; %d classes\n", gc_model_source(m) ? gc_model_source(m) : "", head,
+           gc_model_head_inferred(m) ? " (inferred from the weights)" : "", gc_model_num_classes(m));
+  }
+  gc_model_free(m);
+  return rc;
 }
 
 static int cmd_convert(const opts *o) {
   if (!o->in || !o->out) {
-    fprintf(stderr, "gradcam convert: needs --in KERAS.h5 and --out FILE.gcw\n");
+    fprintf(stderr, "gradcam convert: needs --in MODEL and --out FILE.gcw\n");
     return 2;
   }
   char err[GC_ERRBUF_SIZE] = "";
   void *bytes = NULL;
   size_t size = 0;
-  gc_status s = gc_h5_convert_isolated(o->in, o->dtype, &bytes, &size, err, sizeof err);
+  char *desc = NULL;
+  gc_status s = cli_import(o->in, o->labels, o->dtype, &bytes, &size, &desc, err, sizeof err);
   if (s != GC_OK) return fail(o->in, s, err);
   /* verify by loading before writing anything */
   gc_model *m = NULL;
   s = gc_model_load_memory(bytes, size, NULL, &m, err, sizeof err);
   if (s != GC_OK) {
     gc_free(bytes);
+    free(desc);
     return fail("converted weights", s, err);
   }
   size_t params = gc_model_param_count(m);
@@ -428,10 +475,13 @@ static int cmd_convert(const opts *o) {
   gc_free(bytes);
   if (rc) {
     fprintf(stderr, "gradcam: cannot write %s: %s\n", o->out, strerror(errno));
+    free(desc);
     return 1;
   }
-  printf("wrote %s: %zu parameters, %s, %.1f MB\n", o->out, params,
-         o->dtype == GC_DTYPE_F16 ? "float16" : "float32", size / 1e6);
+  printf("wrote %s: %zu parameters, %s, %.1f MB\n", o->out, params, o->dtype == GC_DTYPE_F16 ? "float16" : "float32",
+         size / 1e6);
+  if (desc) printf("%s\n", desc); /* what was read: format, input size, head, classes */
+  free(desc);
   return 0;
 }
 
@@ -440,7 +490,7 @@ static int forward_file(gc_model *m, const opts *o, uint8_t **rgba, int *w, int 
                         double *t_forward) {
   size_t size = 0;
   char err[GC_ERRBUF_SIZE] = "";
-  unsigned char *bytes = read_file(o->image, &size);
+  unsigned char *bytes = cli_read_file(o->image, &size);
   if (!bytes) {
     fprintf(stderr, "gradcam: cannot read %s: %s\n", o->image, strerror(errno));
     return 1;
@@ -534,30 +584,41 @@ static int cmd_explain(const opts *o) {
 
   char err[GC_ERRBUF_SIZE] = "";
   gc_model *m = NULL;
-  gc_status s = load_model(o->weights, o->threads, &m, err, sizeof err);
+  gc_status s = cli_load_model(o->weights, o->labels, o->threads, &m, err, sizeof err);
   if (s != GC_OK) return fail(o->weights, s, err);
   uint8_t *rgba = NULL;
   int w = 0, h = 0, rc;
   double t_decode = 0, t_forward = 0, t_explain = 0, t_render = 0, t_metrics = 0;
   rc = forward_file(m, o, &rgba, &w, &h, &t_decode, &t_forward);
-  /* the classes to explain: --class C, else the top K (default 1) */
-  int classes[GC_NUM_CLASSES], nclass = 1;
+  /* the classes to explain: --class C, else the top K (default 1); none for a model without a
+   * classifier (eigencam works; the other methods say GC_ERR_NO_HEAD) */
+  int *classes = NULL, nclass = 1, ntop = 0;
+  const int nclasses = gc_model_num_classes(m);
+  if (rc == 0 && check_classes(m, o, &ntop)) rc = 2;
+  if (rc == 0 && !(classes = malloc((size_t)(o->top_given ? o->top : 1) * sizeof *classes)))
+    rc = fail("explain", GC_ERR_OUT_OF_MEMORY, "");
   if (rc == 0) {
+    classes[0] = -1;
     if (o->class_index >= 0) {
       classes[0] = o->class_index;
-    } else {
-      gc_class_score top[GC_NUM_CLASSES];
+    } else if (nclasses > 0) {
+      gc_class_score *top = malloc((size_t)(o->top_given ? o->top : 1) * sizeof *top);
       nclass = o->top_given ? o->top : 1;
-      gc_model_top_k(m, nclass, top);
-      for (int i = 0; i < nclass; i++) classes[i] = top[i].index;
+      s = top ? gc_model_top_k(m, nclass, top) : GC_ERR_OUT_OF_MEMORY;
+      if (s != GC_OK) rc = fail("explain", s, top ? gc_model_last_error(m) : "");
+      for (int i = 0; rc == 0 && i < nclass; i++) classes[i] = top[i].index;
+      free(top);
     }
   }
+  const float *probs = gc_model_probs(m);
+  char label[32];
   if (o->json && rc == 0) printf(nclass > 1 ? "[" : "");
   for (int k = 0; rc == 0 && k < nclass; k++) {
     ep.class_index = classes[k];
     gc_map map;
     double t0 = now_ms();
-    s = gc_model_explain(m, &ep, &map, NULL);
+    int cls_out = -1;
+    s = gc_model_explain(m, &ep, &map, &cls_out);
     t_explain = now_ms() - t0;
     if (s != GC_OK) {
       rc = fail("explain", s, gc_model_last_error(m));
@@ -610,10 +671,12 @@ static int cmd_explain(const opts *o) {
         have_metrics = s == GC_OK;
       }
     }
+    const int c = cls_out >= 0 ? cls_out : classes[k];
     if (rc == 0 && o->json) {
-      printf("%s{\"class\":%d,\"name\":", k ? "," : "", classes[k]);
-      json_string(gc_class_name(classes[k]));
-      printf(",\"prob\":%.9g,\"layer\":", gc_model_probs(m)[classes[k]]);
+      printf("%s{\"class\":%d,\"name\":", k ? "," : "", c);
+      json_string(c >= 0 ? class_label(m, c, label, sizeof label) : NULL);
+      if (probs && c >= 0) printf(",\"prob\":%.9g,\"layer\":", probs[c]);
+      else printf(",\"prob\":null,\"layer\":");
       json_string(gc_method_uses_layer(ep.method) ? ep.layer : "input");
       printf(",\"method\":");
       json_string(gc_method_name(ep.method));
@@ -634,8 +697,8 @@ static int cmd_explain(const opts *o) {
              t_explain, t_render, have_metrics ? "" : "}}");
       if (have_metrics) printf(",\"metrics\":%.3f}}", t_metrics);
     } else if (rc == 0) {
-      printf("%s (class %d, p=%.4f): %s at %s, map %dx%d%s\n", gc_class_name(classes[k]), classes[k],
-             gc_model_probs(m)[classes[k]], gc_method_name(ep.method),
+      printf("%s (class %d, p=%.4f): %s at %s, map %dx%d%s\n", c >= 0 ? class_label(m, c, label, sizeof label) : "-",
+             c, probs && c >= 0 ? probs[c] : 0.0, gc_method_name(ep.method),
              gc_method_uses_layer(ep.method) ? ep.layer : "input",
              map.height, map.width, map.channels == 3 ? "x3" : "");
       if (have_metrics)
@@ -646,6 +709,7 @@ static int cmd_explain(const opts *o) {
     free(cam), free(heat), free(over);
   }
   if (o->json && rc == 0) printf(nclass > 1 ? "]\n" : "\n");
+  free(classes);
   gc_free(rgba);
   gc_model_free(m);
   return rc;
@@ -677,11 +741,12 @@ static int cmd_bench(const opts *o) {
   ep.scorecam_channels = o->channels;
   ep.smoothgrad_samples = o->samples;
   ep.ig_steps = o->ig_steps;
-  int h = o->h ? o->h : GC_INPUT_SIZE, w = o->w ? o->w : GC_INPUT_SIZE;
-  char err[GC_ERRBUF_SIZE] = "";
+    char err[GC_ERRBUF_SIZE] = "";
   gc_model *m = NULL;
-  gc_status s = load_model(o->weights, o->threads, &m, err, sizeof err);
+  gc_status s = cli_load_model(o->weights, o->labels, o->threads, &m, err, sizeof err);
   if (s != GC_OK) return fail(o->weights, s, err);
+  int h = o->h, w = o->w; /* the model's input size unless --size */
+  if (!h) gc_model_input_size(m, &h, &w);
   float *x = malloc((size_t)h * w * 3 * sizeof *x);
   double *t = malloc((size_t)o->runs * sizeof *t), *te = malloc((size_t)o->runs * sizeof *te);
   int rc = 0;

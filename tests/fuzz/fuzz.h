@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "gradcam.h"
+#include "internal.h"
 
 #define FUZZ_CHECK(cond, ...)                                                  \
   do {                                                                         \
@@ -33,6 +34,13 @@
 
 /* an error buffer is NUL-terminated within its size */
 #define FUZZ_ERRBUF_OK(buf) FUZZ_CHECK(memchr((buf), 0, sizeof(buf)) != NULL, "unterminated error message")
+
+/* the tensors of a parsed .gcw (a v2 file's model and class names are entries of another dtype) */
+static inline int fuzz_tensor_count(const gc_weights *w) {
+  int n = 0;
+  for (uint32_t i = 0; i < w->count; i++) n += w->entries[i].dtype == GC_DTYPE_F32 || w->entries[i].dtype == GC_DTYPE_F16;
+  return n;
+}
 
 /* Reads structured values from the fuzz input; past the end everything reads as 0. */
 typedef struct fuzz_reader {

@@ -1,5 +1,6 @@
-/* fuzz_keras.c - the Keras converter (gc_converter_add / gc_converter_finish), from a
- * structured decoding of the fuzz input.
+/* fuzz_keras.c - the Keras converter (gc_converter_add / gc_converter_finish: tensors handed over
+ * one by one, paired with the model by src/formats/match.c), from a structured decoding of the
+ * fuzz input.
  *
  * Byte 0: bit 0 the output dtype (f32/f16); the mode is "model" when the input starts with
  * "MODL" (then byte 4 is the dtype byte), "records" otherwise. A model input converts all
@@ -15,13 +16,14 @@
  *   u8 fill   (the values: plain, one NaN, one infinity, one value beyond float16's range)
  * Mode "model": every tensor of Keras Xception in file order, each preceded by an op byte:
  *   as is, skipped, duplicated, wrong shape, a NaN, a float16-overflowing value, the TF.js
- *   "_1" layer-name suffix, the long "layer/weight:0" name. The result is predicted (benign
+ *   "_1" layer-name suffix (on a layer's first tensor: for the whole layer, as TF.js names
+ *   layers), the long "layer/weight:0" name. The result is predicted (benign
  *   changes must convert, harmful ones must fail) and checked.
  * A successful conversion must produce a file gc_weights_parse accepts. */
 #include <math.h>
 
+#include "formats/formats.h"
 #include "fuzz.h"
-#include "internal.h"
 
 #define MAX_ELEMS (3u << 20) /* the largest Xception tensor (1536 x 2048) fits */
 
@@ -72,9 +74,11 @@ static int keras_shape(int i, int *dims) {
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc, (void)argv;
-  g_nspecs = gc_table_weight_specs(NULL, 0);
+  gc_spec imagenet; /* the tensors of the ImageNet model, which a full conversion writes */
+  gc_spec_imagenet(&imagenet);
+  g_nspecs = gc_spec_weight_specs(&imagenet, NULL, 0);
   g_specs = calloc((size_t)g_nspecs, sizeof *g_specs);
-  gc_table_weight_specs(g_specs, g_nspecs);
+  gc_spec_weight_specs(&imagenet, g_specs, g_nspecs);
   g_buf = malloc(MAX_ELEMS * sizeof *g_buf);
   for (size_t k = 0; k < MAX_ELEMS; k++) g_buf[k] = (float)((k * 2654435761u) % 2001) / 1000.0f - 1.0f;
   g_dict = calloc((size_t)g_nspecs * 2 + 16, sizeof *g_dict);
@@ -135,7 +139,7 @@ static void finish_and_check(gc_converter *c, gc_dtype dtype, int expect) {
     gc_weights w;
     gc_status ps = gc_weights_parse(bytes, size, &w, err, sizeof err);
     FUZZ_CHECK(ps == GC_OK, "the converter's output does not parse: %s", err);
-    FUZZ_CHECK((int)w.count == g_nspecs, "%u tensors written", w.count);
+    FUZZ_CHECK(fuzz_tensor_count(&w) == g_nspecs, "%d tensors written", fuzz_tensor_count(&w));
     gc_weights_release(&w);
   }
   gc_free(bytes);
@@ -175,7 +179,7 @@ static void mode_records(fuzz_reader *r, gc_dtype dtype) {
     }
     uint8_t how = fuzz_u8(r);
     /* valid by the documented rules? then it must be accepted and data is read */
-    int valid = ndim >= 1 && ndim <= GC_MAX_DIMS && strlen(layer) < 96;
+    int valid = ndim >= 1 && ndim <= GC_MAX_DIMS && strlen(layer) < GC_SRC_NAME_SIZE;
     uint64_t n = 1;
     for (int d = 0; valid && d < ndim; d++) {
       if (shape[d] <= 0 || shape[d] > (1 << 24)) valid = 0;
@@ -210,11 +214,14 @@ static void mode_records(fuzz_reader *r, gc_dtype dtype) {
 static void mode_model(fuzz_reader *r, gc_dtype dtype) {
   gc_converter *c = NULL;
   FUZZ_CHECK(gc_converter_new(&c) == GC_OK, "converter_new");
-  int harmful = 0;
+  int harmful = 0, suffix = 0;
   for (int i = 0; i < g_nspecs; i++) {
     uint8_t op = fuzz_u8(r) % 16; /* 0 past the end of the input: as is */
     char layer[128], weight[160];
     keras_layer(i, layer, sizeof layer);
+    const size_t plen = (size_t)(strchr(g_specs[i].name, '/') - g_specs[i].name);
+    const int first = !i || strncmp(g_specs[i - 1].name, g_specs[i].name, plen + 1) != 0;
+    if (first) suffix = op == 13;
     const char *w = strrchr(g_specs[i].name, '/') + 1;
     int residual = strstr(g_specs[i].name, "_residual") != NULL;
     snprintf(weight, sizeof weight, "%s", w);
@@ -230,10 +237,10 @@ static void mode_model(fuzz_reader *r, gc_dtype dtype) {
       case 10: shape[0] += 1; n = n / (size_t)dims[0] * (size_t)shape[0]; harmful = 1; break; /* shape */
       case 11: harmful = 1; break;                                              /* NaN */
       case 12: if (dtype == GC_DTYPE_F16) harmful = 1; break;                   /* > 65504 */
-      case 13: if (!residual) snprintf(layer + strlen(layer), sizeof layer - strlen(layer), "_1"); break;
       case 14: snprintf(weight, sizeof weight, "%s/%s:0", layer, w); break;
       default: break;
     }
+    if (suffix && !residual) snprintf(layer + strlen(layer), sizeof layer - strlen(layer), "_1");
     if (n > 2 * MAX_ELEMS) n = 2 * MAX_ELEMS; /* cannot happen with Xception's shapes */
     float *data = malloc(n * sizeof *data);
     if (!data) break;

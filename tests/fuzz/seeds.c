@@ -2,6 +2,7 @@
  * creates OUTDIR/<target>/ with small valid inputs (weights files with the first tensors of
  * Xception, HDF5 files in Keras' layout and in libhdf5's newest format, .keras-like ZIP archives,
  * small images in every format stb_image reads, structured converter and request inputs). Generated at fuzz time so no large binary is committed. */
+#include <dirent.h>
 #include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
@@ -369,6 +370,30 @@ static void request_seeds(void) {
   put_seed("fuzz_request", "defaults.bin", z, sizeof z);
 }
 
+/* ---- JSON and the import path: the small inputs kept as regression inputs (configs of every
+ * head kind, labels, tiny Keras 1/2/3, .keras and TF.js files), as their starting corpora */
+static void copy_dir(const char *srcdir, const char *target) {
+  char dir[8192];
+  snprintf(dir, sizeof dir, "%s/tests/fuzz/regressions/%s", srcdir, target);
+  DIR *d = opendir(dir);
+  if (!d) {
+    fprintf(stderr, "fuzz_seeds: cannot open %s\n", dir);
+    exit(1);
+  }
+  for (struct dirent *e; (e = readdir(d));) {
+    if (e->d_name[0] == '.') continue;
+    char path[8448];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    FILE *f = fopen(path, "rb");
+    if (!f) continue;
+    static unsigned char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    put(target, e->d_name, buf, n);
+  }
+  closedir(d);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: fuzz_seeds OUTDIR SOURCE_DIR\n");
@@ -382,6 +407,8 @@ int main(int argc, char **argv) {
   image_seeds(argv[2]);
   keras_seeds();
   request_seeds();
+  copy_dir(argv[2], "fuzz_json");
+  copy_dir(argv[2], "fuzz_import");
   printf("fuzz_seeds: corpora written to %s\n", outdir);
   return 0;
 }
