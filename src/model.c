@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "io/h5.h"
+#include "io/zip.h"
 #include "ops/ops.h"
 
 #define BN_EPSILON 1e-3f
@@ -150,9 +152,26 @@ const char *gc_model_last_error(const gc_model *m) { return m ? m->error : ""; }
 
 /* ---- loading -------------------------------------------------------------------------------- */
 
+/* A Keras file (HDF5, ZIP or a TF.js model.json without shards) rather than a .gcw: imported
+ * in memory first (the import API recognises the format and says what is wrong). */
+static int keras_file(const uint8_t *b, size_t size) {
+  size_t i = 0;
+  while (i < size && i < 64 && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) i++;
+  return gc_h5_is_hdf5(b, size) || gc_zip_is_zip(b, size) || (i < size && b[i] == '{');
+}
+
 /* Takes ownership of bytes (malloc'ed) in every case. */
 static gc_status load_owned(uint8_t *bytes, size_t size, const gc_params *params, gc_model **out, char *err,
                             size_t errlen) {
+  if (keras_file(bytes, size)) {
+    void *gcw = NULL;
+    size_t n = 0;
+    gc_status s = gc_import_memory(bytes, size, NULL, 0, GC_DTYPE_F16, &gcw, &n, err, errlen);
+    free(bytes);
+    if (s != GC_OK) return s;
+    bytes = gcw;
+    size = n;
+  }
   gc_params p = params ? *params : gc_default_params();
   if (p.threads < 0 || p.threads > 256) {
     gc_set_error(err, errlen, "threads must be 0..256, got %d", p.threads);

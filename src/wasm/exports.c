@@ -7,9 +7,11 @@
  */
 #include <emscripten/emscripten.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "gradcam.h"
+#include "spec.h"
 
 #define EXPORT EMSCRIPTEN_KEEPALIVE
 
@@ -109,6 +111,38 @@ EXPORT int gcw_converter_finish(gc_converter *c, int dtype, void **bytes, size_t
   return gc_converter_finish(c, (gc_dtype)dtype, bytes, size, err, errlen);
 }
 EXPORT void gcw_converter_free(gc_converter *c) { gc_converter_free(c); }
+
+/* ---- importing Keras files (gc_import_*): the worker converts through these, tensor by tensor */
+EXPORT int gcw_import_new(gc_import **out) { return gc_import_new(out); }
+/* bytes are borrowed: they stay allocated until gcw_import_free */
+EXPORT int gcw_import_add_file(gc_import *im, const char *name, const void *bytes, size_t size) {
+  return gc_import_add_file(im, name, bytes, size);
+}
+EXPORT int gcw_import_set_labels(gc_import *im, const void *bytes, size_t size, char *err, size_t errlen) {
+  return gc_import_set_labels(im, bytes, size, err, errlen);
+}
+EXPORT int gcw_import_start(gc_import *im, int *total, char *err, size_t errlen) {
+  return gc_import_start(im, total, err, errlen);
+}
+EXPORT int gcw_import_step(gc_import *im, int *done, char *err, size_t errlen) {
+  return gc_import_step(im, done, err, errlen);
+}
+EXPORT int gcw_import_finish(gc_import *im, int dtype, void **bytes, size_t *size, char *err, size_t errlen) {
+  return gc_import_finish(im, (gc_dtype)dtype, bytes, size, err, errlen);
+}
+EXPORT const char *gcw_import_describe(gc_import *im) { return gc_import_describe(im); }
+EXPORT void gcw_import_free(gc_import *im) { gc_import_free(im); }
+
+/* Class names from a labels file's bytes (gc_labels_parse's formats), for the loaded model. */
+EXPORT int gcw_model_set_labels(gc_model *m, const void *bytes, size_t size, char *err, size_t errlen) {
+  char **names = NULL;
+  int n = 0;
+  gc_status s = gc_labels_parse(bytes, size, gc_model_num_classes(m), &names, &n, err, errlen);
+  if (s == GC_OK) s = gc_model_set_class_names(m, (const char *const *)names, n);
+  if (s != GC_OK && err && !err[0] && m) snprintf(err, errlen, "%s", gc_model_last_error(m));
+  gc_names_free(names, n);
+  return s;
+}
 
 /* ---- gradients, explanations, rendering, metrics ------------------------------------------ */
 
