@@ -154,7 +154,7 @@ describe('cross-origin isolated page (threaded build)', () => {
     assert.deepEqual(methods.filter((m) => !m.usesLayer).map((m) => m.name), ['saliency', 'guided-backprop', 'smoothgrad', 'integrated-gradients']);
     assert.deepEqual(methods.filter((m) => m.channels === 3).map((m) => m.name), ['guided-backprop', 'guided-gradcam']);
     assert.ok(methods.every((m) => m.description.length > 40), 'a description each');
-    assert.deepEqual(colormaps, ['jet', 'viridis', 'inferno', 'turbo', 'gray']);
+    assert.deepEqual(colormaps, ['jet', 'viridis', 'inferno', 'turbo', 'gray', 'diverging']);
     assert.equal(b.consoleLines.filter((l) => /COOP|Cross-Origin/.test(l.text)).length, 0, 'no isolation warning');
   });
 

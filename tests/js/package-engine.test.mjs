@@ -50,7 +50,7 @@ for (const flavour of ['st', 'mt']) {
       assert.equal(engine.layers().find((l) => l.name === 'block14_sepconv2_act').shape.join('x'), '1x10x10x2048');
       assert.equal(engine.layers().find((l) => l.name === 'block5_sepconv1_bn').shape.join('x'), '1x19x19x728');
       checkMethods(engine.methods());
-      assert.deepEqual(engine.colormaps(), ['jet', 'viridis', 'inferno', 'turbo', 'gray']);
+      assert.deepEqual(engine.colormaps(), ['jet', 'viridis', 'inferno', 'turbo', 'gray', 'diverging']);
 
       const img = decodePng(readFileSync(`${imagesDir}/${IMAGE}`));
       assert.throws(() => engine.classify(img.rgba, img.width, img.height), { code: ErrorCode.NOT_LOADED });
