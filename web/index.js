@@ -229,7 +229,7 @@ export class GradCam {
         return { args, transfer: img ? img.transfer : [] };
       },
     });
-    const sendImage = image != null && explanation.imageKey !== this._keptKey;
+    const sendImage = image != null && (!explanation.imageKey || explanation.imageKey !== this._keptKey);
     return send(sendImage).catch((e) => {
       if (e.detail === 'IMAGE_NOT_KEPT' && image != null && !sendImage) return send(true);
       throw e;
