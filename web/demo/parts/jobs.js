@@ -10,7 +10,8 @@
 import { $ } from './dom.js';
 
 let current = null;
-let tick = 0;
+let showTimer = 0;
+let drawTimer = 0;
 
 /** The running job, or null. */
 export const running = () => current;
@@ -41,15 +42,16 @@ export function startJob({ label, where = $('stage'), onCancel } = {}) {
   current = job;
   panel.dataset.started = String(performance.now());
   // a job that ends within 150 ms never shows its panel (no flashing on instant controls)
-  clearTimeout(tick);
-  tick = setTimeout(() => { if (current === job) { panel.hidden = false; draw(); } }, 150);
+  clearTimeout(showTimer);
+  showTimer = setTimeout(() => { if (current === job) { panel.hidden = false; draw(); } }, 150);
   document.body.dataset.job = 'running';
   return job;
 }
 
 function finish() {
   current = null;
-  clearTimeout(tick);
+  clearTimeout(showTimer);
+  clearTimeout(drawTimer);
   $('job').hidden = true;
   document.body.dataset.job = 'idle';
 }
@@ -66,8 +68,8 @@ function draw() {
   const secs = Math.round((performance.now() - job.t0) / 1000);
   const about = expectMs > 2000 ? ` (about ${Math.round(expectMs / 1000)} s)` : '';
   $('job-text').textContent = `Step ${Math.min(done + 1, total)} of ${total}: ${text}${about}${secs >= 1 ? ` · ${secs} s` : ''}`;
-  clearTimeout(tick);
-  tick = setTimeout(draw, 250);
+  clearTimeout(drawTimer);
+  drawTimer = setTimeout(draw, 250);
 }
 
 /** The Cancel button: abort the running job. */
