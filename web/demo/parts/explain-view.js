@@ -142,6 +142,7 @@ export async function explain({ metrics = null } = {}) {
     job.end();
     if (r.timings.forward > 0) S.forwardMs = r.timings.forward;
     r.renderedWith = renderOptions(m.name);
+    if (opts.methodOptions) r.methodOptions = opts.methodOptions;
     S.result = r;
     await drawResult(r);
     showTimings(r);
@@ -179,6 +180,16 @@ export async function drawResult(r) {
   await drawLegend(r, r.renderedWith || renderOptions(r.method));
 }
 
+/** The explain() options that give the picture on screen (for the console and the tests). */
+S.shownOptions = () => {
+  const r = S.result;
+  if (!r) return null;
+  const o = { classIndex: r.classIndex, method: r.method, ...r.renderedWith };
+  if (r.layer !== 'input') o.layer = r.layer;
+  if (r.methodOptions) o.methodOptions = r.methodOptions;
+  return o;
+};
+
 /** One sentence on the picture on screen. */
 export function describe(r) {
   const layer = r.layer !== 'input' ? S.gc.layers().find((l) => l.name === r.layer) : null;
@@ -205,6 +216,7 @@ export async function rerender() {
   if (rendering) { renderAgain = true; return; }
   const o = renderOptions(r.method);
   const t0 = performance.now();
+  document.body.dataset.rendering = 'yes';
   rendering = S.gc.render(r, o);
   try {
     const out = await rendering;
@@ -219,7 +231,7 @@ export async function rerender() {
     if (e.code !== 'ABORTED') showError(e);
   } finally {
     rendering = null;
-    if (renderAgain) { renderAgain = false; rerender(); }
+    if (renderAgain) { renderAgain = false; rerender(); } else document.body.dataset.rendering = 'no';
   }
 }
 

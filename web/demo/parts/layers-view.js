@@ -26,7 +26,7 @@ async function run() {
       const [, h, w] = l.shape;
       strip.append(cell(`Block ${blockOf(l.name)}`, `${h}×${w} · ${ms(r.timings.explain)}`, r.overlay,
         { alt: `Grad-CAM for ${guessName()} at block ${blockOf(l.name)}` }));
-      shown.push({ layer: l.name, result: r });
+      shown.push({ method: 'gradcam', layer: l.name, result: r });
       return r;
     },
   });
