@@ -275,7 +275,7 @@ export class GradCam {
   /** The explanation methods: [{name, usesLayer, channels, description}], in the core's order. */
   methods() { this._alive(); return this._methods.map((m) => ({ ...m })); }
 
-  /** Colormap names for the heatmaps: jet, viridis, inferno, turbo, gray. */
+  /** Colormap names for the heatmaps: jet, viridis, inferno, turbo, gray, diverging. */
   colormaps() { this._alive(); return this._colormaps.slice(); }
 
   /** {mode: 'threaded'|'single', threads, simd, version, loaded} */
