@@ -64,6 +64,21 @@ const styled = (page) => page.evaluate(() => ({
   path: location.pathname,
 }));
 
+/** After one visit: kill the server process, open `url` again, and explain a sample there. */
+async function offlineAgain(b, server, url, path) {
+  const { page } = b;
+  await page.waitForFunction(() => document.body.dataset.offline === 'ready', null, { timeout: T });
+  await kill(server.proc);
+  await page.goto(url);
+  await state(page, ['ready']);
+  assert.deepEqual(await styled(page), { h1: 'rgb(29, 53, 87)', tabs: 'flex', path });
+  assert.match(await page.textContent('#weights-state'), /kept in this browser/);
+  await andWait(page, 'explained', () => page.click('#samples button[data-sample="cat-and-dog"]'));
+  assert.equal(await page.evaluate(() => window.demo.result.overlay.width), 224);
+  assert.deepEqual(b.foreign, []);
+  assert.deepEqual(b.errors, []);
+}
+
 describe('offline at the address `npm start` prints', () => {
   let server;
   let b;
@@ -74,27 +89,17 @@ describe('offline at the address `npm start` prints', () => {
 
   test('after one visit, with the server process stopped, the root address reloads and explains', async () => {
     server = await startProcess(['tools/serve.mjs', '--no-build', '--port', '0'], /demo: (http:\/\/127\.0\.0\.1:\d+\/)/);
-    const rootUrl = server.url;
-    b = await browser(new URL(rootUrl).origin);
+    b = await browser(new URL(server.url).origin);
     const { page } = b;
-    await page.goto(rootUrl);
+    await page.goto(server.url);
     await state(page, ['no-weights', 'ready']);
     if (await page.evaluate(() => document.body.dataset.state) === 'no-weights') {
       await page.setInputFiles('#weights-file', weights.f16); // kept in this browser, as a person would
       await state(page, ['ready']);
     }
     await andWait(page, 'explained', () => page.click('#samples button[data-sample="coffee"]'));
-    await page.waitForFunction(() => document.body.dataset.offline === 'ready', null, { timeout: T });
-    await kill(server.proc);
-    await page.goto(rootUrl);
-    await state(page, ['ready']);
-    assert.deepEqual(await styled(page), { h1: 'rgb(29, 53, 87)', tabs: 'flex', path: '/web/demo/' });
-    assert.match(await page.textContent('#weights-state'), /kept in this browser/);
-    await andWait(page, 'explained', () => page.click('#samples button[data-sample="cat-and-dog"]'));
-    assert.equal(await page.evaluate(() => window.demo.result.overlay.width), 224);
+    await offlineAgain(b, server, server.url, '/web/demo/');
     await page.screenshot({ path: `${shots}/demo-1280-offline-npm-start.png` });
-    assert.deepEqual(b.foreign, []);
-    assert.deepEqual(b.errors, []);
   });
 });
 
@@ -115,15 +120,6 @@ describe('offline: `npm run site` on a plain static server, at its root', () => 
     await state(page, ['ready']);
     assert.match(await page.textContent('#mode'), /^Single thread/);
     await andWait(page, 'explained', () => page.click('#samples button[data-sample="eagle"]'));
-    await page.waitForFunction(() => document.body.dataset.offline === 'ready', null, { timeout: T });
-    await kill(server.proc);
-    await page.goto(server.url);
-    await state(page, ['ready']);
-    assert.deepEqual(await styled(page), { h1: 'rgb(29, 53, 87)', tabs: 'flex', path: '/' });
-    assert.match(await page.textContent('#weights-state'), /kept in this browser/);
-    await andWait(page, 'explained', () => page.click('#samples button[data-sample="cat-and-dog"]'));
-    assert.equal(await page.evaluate(() => window.demo.result.overlay.width), 224);
-    assert.deepEqual(b.foreign, []);
-    assert.deepEqual(b.errors, []);
+    await offlineAgain(b, server, server.url, '/');
   });
 });

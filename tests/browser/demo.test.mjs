@@ -187,6 +187,7 @@ describe('demo page, main view (threaded, served with COOP/COEP)', () => {
     const idle = await page.evaluate(async () => { const t = performance.now(); await window.gradcam.memory(); return performance.now() - t; });
     console.log(`  Cancel -> idle ${Date.now() - t0} ms (memory() answered after ${idle.toFixed(0)} ms; worker restarts: ${await page.evaluate(() => window.gradcam.restarts || 0)})`);
     assert.ok(Date.now() - t0 < 10000, `Cancel took ${Date.now() - t0} ms`);
+    assert.ok(await page.evaluate(() => window.gradcam.restarts) >= 1, 'the worker stuck in Integrated Gradients was replaced');
     // a new request supersedes a running one
     await page.selectOption('#method', 'integrated-gradients');
     await page.waitForSelector('#job:not([hidden])', { timeout: T });
