@@ -39,7 +39,7 @@ export async function runBatch(files) {
   $('batch-caption').textContent = `${photos.length} photos${skipped ? ` (the first ${MAX_PHOTOS}; ${skipped} left out)` : ''}.`;
   const results = await sequence({
     label: 'Many photos',
-    where: grid,
+    where: $('batch-caption'),
     items: photos,
     text: (f) => f.name,
     expect: () => S.forwardMs,

@@ -28,7 +28,7 @@ async function run() {
   $('compare-save').disabled = true;
   const results = await sequence({
     label: 'Comparing methods',
-    where: grid,
+    where: $('compare-caption'),
     items: methods,
     text: (m) => methodName(m),
     expect: (m) => (1 + passesOf(m, layer, S.settings[m])) * 0.5 * S.forwardMs,

@@ -17,7 +17,7 @@ async function run() {
   const shown = [];
   const results = await sequence({
     label: 'Layer by layer',
-    where: strip,
+    where: $('layers-caption'),
     items: layers,
     text: (l) => `Grad-CAM at block ${blockOf(l.name)}`,
     expect: () => 0.6 * S.forwardMs,
