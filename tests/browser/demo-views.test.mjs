@@ -78,7 +78,9 @@ describe('demo page, teaching views (threaded)', () => {
     assert.equal(await page.$$eval('#compare-grid .cell', (c) => c.length), cam.length);
     const times = await page.$$eval('#compare-grid .cell .hint', (c) => c.map((x) => x.textContent));
     assert.ok(times.every((t) => /^\d+(\.\d)? (ms|s)/.test(t)), times.join(' | '));
-    for (const r of await mapsAgainstApi(page, 'compare')) assert.equal(r.differing, 0, `${r.method} at ${r.layer}`);
+    const checks = await mapsAgainstApi(page, 'compare');
+    for (const r of checks) assert.equal(r.differing, 0, `${r.method} at ${r.layer}`);
+    assert.deepEqual([...new Set(checks.map((r) => r.layer))], [await page.inputValue('#layer')], 'the main view\'s layer');
     await look(page, 'compare');
     await andWait(page, 'compared', () => page.check('#compare-pixels'));
     const all = await page.evaluate(() => window.demo.compare.map((x) => x.method));
