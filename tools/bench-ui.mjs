@@ -9,7 +9,7 @@
 //
 //   node tools/bench-ui.mjs [--runs N]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -44,7 +44,8 @@ try {
   if (loadError) throw new Error(loadError);
   const photoUrls = ['cat', 'coffee', 'eagle'].map((s) => `/web/demo/samples/${s}.jpg`);
   const setup = await page.evaluate((a) => window.ui.setup(a), { weightsUrl: `/test-data/${weights.split('/').pop()}`, photoUrls, threads: 2 });
-  log(`${setup.info.mode}, ${setup.info.threads} threads, ${setup.photos} photos at 299x299, ${runs} runs each`);
+  const load0 = loadavg()[0];
+  log(`${setup.info.mode}, ${setup.info.threads} threads, ${setup.photos} photos at 299x299, ${runs} runs each; load average ${load0.toFixed(1)}`);
   const forward = await page.evaluate((n) => window.ui.forward(n), runs);
   log(`forward pass ${forward.toFixed(1)} ms`);
   const rerender = await page.evaluate((n) => window.ui.rerender(n), runs);
@@ -67,9 +68,11 @@ try {
     console.log(`${name.padEnd(48)}${v.toFixed(1).padStart(10)}   ${text.padEnd(26)}${v <= limit ? 'met' : 'not met'}`);
   }
   console.log('\nlayer switch, per layer (ms): ' + layers.map((l) => `${l.layer} total ${l.total.toFixed(1)} = backward ${l.backward.toFixed(1)} + ${l.overhead.toFixed(1)}`).join('; '));
+  console.log(`machine load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end (2 cores: above 2, every figure is slowed)`);
   console.log(`class switch: ${cls.reused} of ${cls.samples} reused the kept forward pass; cancel samples ${cancel.samples.map((x) => x.toFixed(0)).join(', ')} ms, worker restarts ${cancel.restarts}`);
   const out = {
     time: new Date().toISOString(), chromium: context.browser()?.version() ?? null, mode: setup.info.mode, threads: setup.info.threads, runs,
+    load_average: [load0, loadavg()[0]], // other work on the machine slows every figure alike
     forward_ms: forward,
     rerender_ms: rerender.median,
     class_switch_block14_ms: cls.median,
