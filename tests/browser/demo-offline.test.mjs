@@ -77,49 +77,50 @@ async function offlineAgain(b, server, url, path) {
   assert.equal(await page.evaluate(() => window.demo.result.overlay.width), 224);
   assert.deepEqual(b.foreign, []);
   assert.deepEqual(b.errors, []);
+  await page.screenshot({ path: `${shots}/demo-1280-offline${path === '/' ? '-site' : '-npm-start'}.png` });
 }
 
-describe('offline at the address `npm start` prints', () => {
-  let server;
-  let b;
-  after(async () => {
-    if (server) await kill(server.proc);
-    await b?.context.close();
-  });
+/** One case: start the server process, visit its root address, `firstVisit`, then offline. */
+function offlineCase(title, { args, pattern, firstVisit, path }) {
+  describe(title, () => {
+    let server;
+    let b;
+    after(async () => {
+      if (server) await kill(server.proc);
+      await b?.context.close();
+    });
 
-  test('after one visit, with the server process stopped, the root address reloads and explains', async () => {
-    server = await startProcess(['tools/serve.mjs', '--no-build', '--port', '0'], /demo: (http:\/\/127\.0\.0\.1:\d+\/)/);
-    b = await browser(new URL(server.url).origin);
-    const { page } = b;
-    await page.goto(server.url);
+    test('after one visit, with the server process stopped, the root address reloads and explains', async () => {
+      server = await startProcess(args(), pattern);
+      b = await browser(new URL(server.url).origin);
+      await b.page.goto(server.url);
+      await firstVisit(b.page);
+      await offlineAgain(b, server, server.url, path);
+    });
+  });
+}
+
+offlineCase('offline at the address `npm start` prints', {
+  args: () => ['tools/serve.mjs', '--no-build', '--port', '0'],
+  pattern: /demo: (http:\/\/127\.0\.0\.1:\d+\/)/,
+  path: '/web/demo/',
+  async firstVisit(page) {
     await state(page, ['no-weights', 'ready']);
     if (await page.evaluate(() => document.body.dataset.state) === 'no-weights') {
       await page.setInputFiles('#weights-file', weights.f16); // kept in this browser, as a person would
       await state(page, ['ready']);
     }
     await andWait(page, 'explained', () => page.click('#samples button[data-sample="coffee"]'));
-    await offlineAgain(b, server, server.url, '/web/demo/');
-    await page.screenshot({ path: `${shots}/demo-1280-offline-npm-start.png` });
-  });
+  },
 });
 
-describe('offline: `npm run site` on a plain static server, at its root', () => {
-  let server;
-  let b;
-  after(async () => {
-    if (server) await kill(server.proc);
-    await b?.context.close();
-  });
-
-  test('after one visit, with the server process stopped, the root address reloads and explains', async () => {
-    const site = buildSite({ out: join(tmp, 'site'), weights: weights.f16 });
-    server = await startProcess(['tests/browser/static-server.mjs', site.out], /listening (http:\/\/127\.0\.0\.1:\d+\/)/);
-    b = await browser(new URL(server.url).origin);
-    const { page } = b;
-    await page.goto(server.url);
+offlineCase('offline: `npm run site` on a plain static server, at its root', {
+  args: () => ['tests/browser/static-server.mjs', buildSite({ out: join(tmp, 'site'), weights: weights.f16 }).out],
+  pattern: /listening (http:\/\/127\.0\.0\.1:\d+\/)/,
+  path: '/',
+  async firstVisit(page) {
     await state(page, ['ready']);
     assert.match(await page.textContent('#mode'), /^Single thread/);
     await andWait(page, 'explained', () => page.click('#samples button[data-sample="eagle"]'));
-    await offlineAgain(b, server, server.url, '/');
-  });
+  },
 });
