@@ -461,6 +461,7 @@ typedef enum gc_colormap {
   GC_COLORMAP_INFERNO,
   GC_COLORMAP_TURBO,
   GC_COLORMAP_GRAY,
+  GC_COLORMAP_DIVERGING, /* blue - near-white - red (ColorBrewer RdBu), for signed maps scaled around 0.5 */
   GC_COLORMAP_COUNT
 } gc_colormap;
 
@@ -471,6 +472,17 @@ typedef enum gc_blend {
   GC_BLEND_ADDITIVE = 0, /* keras.io: image + alpha * heatmap, rescaled to 0..255 */
   GC_BLEND_ALPHA = 1     /* (1 - alpha) * image + alpha * heatmap */
 } gc_blend;
+
+/* How the values of a map become colours. */
+typedef enum gc_scale {
+  /* keras.io: a non-negative map divided by its maximum, a signed one min-max scaled; RGB maps
+   * (guided methods) as (g - mean) / sd * 0.1 + 0.5 (pytorch-grad-cam) */
+  GC_SCALE_MAX = 0,
+  /* as the pixel-attribution papers show their maps (Smilkov et al. 2017): p is the 99th
+   * percentile of |v|; a non-negative map becomes min(v / p, 1), a signed or RGB map
+   * 0.5 + 0.5 v / p clipped to [0, 1] (zero is mid-grey, or white with "diverging") */
+  GC_SCALE_PERCENTILE = 1
+} gc_scale;
 
 /* Normalise a 1-channel map to [0, 1] in place semantics into out (same size): non-finite
  * values count as 0; a non-negative map is divided by its maximum (keras.io), a signed one is
@@ -484,6 +496,11 @@ gc_status gc_normalize_map(const gc_map *map, float *out);
 gc_status gc_render(const gc_map *map, const uint8_t *image, int width, int height, int stride,
                     gc_pixel_format format, gc_colormap cmap, float alpha, gc_blend blend, uint8_t *heatmap,
                     uint8_t *overlay);
+
+/* gc_render with a choice of scale (gc_render is GC_SCALE_MAX). */
+gc_status gc_render_scaled(const gc_map *map, const uint8_t *image, int width, int height, int stride,
+                           gc_pixel_format format, gc_colormap cmap, gc_scale scale, float alpha, gc_blend blend,
+                           uint8_t *heatmap, uint8_t *overlay);
 
 /* ---- faithfulness metrics (metrics.c) ------------------------------------------------------ */
 

@@ -6,7 +6,7 @@
 
 #include "internal.h"
 
-static const char *const kColormaps[GC_COLORMAP_COUNT] = {"jet", "viridis", "inferno", "turbo", "gray"};
+static const char *const kColormaps[GC_COLORMAP_COUNT] = {"jet", "viridis", "inferno", "turbo", "gray", "diverging"};
 
 const char *gc_colormap_name(gc_colormap c) { return c >= 0 && c < GC_COLORMAP_COUNT ? kColormaps[c] : NULL; }
 
@@ -76,6 +76,16 @@ static void turbo(float x, float *rgb) {
   rgb[2] = (float)(b < 0 ? 0 : b > 1 ? 1 : b);
 }
 
+/* ColorBrewer's RdBu, reversed: negative blue, zero near-white, positive red */
+static void diverging(float x, float *rgb) {
+  static const float r[][2] = {{0, 5 / 255.f}, {0.25f, 67 / 255.f}, {0.5f, 247 / 255.f}, {0.75f, 214 / 255.f}, {1, 103 / 255.f}};
+  static const float g[][2] = {{0, 48 / 255.f}, {0.25f, 147 / 255.f}, {0.5f, 247 / 255.f}, {0.75f, 96 / 255.f}, {1, 0}};
+  static const float b[][2] = {{0, 97 / 255.f}, {0.25f, 195 / 255.f}, {0.5f, 247 / 255.f}, {0.75f, 77 / 255.f}, {1, 31 / 255.f}};
+  rgb[0] = knots(r, 5, x);
+  rgb[1] = knots(g, 5, x);
+  rgb[2] = knots(b, 5, x);
+}
+
 static void colorize(gc_colormap c, float x, float *rgb) {
   x = x < 0 ? 0 : x > 1 ? 1 : x;
   switch (c) {
@@ -83,6 +93,7 @@ static void colorize(gc_colormap c, float x, float *rgb) {
     case GC_COLORMAP_INFERNO: inferno(x, rgb); break;
     case GC_COLORMAP_TURBO: turbo(x, rgb); break;
     case GC_COLORMAP_GRAY: rgb[0] = rgb[1] = rgb[2] = x; break;
+    case GC_COLORMAP_DIVERGING: diverging(x, rgb); break;
     default: jet(x, rgb); break;
   }
 }
@@ -130,6 +141,58 @@ gc_status gc_normalize_map(const gc_map *map, float *out) {
   return GC_OK;
 }
 
+/* The 99th percentile of |v| over n values (non-finite ones count as 0), exact: the k-th
+ * smallest of the magnitudes found from their bit patterns (non-negative floats order like
+ * their bits) with two 16-bit histograms. Returns -1 when the histogram cannot be allocated. */
+static float percentile99(const float *v, size_t n) {
+  uint32_t *hist = calloc(65536, sizeof *hist);
+  if (!hist) return -1.0f;
+  const size_t k = (size_t)(0.99 * (double)(n - 1));
+  uint32_t bits[2] = {0, 0};
+  size_t rank = k;
+  for (int pass = 0; pass < 2; pass++) {
+    memset(hist, 0, 65536 * sizeof *hist);
+    for (size_t i = 0; i < n; i++) {
+      float a = isfinite(v[i]) ? fabsf(v[i]) : 0.0f;
+      uint32_t u;
+      memcpy(&u, &a, sizeof u);
+      if (pass == 1 && (u >> 16) != bits[0]) continue;
+      hist[pass == 0 ? u >> 16 : u & 0xffff]++;
+    }
+    uint32_t b = 0;
+    while (rank >= hist[b]) rank -= hist[b++];
+    bits[pass] = b;
+  }
+  free(hist);
+  const uint32_t u = bits[0] << 16 | bits[1];
+  float p;
+  memcpy(&p, &u, sizeof p);
+  return p;
+}
+
+/* The map's values scaled to [0, 1] as GC_SCALE_PERCENTILE says, channel by channel into
+ * out (mn values per channel, planar). */
+static gc_status scale_percentile(const gc_map *map, float *out) {
+  const size_t mn = (size_t)map->height * map->width, e = mn * map->channels;
+  float p = percentile99(map->data, e);
+  if (p < 0) return GC_ERR_OUT_OF_MEMORY;
+  int signed_map = map->channels == 3;
+  for (size_t i = 0; i < e && !signed_map; i++) signed_map = isfinite(map->data[i]) && map->data[i] < 0;
+  if (!(p > 0) || !isfinite(p)) { /* a sparse map: fall back to the largest magnitude */
+    p = 0;
+    for (size_t i = 0; i < e; i++)
+      if (isfinite(map->data[i]) && fabsf(map->data[i]) > p) p = fabsf(map->data[i]);
+  }
+  for (int c = 0; c < map->channels; c++)
+    for (size_t i = 0; i < mn; i++) {
+      const float v = map->data[i * map->channels + c];
+      const float r = p > 0 && isfinite(v) ? v / p : 0.0f;
+      const float t = signed_map ? 0.5f + 0.5f * r : r;
+      out[c * mn + i] = t < 0 ? 0 : t > 1 ? 1 : t;
+    }
+  return GC_OK;
+}
+
 static uint8_t to_byte(float v) {
   v = v * 255.0f + 0.5f;
   return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
@@ -138,8 +201,15 @@ static uint8_t to_byte(float v) {
 gc_status gc_render(const gc_map *map, const uint8_t *image, int width, int height, int stride,
                     gc_pixel_format format, gc_colormap cmap, float alpha, gc_blend blend, uint8_t *heatmap,
                     uint8_t *overlay) {
+  return gc_render_scaled(map, image, width, height, stride, format, cmap, GC_SCALE_MAX, alpha, blend, heatmap,
+                          overlay);
+}
+
+gc_status gc_render_scaled(const gc_map *map, const uint8_t *image, int width, int height, int stride,
+                           gc_pixel_format format, gc_colormap cmap, gc_scale scale, float alpha, gc_blend blend,
+                           uint8_t *heatmap, uint8_t *overlay) {
   if (!valid_map(map) || cmap < 0 || cmap >= GC_COLORMAP_COUNT || !(alpha >= 0.0f && alpha <= 1.0f) ||
-      (blend != GC_BLEND_ADDITIVE && blend != GC_BLEND_ALPHA))
+      (blend != GC_BLEND_ADDITIVE && blend != GC_BLEND_ALPHA) || (scale != GC_SCALE_MAX && scale != GC_SCALE_PERCENTILE))
     return GC_ERR_INVALID_ARGUMENT;
   if (width < 1 || height < 1 || width > GC_MAX_IMAGE_SIDE || height > GC_MAX_IMAGE_SIDE ||
       (int64_t)width * height > GC_MAX_IMAGE_PIXELS)
@@ -148,12 +218,25 @@ gc_status gc_render(const gc_map *map, const uint8_t *image, int width, int heig
     return GC_ERR_IMAGE_INVALID;
   const size_t n = (size_t)width * height, mn = (size_t)map->height * map->width;
   float *rgb = malloc(n * 3 * sizeof *rgb); /* the heatmap as floats in [0, 1] */
-  float *lowres = malloc(mn * sizeof *lowres), *up = malloc(n * sizeof *up);
+  float *lowres = malloc(mn * map->channels * sizeof *lowres), *up = malloc(n * sizeof *up);
   if (!rgb || !lowres || !up) {
     free(rgb), free(lowres), free(up);
     return GC_ERR_OUT_OF_MEMORY;
   }
-  if (map->channels == 1) {
+  if (scale == GC_SCALE_PERCENTILE) {
+    gc_status s = scale_percentile(map, lowres);
+    if (s != GC_OK) {
+      free(rgb), free(lowres), free(up);
+      return s;
+    }
+    for (int c = 0; c < map->channels; c++) {
+      gc_resize_map(lowres + c * mn, map->height, map->width, up, height, width);
+      if (map->channels == 1)
+        for (size_t i = 0; i < n; i++) colorize(cmap, up[i], rgb + 3 * i);
+      else
+        for (size_t i = 0; i < n; i++) rgb[3 * i + c] = up[i];
+    }
+  } else if (map->channels == 1) {
     gc_normalize_map(map, lowres);
     gc_resize_map(lowres, map->height, map->width, up, height, width);
     for (size_t i = 0; i < n; i++) colorize(cmap, up[i], rgb + 3 * i);

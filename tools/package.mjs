@@ -2,7 +2,7 @@
 // npm run package - assemble the npm package's dist/ folder from web/ and the two WebAssembly
 // builds, print the sizes, and (with --pack) run `npm pack` into build/pack/.
 //
-//   dist/index.js index.d.ts worker.js engine.js errors.js core.js convert.js
+//   dist/index.js index.d.ts worker.js engine.js errors.js core.js convert.js kept.js
 //   dist/wasm-st/gradcam.mjs gradcam.wasm                      SIMD, single thread
 //   dist/wasm-mt/gradcam.mjs gradcam.wasm gradcam.worker.js     SIMD + threads (pthreads)
 //
@@ -17,7 +17,7 @@ import { gzipSync } from 'node:zlib';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
 
-export const JS_FILES = ['index.js', 'index.d.ts', 'worker.js', 'engine.js', 'errors.js', 'core.js', 'convert.js'];
+export const JS_FILES = ['index.js', 'index.d.ts', 'worker.js', 'engine.js', 'errors.js', 'core.js', 'convert.js', 'kept.js'];
 export const WASM_FILES = {
   'wasm-st': ['gradcam.mjs', 'gradcam.wasm'],
   // package.json ({"type": "commonjs"}): the pthread worker script is a classic script

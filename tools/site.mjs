@@ -2,14 +2,14 @@
 // npm run site - write the demo page as a self-contained static site, for any static web host
 // (or a USB stick and `python3 -m http.server`): no special headers needed.
 //
-//   build/site/index.html demo.js demo.css sw.js manifest.webmanifest icons/ samples/
+//   build/site/index.html demo.js parts/ demo.css sw.js manifest.webmanifest icons/ samples/
 //   build/site/gradcam/      the npm package (dist/: modules, wasm-st/, wasm-mt/)
 //   build/site/h5wasm/       h5wasm's ES module build, to convert a picked Keras .h5 in the page
 //   build/site/weights/      xception.gcw when weights/xception.gcw exists (npm run weights)
 //
 // Everything lives under the page's own folder, so its service worker covers the whole site
 // without the Service-Worker-Allowed header that `npm start` sends, and the page works offline
-// after one visit. Served without COOP/COEP the page runs the single-thread build; a host that
+// after one visit (also at the site's root address, e.g. http://host:8000/). Served without COOP/COEP the page runs the single-thread build; a host that
 // sends `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy:
 // require-corp` gets the threaded one.
 //
@@ -45,11 +45,14 @@ export function buildSite({ out = join(root, 'build', 'site'), weights = join(ro
   cpSync(join(demo, 'icons'), join(out, 'icons'), { recursive: true });
   cpSync(join(demo, 'samples'), join(out, 'samples'), { recursive: true });
 
-  let js = readFileSync(join(demo, 'demo.js'), 'utf8');
-  js = relayout(js, 'demo.js', '// layout: the package', "import { GradCam } from './gradcam/index.js'; // layout: the package");
-  js = relayout(js, 'demo.js', '// layout',
-    "const LAYOUT = { wasm: './gradcam/', weights: './weights/xception.gcw', h5wasm: './h5wasm/hdf5_hl.js', root: './' }; // layout");
-  writeFileSync(join(out, 'demo.js'), js);
+  copyFileSync(join(demo, 'demo.js'), join(out, 'demo.js'));
+  cpSync(join(demo, 'parts'), join(out, 'parts'), { recursive: true });
+  // parts/layout.js: its import is relative to the module (parts/), its LAYOUT paths to the page
+  let js = readFileSync(join(demo, 'parts', 'layout.js'), 'utf8');
+  js = relayout(js, 'parts/layout.js', '// layout: the package', "export { GradCam } from '../gradcam/index.js'; // layout: the package");
+  js = relayout(js, 'parts/layout.js', '// layout',
+    "export const LAYOUT = { wasm: './gradcam/', weights: './weights/xception.gcw', h5wasm: './h5wasm/hdf5_hl.js', root: './' }; // layout");
+  writeFileSync(join(out, 'parts', 'layout.js'), js);
   let sw = readFileSync(join(demo, 'sw.js'), 'utf8');
   sw = relayout(sw, 'sw.js', '// layout', "const PACKAGE = { js: 'gradcam/', wasm: 'gradcam/' }; // layout");
   writeFileSync(join(out, 'sw.js'), sw);

@@ -357,7 +357,7 @@ export class Core {
    * @param {{height, width, channels, data}} map
    * @param {Uint8Array|Uint8ClampedArray} pixels RGBA (or RGB with channels 3)
    */
-  render(map, pixels, width, height, { colormap = 'jet', alpha = 0.4, blend = 'additive', channels = 4 } = {}) {
+  render(map, pixels, width, height, { colormap = 'jet', alpha = 0.4, blend = 'additive', channels = 4, scale = 'max' } = {}) {
     const mp = this._alloc(map.data.length * 4);
     const img = this._alloc(pixels.length);
     const cm = this._str(colormap);
@@ -367,8 +367,9 @@ export class Core {
     try {
       new Float32Array(this.M.HEAPU8.buffer, mp, map.data.length).set(map.data);
       this.M.HEAPU8.set(pixels, img);
-      const s = this.M._gcw_render(mp, map.height, map.width, map.channels, img, width, height, width * channels,
-        channels, cm, alpha, blend === 'alpha' ? 1 : 0, heat, over);
+      // scale: 0 keras.io's (divide by the maximum), 1 the 99th percentile of the pixel-attribution papers
+      const s = this.M._gcw_render_scaled(mp, map.height, map.width, map.channels, img, width, height, width * channels,
+        channels, cm, scale === 'percentile' ? 1 : 0, alpha, blend === 'alpha' ? 1 : 0, heat, over);
       if (s === 1 && !this.colormaps().includes(colormap)) {
         throw new CoreError('INVALID_ARGUMENT', `unknown colormap '${colormap}'`, s);
       }

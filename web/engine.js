@@ -4,7 +4,8 @@
 // drive it directly with both flavours.
 import { Core } from './core.js';
 import { kerasH5Tensors } from './convert.js';
-import { checkExplainOptions, ErrorCode, GradCamError, toGradCamError } from './errors.js';
+import { checkExplainOptions, checkRenderOptions, ErrorCode, GradCamError, toGradCamError } from './errors.js';
+import { imageKey } from './kept.js';
 
 /** Threads are capped by the pthread pool the threaded build preallocates (PTHREAD_POOL_SIZE):
  *  a pool that has to grow while the worker blocks would deadlock in a browser. */
@@ -101,6 +102,7 @@ export class Engine {
     this._layers = null;
     this._methods = null;
     this._tail = Promise.resolve(); // explain and loadWeights run one at a time, in call order
+    this._kept = null; // the image of the model's last forward pass: {key, pixels, width, height}
   }
 
   /** Run an async call after the ones before it: an explain yields between its stages, and
@@ -149,6 +151,7 @@ export class Engine {
   setThreads(n) {
     if (!Number.isInteger(n) || n < 1) throw new GradCamError(ErrorCode.INVALID_ARGUMENT, `threads must be a positive integer, not ${n}`);
     this.threadCount = this.mode === 'threaded' ? Math.min(MAX_THREADS, n) : 1;
+    this.forget();
     if (this.core.model) this._run(() => this.core.setThreads(this.threadCount));
     return this.threadCount;
   }
@@ -165,7 +168,7 @@ export class Engine {
    * @returns {Promise<{format: 'gcw'|'h5', bytes: number, params: number, converted?: Uint8Array}>}
    */
   loadWeights(bytes, o = {}) {
-    return this._serial(() => this._loadWeights(bytes, o));
+    return this._serial(() => { this.forget(); return this._loadWeights(bytes, o); });
   }
 
   async _loadWeights(bytes, { dtype = 'f16', h5wasm, onProgress = () => {}, signal, keepConverted = false } = {}) {
@@ -238,14 +241,12 @@ export class Engine {
     }
     checkImage(pixels, width, height);
     if (!this.core.model) throw new GradCamError(ErrorCode.NOT_LOADED, 'no weights are loaded: load weights before classifying');
-    const t0 = now();
-    this._run(() => this.core.forwardImage(pixels, width, height, 4));
-    const forward = now() - t0;
+    const { forward, key, reused } = this._forwardKept(pixels, width, height, 299);
     const logits = this.core.logits();
     const probs = this.core.probs();
     const order = Array.from(logits.keys()).sort((a, b) => logits[b] - logits[a] || a - b);
     const top = order.slice(0, topK).map((index) => ({ index, name: this.core.className(index), prob: probs[index], logit: logits[index] }));
-    return { top, logits, probs, timings: { forward } };
+    return { top, logits, probs, imageKey: key, reusedForward: reused, timings: { forward } };
   }
 
   /**
@@ -260,10 +261,13 @@ export class Engine {
    * @returns {Promise<object|object[]>} one result, or an array of topK results when topK is given
    */
   explain(pixels, width, height, options = {}, o = {}) {
-    return this._serial(() => this._explain(pixels, width, height, options, o));
+    return this._serial(() => this._explain(pixels, width, height, options, o).catch((e) => {
+      if (e && e.code !== ErrorCode.ABORTED) this.forget(); // a failed core call may have left another pass in the model
+      throw e;
+    }));
   }
 
-  async _explain(pixels, width, height, options = {}, { signal } = {}) {
+  async _explain(pixels, width, height, options = {}, { signal, onProgress } = {}) {
     if (this.disposed) throw new GradCamError(ErrorCode.DISPOSED, 'this engine was disposed');
     const o = checkExplainOptions(options, {
       layers: this.layers().map((l) => l.name), methods: this.methods(), colormaps: this.colormaps(),
@@ -271,9 +275,12 @@ export class Engine {
     checkImage(pixels, width, height);
     if (!this.core.model) throw new GradCamError(ErrorCode.NOT_LOADED, 'no weights are loaded: load weights before explaining');
     checkAbort(signal);
-    const t0 = now();
-    this._run(() => this.core.forwardImage(pixels, width, height, 4, width * 4, o.inputSize));
-    const forward = now() - t0;
+    const key = imageKey(pixels, width, height, o.inputSize);
+    const reused = !!this._kept && this._kept.key === key;
+    const steps = stepsOf(o, reused);
+    const step = stepReporter(onProgress, steps.length);
+    if (!reused) step('forward');
+    const { forward } = this._forwardKept(pixels, width, height, o.inputSize, key);
     const classes = this._run(() => this.core.topK(Math.max(5, o.topK ?? 1)));
     const probs = this.core.probs();
     const logits = this.core.logits();
@@ -282,28 +289,89 @@ export class Engine {
     const results = [];
     for (const classIndex of explained) {
       await pause(signal);
+      step('map', { classIndex, method: o.method }); // hook: the core's passes (Score-CAM, SmoothGrad, IG) will report here
       const t1 = now();
       const map = this._run(() => this.core.explain({ method: o.method, classIndex, layer: o.layer, ...o.methodOptions }));
       const t2 = now();
       const { heatmap, overlay } = this._run(() => this.core.render(map, pixels, width, height,
-        { colormap: o.colormap, alpha: o.alpha, blend: o.blend, channels: 4 }));
+        { colormap: o.colormap, alpha: o.alpha, blend: o.blend, scale: o.scale, channels: 4 }));
       const timings = { forward, explain: t2 - t1, render: now() - t2 };
       const r = {
         classes, classIndex, className: this.core.className(classIndex), prob: probs[classIndex], logit: logits[classIndex],
-        layer: m.usesLayer ? o.layer : 'input', method: o.method,
+        layer: m.usesLayer ? o.layer : 'input', method: o.method, imageKey: key, reusedForward: reused,
         cam: { width: map.width, height: map.height, channels: map.channels, data: map.data },
         heatmap: imageOf(heatmap, width, height), overlay: imageOf(overlay, width, height),
         timings,
       };
       if (o.metrics) {
         await pause(signal);
+        step('metrics', { classIndex, passes: 2 * o.metrics.steps + 3 }); // hook: the core's passes will report here
         const t3 = now();
         r.metrics = { ...this._run(() => this.core.metrics(map, classIndex, o.metrics)), baseline: o.metrics.baseline };
         timings.metrics = now() - t3;
       }
       results.push(r);
     }
+    step('done');
     return o.topK !== undefined ? results : results[0];
+  }
+
+  // ---- the kept pass, render, activations ---------------------------------------------
+  /** Forward pass on the pixels unless the model's last one ran on the same pixels at the same
+   *  input size (then nothing runs): {forward ms, key, reused}. A failed pass forgets. */
+  _forwardKept(pixels, width, height, inputSize, key = imageKey(pixels, width, height, inputSize)) {
+    if (this._kept && this._kept.key === key) return { forward: 0, key, reused: true };
+    this._kept = null;
+    const t0 = now();
+    this._run(() => (inputSize === 299 ? this.core.forwardImage(pixels, width, height, 4)
+      : this.core.forwardImage(pixels, width, height, 4, width * 4, inputSize)));
+    this._kept = { key, pixels, width, height };
+    return { forward: now() - t0, key, reused: false };
+  }
+
+  /** Forget the kept pass (the next call runs the network). */
+  forget() { this._kept = null; }
+
+  /** The pixels of the kept pass when its key is `key`, else null. */
+  keptImage(key) {
+    return this._kept && this._kept.key === key ? { data: this._kept.pixels, width: this._kept.width, height: this._kept.height } : null;
+  }
+
+  /**
+   * Heatmap and overlay of a raw map (an explanation's `cam`) on RGBA pixels: no network pass.
+   * @param {{width: number, height: number, channels: number, data: Float32Array}} cam
+   * @returns {{heatmap, overlay, timings: {render: number}}}
+   */
+  render(cam, pixels, width, height, options = {}) {
+    if (this.disposed) throw new GradCamError(ErrorCode.DISPOSED, 'this engine was disposed');
+    const o = checkRenderOptions(options, this.colormaps());
+    checkImage(pixels, width, height);
+    if (!cam || !(cam.data instanceof Float32Array) || ![1, 3].includes(cam.channels) || !(cam.width >= 1 && cam.height >= 1)
+      || cam.data.length !== cam.width * cam.height * cam.channels) {
+      throw new GradCamError(ErrorCode.INVALID_ARGUMENT, 'cam must be {width, height, channels: 1 or 3, data: Float32Array of width * height * channels}');
+    }
+    const t0 = now();
+    const { heatmap, overlay } = this._run(() => this.core.render(cam, pixels, width, height, { ...o, channels: 4 }));
+    return { heatmap: imageOf(heatmap, width, height), overlay: imageOf(overlay, width, height), timings: { render: now() - t0 } };
+  }
+
+  /** A layer's activation for the pixels (the kept pass when it is theirs):
+   *  {layer, shape: [1, H, W, C], data: Float32Array (NHWC), imageKey, reusedForward, timings}. */
+  activation(pixels, width, height, layer, { inputSize = 299 } = {}) {
+    return this._serial(() => {
+      if (this.disposed) throw new GradCamError(ErrorCode.DISPOSED, 'this engine was disposed');
+      if (!this.layers().some((l) => l.name === layer)) throw new GradCamError(ErrorCode.LAYER_UNKNOWN, `no layer named '${layer}' (see layers())`);
+      checkImage(pixels, width, height);
+      if (!this.core.model) throw new GradCamError(ErrorCode.NOT_LOADED, 'no weights are loaded: load weights first');
+      try {
+        const { forward, key, reused } = this._forwardKept(pixels, width, height, inputSize);
+        const { shape, data } = this._run(() => this.core.activation(layer));
+        return { layer, shape, data, imageKey: key, reusedForward: reused, timings: { forward } };
+      } catch (e) {
+        this.forget();
+        throw e;
+      }
+    });
   }
 
   dispose() {
@@ -322,6 +390,23 @@ export class Engine {
       throw toGradCamError(e);
     }
   }
+}
+
+/** The stages an explain runs, for its progress: the forward pass unless it is kept, then per
+ *  class the map and (with metrics) the metrics. */
+function stepsOf(o, reused) {
+  const classes = o.topK ?? 1;
+  return [...(reused ? [] : ['forward']), ...Array.from({ length: classes * (o.metrics ? 2 : 1) })];
+}
+
+/** onProgress({phase: 'explain', done, total, stage, ...}) before each stage and at the end. */
+function stepReporter(onProgress, total) {
+  let done = 0;
+  return (stage, extra = {}) => {
+    if (!onProgress) return;
+    const p = { phase: 'explain', done: stage === 'done' ? total : done++, total, stage, ...extra };
+    try { onProgress(p); } catch { /* the caller's bug must not stop the explanation */ }
+  };
 }
 
 function countTensors(file) {

@@ -80,7 +80,7 @@ export function toGradCamError(e) {
 
 /** Defaults of explain() (also in web/README.md and index.d.ts). */
 export const EXPLAIN_DEFAULTS = Object.freeze({
-  method: 'gradcam', layer: 'block14_sepconv2_act', colormap: 'jet', alpha: 0.4, blend: 'additive',
+  method: 'gradcam', layer: 'block14_sepconv2_act', colormap: 'jet', alpha: 0.4, blend: 'additive', scale: 'max',
   metricsSteps: 16, metricsBaseline: 'blur', inputSize: 299,
 });
 
@@ -103,7 +103,7 @@ const show = (v) => (typeof v === 'string' ? `'${v}'` : typeof v === 'object' &&
  * @param {object} [options] what the caller passed (signal and unknown top-level keys are ignored)
  * @param {{layers: string[], methods: {name: string, channels: number}[], colormaps: string[]}} known
  * @returns {{classIndex: number|undefined, topK: number|undefined, layer: string, method: string,
- *   colormap: string, alpha: number, blend: 'additive'|'alpha', methodOptions: object,
+ *   colormap: string, alpha: number, blend: 'additive'|'alpha', scale: 'max'|'percentile', methodOptions: object,
  *   metrics: null | {steps: number, baseline: 'blur'|'mean'}, inputSize: number}}
  */
 export function checkExplainOptions(options, known) {
@@ -129,18 +129,7 @@ export function checkExplainOptions(options, known) {
   if (typeof layer !== 'string' || !known.layers.includes(layer)) {
     throw bad(ErrorCode.LAYER_UNKNOWN, `no layer named ${show(layer)} (see layers())`);
   }
-  const colormap = o.colormap ?? d.colormap;
-  if (!known.colormaps.includes(colormap)) {
-    throw bad(ErrorCode.INVALID_ARGUMENT, `colormap must be one of ${known.colormaps.join(', ')}, not ${show(colormap)}`);
-  }
-  const alpha = o.alpha ?? d.alpha;
-  if (!(typeof alpha === 'number' && alpha >= 0 && alpha <= 1)) {
-    throw bad(ErrorCode.INVALID_ARGUMENT, `alpha must be a number in 0..1, not ${show(alpha)}`);
-  }
-  const blend = o.blend ?? d.blend;
-  if (blend !== 'additive' && blend !== 'alpha') {
-    throw bad(ErrorCode.INVALID_ARGUMENT, `blend must be 'additive' or 'alpha', not ${show(blend)}`);
-  }
+  const { colormap, alpha, blend, scale } = checkRenderOptions(o, known.colormaps);
   const mo = o.methodOptions ?? {};
   if (typeof mo !== 'object') throw bad(ErrorCode.INVALID_ARGUMENT, `methodOptions must be an object, not ${show(mo)}`);
   const methodOptions = {};
@@ -169,7 +158,37 @@ export function checkExplainOptions(options, known) {
     metrics = { steps, baseline };
   }
   return {
-    classIndex: classIndex ?? undefined, topK: topK ?? undefined, layer, method, colormap, alpha, blend, methodOptions, metrics,
+    classIndex: classIndex ?? undefined, topK: topK ?? undefined, layer, method, colormap, alpha, blend, scale, methodOptions, metrics,
     inputSize,
   };
+}
+
+/** How a map's values become colours: the keras.io scale, or the pixel-attribution papers' one. */
+export const SCALES = Object.freeze(['max', 'percentile']);
+
+/**
+ * Check the rendering options (explain() and render()) and fill in the defaults.
+ * @param {{colormap?: string, alpha?: number, blend?: string, scale?: string}} o
+ * @param {string[]} colormaps the core's colormap names
+ * @returns {{colormap: string, alpha: number, blend: 'additive'|'alpha', scale: 'max'|'percentile'}}
+ */
+export function checkRenderOptions(o, colormaps) {
+  const d = EXPLAIN_DEFAULTS;
+  const colormap = o.colormap ?? d.colormap;
+  if (!colormaps.includes(colormap)) {
+    throw bad(ErrorCode.INVALID_ARGUMENT, `colormap must be one of ${colormaps.join(', ')}, not ${show(colormap)}`);
+  }
+  const alpha = o.alpha ?? d.alpha;
+  if (!(typeof alpha === 'number' && alpha >= 0 && alpha <= 1)) {
+    throw bad(ErrorCode.INVALID_ARGUMENT, `alpha must be a number in 0..1, not ${show(alpha)}`);
+  }
+  const blend = o.blend ?? d.blend;
+  if (blend !== 'additive' && blend !== 'alpha') {
+    throw bad(ErrorCode.INVALID_ARGUMENT, `blend must be 'additive' or 'alpha', not ${show(blend)}`);
+  }
+  const scale = o.scale ?? d.scale;
+  if (!SCALES.includes(scale)) {
+    throw bad(ErrorCode.INVALID_ARGUMENT, `scale must be one of ${SCALES.join(', ')}, not ${show(scale)}`);
+  }
+  return { colormap, alpha, blend, scale };
 }

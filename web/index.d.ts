@@ -112,6 +112,9 @@ export interface LoadOptions {
   h5wasmUrl?: string;
   /** URL of worker.js, when a bundler moved it. Default new URL('./worker.js', import.meta.url). */
   workerUrl?: string | URL;
+  /** Milliseconds after an abort of the running call at which a worker that has not answered
+   *  is replaced by a fresh one (same compiled module and weights). Default false: wait. */
+  restartOnAbort?: number | false;
 }
 
 export interface ClassScore {
@@ -131,6 +134,8 @@ export interface ClassifyOptions {
 
 export interface ClassifyResult {
   top: ClassScore[];
+  imageKey: string;
+  reusedForward: boolean;
   logits: Float32Array;
   probs: Float32Array;
   /** milliseconds: decode (pixels in the worker), forward (the network), total (call to answer) */
@@ -141,7 +146,10 @@ export interface ClassifyResult {
 export type Method =
   | 'gradcam' | 'gradcam++' | 'hirescam' | 'xgradcam' | 'layercam' | 'eigencam' | 'scorecam'
   | 'saliency' | 'guided-backprop' | 'guided-gradcam' | 'smoothgrad' | 'integrated-gradients';
-export type Colormap = 'jet' | 'viridis' | 'inferno' | 'turbo' | 'gray';
+export type Colormap = 'jet' | 'viridis' | 'inferno' | 'turbo' | 'gray' | 'diverging';
+/** 'max': keras.io's scale (divide by the maximum; signed maps min-max); 'percentile': the
+ *  pixel-attribution papers' (clipped at the 99th percentile of |v|; signed and RGB maps around 0.5). */
+export type Scale = 'max' | 'percentile';
 
 export interface MethodInfo {
   name: Method;
@@ -190,6 +198,11 @@ interface ExplainOptionsBase {
   /** 'additive' (default, keras.io: image + alpha * heatmap, rescaled to 0..255) or 'alpha'
    *  ((1 - alpha) * image + alpha * heatmap). */
   blend?: 'additive' | 'alpha';
+  /** How the map's values become colours. Default 'max'. */
+  scale?: Scale;
+  /** Called before each stage (forward unless the kept pass is reused, map per class, metrics)
+   *  and at the end (done === total). */
+  onProgress?: (p: ExplainProgress) => void;
   /** Settings of the chosen method. */
   methodOptions?: MethodOptions;
   /** Also compute faithfulness metrics (true: steps 16, baseline 'blur'); 1-channel methods only,
@@ -201,6 +214,20 @@ interface ExplainOptionsBase {
   /** Rejects with ABORTED; a running explain stops after its current step (forward pass,
    *  one class's map, metrics). */
   signal?: AbortSignal;
+}
+
+export interface ExplainProgress {
+  phase: 'explain';
+  /** stages finished, of total */
+  done: number;
+  total: number;
+  stage: 'forward' | 'map' | 'metrics' | 'done';
+  /** map and metrics: the class of that stage */
+  classIndex?: number;
+  /** map: the method */
+  method?: Method;
+  /** metrics: its forward passes (2 * steps + 3) */
+  passes?: number;
 }
 
 export interface ExplainOptions extends ExplainOptionsBase {
@@ -253,9 +280,42 @@ export interface ExplainResult {
   overlay: ImageData;
   /** When `metrics` was asked for. */
   metrics?: ExplainMetrics;
+  /** The key of the image in the worker's kept-pass cache (render() uses it). */
+  imageKey: string;
+  /** True when the worker reused its kept forward pass (then timings.forward is 0). */
+  reusedForward: boolean;
   /** Milliseconds: decode (pixels in the worker), forward (the one forward pass, shared by topK
    *  results), explain (this class's map), render, metrics, total (call to answer). */
   timings: { decode: number; forward: number; explain: number; render: number; metrics?: number; total: number };
+}
+
+export interface RenderOptions {
+  colormap?: Colormap;
+  alpha?: number;
+  blend?: 'additive' | 'alpha';
+  scale?: Scale;
+  /** The image to draw on when the worker no longer keeps the explanation's (default: the one
+   *  the explanation was computed from). */
+  image?: ImageInput;
+  signal?: AbortSignal;
+}
+
+export interface RenderResult {
+  heatmap: ImageData;
+  overlay: ImageData;
+  /** ms: render (in the worker), total (call to answer) */
+  timings: { render: number; total: number };
+}
+
+export interface ActivationResult {
+  layer: string;
+  /** [1, H, W, C] */
+  shape: number[];
+  /** NHWC */
+  data: Float32Array;
+  imageKey: string;
+  reusedForward: boolean;
+  timings: { forward: number };
 }
 
 export interface LayerInfo {
@@ -290,6 +350,15 @@ export declare class GradCam {
   explain(image: ImageInput, options?: ExplainOptions): Promise<ExplainResult>;
   /** Explain each of the `topK` best classes after one forward pass: one result per class, best first. */
   explain(image: ImageInput, options: ExplainTopKOptions): Promise<ExplainResult[]>;
+  /** Colour an explanation's map again (no network pass): in the worker's core, on the image it
+   *  keeps, or the explanation's image sent again. Also takes a bare `{cam}` with `image`. */
+  render(explanation: Pick<ExplainResult, 'cam'> & Partial<Pick<ExplainResult, 'imageKey'>>, options?: RenderOptions): Promise<RenderResult>;
+  /** A layer's activation for an image (the kept forward pass when it is that image's). */
+  activation(image: ImageInput, layer: string, options?: { inputSize?: number; signal?: AbortSignal }): Promise<ActivationResult>;
+  /** Drop the worker's kept forward pass. */
+  forget(options?: { signal?: AbortSignal }): Promise<boolean>;
+  /** How many times restartOnAbort replaced the worker. */
+  readonly restarts?: number;
   /** Change the thread count (threaded build; at most 4). Resolves to the count used. */
   setThreads(threads: number, options?: { signal?: AbortSignal }): Promise<number>;
   /** Memory in use: bytes of the worker's WebAssembly memory (grows on demand up to 2 GB, never shrinks). */
@@ -297,7 +366,7 @@ export declare class GradCam {
   layers(): LayerInfo[];
   /** The explanation methods, in the core's order. */
   methods(): MethodInfo[];
-  /** The colormaps: ['jet', 'viridis', 'inferno', 'turbo', 'gray']. */
+  /** The colormaps: ['jet', 'viridis', 'inferno', 'turbo', 'gray', 'diverging']. */
   colormaps(): Colormap[];
   info(): Info;
   /** Frees the module and ends the worker and its thread workers; pending calls reject with DISPOSED. */

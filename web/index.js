@@ -9,8 +9,10 @@
 // dedicated module worker (worker.js), one call at a time, in the order the calls were made.
 // A call waiting in the queue is dropped when its AbortSignal fires; the running one is told
 // to stop (downloads and conversions stop; a forward pass or an explanation step finishes,
-// then the call stops and its result is dropped).
-import { checkExplainOptions, ErrorCode, GradCamError } from './errors.js';
+// then the call stops and its result is dropped). With `restartOnAbort: ms`, a running call
+// that has not stopped within ms of its abort has its worker replaced by a fresh one (same
+// compiled module, same weights), so a long multi-pass explanation never holds up the queue.
+import { checkExplainOptions, checkRenderOptions, ErrorCode, GradCamError } from './errors.js';
 
 export { ErrorCode, GradCamError };
 
@@ -49,8 +51,11 @@ export class GradCam {
    */
   static async load(options = {}) {
     const {
-      weights, wasmBase, threads, onProgress, signal, dtype = 'f16', h5wasmUrl, workerUrl,
+      weights, wasmBase, threads, onProgress, signal, dtype = 'f16', h5wasmUrl, workerUrl, restartOnAbort = false,
     } = options;
+    if (restartOnAbort !== false && !(typeof restartOnAbort === 'number' && restartOnAbort >= 0)) {
+      throw new GradCamError(ErrorCode.INVALID_ARGUMENT, `restartOnAbort must be false or a number of milliseconds, not ${restartOnAbort}`);
+    }
     if (signal && signal.aborted) throw aborted();
     const f = detectFeatures();
     if (!f.wasm || !f.worker || !f.offscreen) {
@@ -69,18 +74,11 @@ export class GradCam {
     const base = new URL(wasmBase ?? './', wasmBase === undefined ? import.meta.url : globalThis.location?.href ?? import.meta.url);
     if (!base.href.endsWith('/')) base.pathname += '/';
 
-    let worker;
+    const boot = { workerUrl, init: { wasmBase: base.href, mode, threads: mode === 'threaded' ? wanted : 1, simd: f.simd } };
+    const gc = new GradCam(startWorker(workerUrl), { dtype, h5wasmUrl, restartOnAbort, boot });
     try {
-      worker = workerUrl
-        ? new Worker(workerUrl, { type: 'module', name: 'xception-gradcam' })
-        : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'xception-gradcam' });
-    } catch (e) {
-      throw new GradCamError(ErrorCode.WORKER_FAILED, `could not start the worker: ${e.message || e}`);
-    }
-    const gc = new GradCam(worker, { dtype, h5wasmUrl });
-    try {
-      const r = await gc._call('init', { wasmBase: base.href, mode, threads: mode === 'threaded' ? wanted : 1, simd: f.simd },
-        { signal, onProgress });
+      const r = await gc._call('init', boot.init, { signal, onProgress });
+      boot.wasmModule = r.wasmModule;
       gc._info = r.info;
       gc._layers = r.layers;
       gc._methods = r.methods;
@@ -95,8 +93,10 @@ export class GradCam {
 
   /** @private use GradCam.load() */
   constructor(worker, defaults) {
-    this._worker = worker;
     this._defaults = defaults;
+    this._images = new WeakMap(); // result -> the image it was computed from (render() sends it when the worker no longer keeps it)
+    this._weightsSource = null; // what the last successful loadWeights() loaded, for a restarted worker
+    this._attach(worker);
     this._queue = []; // calls not yet sent: {id, op, args, prepare, resolve, reject, signal, onProgress}
     this._current = null; // the call the worker is running
     this._nextId = 1;
@@ -105,6 +105,10 @@ export class GradCam {
     this._layers = [];
     this._methods = [];
     this._colormaps = [];
+  }
+
+  _attach(worker) {
+    this._worker = worker;
     worker.onmessage = (ev) => this._onMessage(ev.data);
     worker.onerror = (ev) => {
       if (ev.preventDefault) ev.preventDefault();
@@ -121,16 +125,24 @@ export class GradCam {
    * (`converted`, an ArrayBuffer), to store and load next time without converting again.
    */
   loadWeights(weights, { signal, onProgress, dtype = this._defaults.dtype, h5wasmUrl = this._defaults.h5wasmUrl, keepConverted = false } = {}) {
+    // a restartable instance keeps what it loaded (a .h5 as its converted file, a buffer as a Blob)
+    const keep = this._defaults.restartOnAbort !== false;
+    let source;
     return this._call('weights', null, {
       signal, onProgress,
       prepare: () => {
-        const source = weightsSource(weights);
-        return { args: { source, dtype, h5wasmUrl, keepConverted: !!keepConverted }, transfer: [] };
+        source = weightsSource(weights);
+        return { args: { source, dtype, h5wasmUrl, keepConverted: !!keepConverted || keep }, transfer: [] };
       },
     }).then((r) => {
       this._info = r.info;
+      this._keptKey = null;
+      if (keep) {
+        this._weightsSource = r.converted ? { blob: new Blob([r.converted]) }
+          : source.bytes ? { blob: new Blob([source.bytes]) } : source;
+      }
       const out = { format: r.format, bytes: r.bytes, params: r.params };
-      if (r.converted) out.converted = r.converted.buffer;
+      if (r.converted && keepConverted) out.converted = r.converted.buffer;
       return out;
     });
   }
@@ -149,6 +161,7 @@ export class GradCam {
       },
     }).then((r) => {
       r.timings.total = performance.now() - t0;
+      this._keptKey = r.imageKey;
       return r;
     });
   }
@@ -174,15 +187,75 @@ export class GradCam {
     }
     return this._call('explain', null, {
       signal: options && options.signal,
+      onProgress: options && options.onProgress,
       prepare: async () => {
         const img = await imageMessage(image);
         return { args: { image: img.message, options: o }, transfer: img.transfer };
       },
     }).then((r) => {
       const total = performance.now() - t0;
-      for (const x of Array.isArray(r) ? r : [r]) x.timings.total = total;
+      for (const x of Array.isArray(r) ? r : [r]) {
+        x.timings.total = total;
+        this._keptKey = x.imageKey;
+        this._images.set(x, image);
+      }
       return r;
     });
+  }
+
+  /**
+   * Colour an explanation again (another colormap, alpha, blend or scale) with no network
+   * pass: the worker keeps the image of its last forward pass; an explanation of another image
+   * has that image sent again (the one it was computed from, or `image`).
+   * @returns {Promise<{heatmap: ImageData, overlay: ImageData, timings: {render: number, total: number}}>}
+   */
+  render(explanation, options = {}) {
+    if (this._disposed) return Promise.reject(disposed());
+    let o;
+    try {
+      if (!explanation || !explanation.cam) throw new GradCamError(ErrorCode.INVALID_ARGUMENT, 'render() needs an explanation (a result of explain(), or {cam})');
+      o = checkRenderOptions(options || {}, this._colormaps);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const t0 = performance.now();
+    const image = options.image ?? this._images.get(explanation);
+    const { cam } = explanation;
+    const send = (withImage) => this._call('render', null, {
+      signal: options.signal,
+      prepare: async () => {
+        const img = withImage ? await imageMessage(image) : null;
+        const args = { cam: { width: cam.width, height: cam.height, channels: cam.channels, data: cam.data }, imageKey: explanation.imageKey, image: img && img.message, options: o };
+        return { args, transfer: img ? img.transfer : [] };
+      },
+    });
+    const sendImage = image != null && (!explanation.imageKey || explanation.imageKey !== this._keptKey);
+    return send(sendImage).catch((e) => {
+      if (e.detail === 'IMAGE_NOT_KEPT' && image != null && !sendImage) return send(true);
+      throw e;
+    }).then((r) => { r.timings.total = performance.now() - t0; return r; });
+  }
+
+  /**
+   * A layer's activation for an image (the worker's kept forward pass when it is that image's):
+   * {layer, shape: [1, H, W, C], data: Float32Array (NHWC), imageKey, reusedForward, timings}.
+   */
+  activation(image, layer, { inputSize = 299, signal } = {}) {
+    if (this._disposed) return Promise.reject(disposed());
+    if (!this._layers.some((l) => l.name === layer)) return Promise.reject(new GradCamError(ErrorCode.LAYER_UNKNOWN, `no layer named '${layer}' (see layers())`));
+    return this._call('activation', null, {
+      signal,
+      prepare: async () => {
+        const img = await imageMessage(image);
+        return { args: { image: img.message, layer, inputSize }, transfer: img.transfer };
+      },
+    }).then((r) => { this._keptKey = r.imageKey; return r; });
+  }
+
+  /** Drop the worker's kept forward pass (the next call runs the network again). */
+  forget({ signal } = {}) {
+    this._keptKey = null;
+    return this._call('forget', {}, { signal });
   }
 
   /** Change the number of threads (threaded build only; capped at 4). Resolves to the count used. */
@@ -202,7 +275,7 @@ export class GradCam {
   /** The explanation methods: [{name, usesLayer, channels, description}], in the core's order. */
   methods() { this._alive(); return this._methods.map((m) => ({ ...m })); }
 
-  /** Colormap names for the heatmaps: jet, viridis, inferno, turbo, gray. */
+  /** Colormap names for the heatmaps: jet, viridis, inferno, turbo, gray, diverging. */
   colormaps() { this._alive(); return this._colormaps.slice(); }
 
   /** {mode: 'threaded'|'single', threads, simd, version, loaded} */
@@ -225,7 +298,7 @@ export class GradCam {
   // ---- the queue ------------------------------------------------------------------------
   _alive() { if (this._disposed) throw disposed(); }
 
-  _call(op, args, { signal, onProgress, prepare } = {}) {
+  _call(op, args, { signal, onProgress, prepare, front = false } = {}) {
     if (this._disposed) return Promise.reject(disposed());
     if (signal && signal.aborted) return Promise.reject(aborted());
     return new Promise((resolve, reject) => {
@@ -240,11 +313,15 @@ export class GradCam {
       const onAbort = () => {
         const i = this._queue.indexOf(call);
         if (i >= 0) this._queue.splice(i, 1);
-        else if (this._current === call) this._worker.postMessage({ type: 'abort', id: call.id });
+        else if (this._current === call) {
+          this._worker.postMessage({ type: 'abort', id: call.id });
+          this._restartIfStuck(call);
+        }
         call.reject(aborted());
       };
       if (signal) signal.addEventListener('abort', onAbort, { once: true });
-      this._queue.push(call);
+      if (front) this._queue.unshift(call);
+      else this._queue.push(call);
       this._pump();
     });
   }
@@ -279,6 +356,41 @@ export class GradCam {
     }
   }
 
+  // ---- restart on abort ----------------------------------------------------------------
+  /** After an abort of the running call: if the worker has not answered within
+   *  restartOnAbort ms, replace it (the core cannot stop inside one multi-pass call). */
+  _restartIfStuck(call) {
+    const ms = this._defaults.restartOnAbort;
+    if (ms === false || !this._defaults.boot.wasmModule) return;
+    clearTimeout(this._stuckTimer);
+    this._stuckTimer = setTimeout(() => {
+      if (this._current === call && !this._disposed) this._restart();
+    }, ms);
+  }
+
+  _restart() {
+    const { boot } = this._defaults;
+    this._worker.onmessage = null;
+    this._worker.onerror = null;
+    this._worker.terminate();
+    this._current = null;
+    this._keptKey = null;
+    this.restarts = (this.restarts || 0) + 1;
+    let worker;
+    try {
+      worker = startWorker(boot.workerUrl);
+    } catch (e) {
+      this._fail(e);
+      return;
+    }
+    this._attach(worker);
+    // the fresh worker's init and weights go before every waiting call
+    const failed = (e) => this._fail(new GradCamError(ErrorCode.WORKER_FAILED, `the worker could not be restarted: ${e.message || e}`));
+    const weights = this._weightsSource;
+    if (weights) this._call('weights', { source: weights, dtype: this._defaults.dtype, h5wasmUrl: this._defaults.h5wasmUrl }, { front: true }).catch(failed);
+    this._call('init', { ...boot.init, wasmModule: boot.wasmModule }, { front: true }).catch(failed);
+  }
+
   _onMessage(msg) {
     const call = this._current;
     if (!call || msg.id !== call.id) return; // a late answer to a call that was disposed of
@@ -289,6 +401,7 @@ export class GradCam {
       return;
     }
     this._current = null;
+    clearTimeout(this._stuckTimer);
     if (msg.type === 'result') call.resolve(msg.value);
     else call.reject(GradCamError.from(msg.error));
     this._pump();
@@ -300,6 +413,16 @@ export class GradCam {
     for (const c of this._queue.splice(0)) c.reject(err);
     this._disposed = true;
     this._worker.terminate();
+  }
+}
+
+function startWorker(workerUrl) {
+  try {
+    return workerUrl
+      ? new Worker(workerUrl, { type: 'module', name: 'xception-gradcam' })
+      : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'xception-gradcam' });
+  } catch (e) {
+    throw new GradCamError(ErrorCode.WORKER_FAILED, `could not start the worker: ${e.message || e}`);
   }
 }
 

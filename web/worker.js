@@ -1,10 +1,15 @@
 // worker.js - the dedicated module Web Worker that does all the computation of one GradCam
 // instance. It runs one call at a time (the page side queues them), in this protocol:
-//   page -> worker  {type: 'call', id, op, args}     op: init | weights | classify | explain | memory | threads | dispose
+//   page -> worker  {type: 'call', id, op, args}     op: init | weights | classify | explain | render | activation |
+//                                                    memory | threads | forget | dispose
 //                   {type: 'abort', id}              cancel the running call (downloads, conversion)
 //   worker -> page  {type: 'result', id, value}      typed arrays in `value` are transferred
 //                   {type: 'error', id, error: {code, message, detail}}
-//                   {type: 'progress', id, progress: {phase, loaded, total}}
+//                   {type: 'progress', id, progress: {phase, loaded, total}}   (init, weights)
+//                   {type: 'progress', id, progress: {phase: 'explain', done, total, stage, ...}}   (explain:
+//                     before each stage: forward, map, metrics; done === total at the end)
+// init answers with the compiled WebAssembly.Module too, so the page can start a fresh worker
+// without compiling again (GradCam's restartOnAbort) by passing it back as args.wasmModule.
 // Images arrive as {kind: 'pixels', data, width, height}, {kind: 'bitmap', bitmap} or
 // {kind: 'blob', blob}; bitmaps and blobs are turned into RGBA pixels here with an
 // OffscreenCanvas, without colour management, at full resolution (the core resizes).
@@ -15,7 +20,7 @@ let engine = null;
 const running = new Map(); // call id -> AbortController
 
 const ops = {
-  async init({ wasmBase, mode, threads, simd }, ctl, progress) {
+  async init({ wasmBase, mode, threads, simd, wasmModule: compiled }, ctl, progress) {
     if (engine) throw new GradCamError(ErrorCode.INTERNAL, 'init called twice');
     const dir = new URL(mode === 'threaded' ? 'wasm-mt/' : 'wasm-st/', wasmBase).href;
     const glue = `${dir}gradcam.mjs`;
@@ -24,10 +29,10 @@ const ops = {
     try {
       const [mod, bytes] = await Promise.all([
         import(/* @vite-ignore */ /* webpackIgnore: true */ glue),
-        fetchBytes(`${dir}gradcam.wasm`, ctl.signal, (loaded, total) => progress({ phase: 'compile', loaded, total })),
+        compiled ? null : fetchBytes(`${dir}gradcam.wasm`, ctl.signal, (loaded, total) => progress({ phase: 'compile', loaded, total })),
       ]);
       factory = mod.default;
-      wasmModule = await WebAssembly.compile(bytes);
+      wasmModule = compiled || await WebAssembly.compile(bytes);
     } catch (e) {
       if (ctl.signal.aborted) throw new GradCamError(ErrorCode.ABORTED, 'the operation was aborted');
       if (e instanceof GradCamError && e.code === ErrorCode.OUT_OF_MEMORY) throw e;
@@ -37,7 +42,7 @@ const ops = {
       factory, wasmModule, mode, threads, simd,
       moduleOptions: { locateFile: (f) => dir + f, mainScriptUrlOrBlob: glue },
     });
-    return { info: engine.info(), layers: engine.layers(), methods: engine.methods(), colormaps: engine.colormaps() };
+    return { info: engine.info(), layers: engine.layers(), methods: engine.methods(), colormaps: engine.colormaps(), wasmModule };
   },
 
   async weights({ source, dtype, h5wasmUrl, keepConverted }, ctl, progress) {
@@ -67,15 +72,38 @@ const ops = {
 
   // forward -> explain -> render (-> metrics) for one class or the topK best; the maps, heatmaps
   // and overlays are transferred
-  async explain({ image, options }, ctl) {
+  async explain({ image, options }, ctl, progress) {
     need();
     const t0 = performance.now();
     const { data, width, height } = await pixelsOf(image);
     const decode = performance.now() - t0;
     abortCheck(ctl.signal);
-    const r = await engine.explain(data, width, height, options, { signal: ctl.signal });
+    const r = await engine.explain(data, width, height, options, { signal: ctl.signal, onProgress: progress });
     for (const x of Array.isArray(r) ? r : [r]) x.timings.decode = decode;
     return r;
+  },
+
+  // a map rendered again on the image of the kept pass (or the image sent along): no network pass
+  async render({ cam, imageKey, image, options }) {
+    need();
+    let px = imageKey ? engine.keptImage(imageKey) : null;
+    if (!px) {
+      if (!image) throw new GradCamError(ErrorCode.INVALID_ARGUMENT, 'the image of this explanation is no longer kept in the worker: pass it as the image option', 'IMAGE_NOT_KEPT');
+      px = await pixelsOf(image);
+    }
+    return engine.render(cam, px.data, px.width, px.height, options);
+  },
+
+  async activation({ image, layer, inputSize }) {
+    need();
+    const { data, width, height } = await pixelsOf(image);
+    return engine.activation(data, width, height, layer, { inputSize });
+  },
+
+  async forget() {
+    need();
+    engine.forget();
+    return true;
   },
 
   async memory() {

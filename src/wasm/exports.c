@@ -256,6 +256,17 @@ EXPORT int gcw_render(const float *map, int mh, int mw, int mc, const uint8_t *i
   return gc_render(&m, image, w, h, stride, (gc_pixel_format)channels, cmap, alpha, (gc_blend)blend, heat, over);
 }
 
+/* scale: 0 as gcw_render, 1 the 99th-percentile scale of the pixel-attribution papers */
+EXPORT int gcw_render_scaled(const float *map, int mh, int mw, int mc, const uint8_t *image, int w, int h, int stride,
+                             int channels, const char *cmap_name, int scale, float alpha, int blend, uint8_t *heat,
+                             uint8_t *over) {
+  gc_colormap cmap;
+  if (gc_colormap_from_name(cmap_name, &cmap) != GC_OK) return GC_ERR_INVALID_ARGUMENT;
+  gc_map m = {mh, mw, mc, map};
+  return gc_render_scaled(&m, image, w, h, stride, (gc_pixel_format)channels, cmap, (gc_scale)scale, alpha,
+                          (gc_blend)blend, heat, over);
+}
+
 /* out: deletion[steps+1], insertion[steps+1], deletion_auc, insertion_auc, average_drop,
  * increase_in_confidence (as 0/1) */
 EXPORT int gcw_metrics(gc_model *m, const float *map, int mh, int mw, int cls, int steps, int baseline, float *out) {

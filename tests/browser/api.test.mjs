@@ -154,7 +154,7 @@ describe('cross-origin isolated page (threaded build)', () => {
     assert.deepEqual(methods.filter((m) => !m.usesLayer).map((m) => m.name), ['saliency', 'guided-backprop', 'smoothgrad', 'integrated-gradients']);
     assert.deepEqual(methods.filter((m) => m.channels === 3).map((m) => m.name), ['guided-backprop', 'guided-gradcam']);
     assert.ok(methods.every((m) => m.description.length > 40), 'a description each');
-    assert.deepEqual(colormaps, ['jet', 'viridis', 'inferno', 'turbo', 'gray']);
+    assert.deepEqual(colormaps, ['jet', 'viridis', 'inferno', 'turbo', 'gray', 'diverging']);
     assert.equal(b.consoleLines.filter((l) => /COOP|Cross-Origin/.test(l.text)).length, 0, 'no isolation warning');
   });
 
@@ -356,7 +356,9 @@ describe('cross-origin isolated page (threaded build)', () => {
       const third = T.err(gc.classify(coffee, { signal: ctl.signal }));
       ctl.abort();
       const afterAbort = await Promise.all([first.then(T.plain), second, third]);
-      // aborting the running call rejects it at once; the instance goes on
+      // aborting the running call rejects it at once; the instance goes on (the kept forward
+      // pass is forgotten first, so the call has a pass to run)
+      await gc.forget();
       const ctl2 = new AbortController();
       const running = T.err(gc.classify(cat, { signal: ctl2.signal }));
       await new Promise((res) => setTimeout(res, 50));
@@ -469,8 +471,10 @@ describe('cross-origin isolated page (threaded build)', () => {
       }));
       out.abortMs = performance.now() - t0;
       out.sawDownload = sawDownload;
-      // dispose: the running call and queued ones reject with DISPOSED, later calls too
+      // dispose: the running call and queued ones reject with DISPOSED, later calls too (the
+      // kept forward pass forgotten first, so the running call has a pass to run)
       const blob = await T.blob(img);
+      await gc.forget();
       const running = T.err(gc.classify(blob));
       const queued = T.err(gc.classify(blob));
       await new Promise((res) => setTimeout(res, 30));

@@ -32,7 +32,7 @@ after(async () => {
 test('the tarball holds the JS, the types, both wasm flavours and the licence files, nothing else', () => {
   const files = new Set(packed.entries);
   for (const f of ['package.json', 'README.md', 'LICENSE', 'NOTICE', 'dist/index.js', 'dist/index.d.ts', 'dist/worker.js',
-    'dist/engine.js', 'dist/errors.js', 'dist/core.js', 'dist/convert.js',
+    'dist/engine.js', 'dist/errors.js', 'dist/core.js', 'dist/convert.js', 'dist/kept.js',
     'dist/wasm-st/gradcam.mjs', 'dist/wasm-st/gradcam.wasm',
     'dist/wasm-mt/gradcam.mjs', 'dist/wasm-mt/gradcam.wasm', 'dist/wasm-mt/gradcam.worker.js']) {
     assert.ok(files.has(f), `${f} is in the tarball`);

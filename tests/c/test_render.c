@@ -1,4 +1,5 @@
-/* test_render.c - normalisation guards, colormaps, upsampling and the two overlay modes. */
+/* test_render.c - normalisation guards, colormaps, upsampling, the two overlay modes and the
+ * percentile scale of the pixel-attribution maps. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,75 @@ static void test_colormaps(void) {
   CHECK_STATUS(gc_colormap_from_name("rainbow", &c), GC_ERR_INVALID_ARGUMENT);
 }
 
+static int cmp_float(const void *a, const void *b) {
+  const float x = *(const float *)a, y = *(const float *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* GC_SCALE_PERCENTILE: p = the 99th percentile of |v| (k = floor(0.99 (n - 1)) in sorted order,
+ * found here with qsort); non-negative maps min(v / p, 1), signed and RGB 0.5 + 0.5 v / p. */
+static void test_percentile_scale(void) {
+  enum { N = 100 };
+  static float v[N * N], sorted[N * N];
+  static uint8_t heat[N * N * 4];
+  for (int i = 0; i < N * N; i++) v[i] = (float)((i * 7919) % (N * N)); /* 0..9999, shuffled */
+  v[5] = NAN; /* counts as 0 (and 0 stays in the data: 5 * 7919 % 10000 = 9595 is gone) */
+  for (int i = 0; i < N * N; i++) sorted[i] = isfinite(v[i]) ? fabsf(v[i]) : 0.0f;
+  qsort(sorted, N * N, sizeof *sorted, cmp_float);
+  const float p = sorted[(int)(0.99 * (N * N - 1))];
+  gc_map m = {N, N, 1, v};
+  CHECK_STATUS(gc_render_scaled(&m, NULL, N, N, 0, GC_PIXEL_RGB8, GC_COLORMAP_GRAY, GC_SCALE_PERCENTILE, 0.4f,
+                                GC_BLEND_ALPHA, heat, NULL), GC_OK);
+  CHECK(p == 9899.0f, "by construction p99 is 9899 (9595 became a second 0), not %g", p);
+  int bad = 0;
+  for (int i = 0; i < N * N; i++) {
+    const float x = isfinite(v[i]) ? v[i] : 0.0f;
+    const float t = x / p > 1 ? 1 : x / p;
+    bad += abs(heat[4 * i] - (int)(t * 255.0f + 0.5f)) > 0;
+  }
+  CHECK(bad == 0, "grey = min(v / p99, 1) at every pixel (%d differ, p %g)", bad, p);
+  CHECK_STATUS(gc_render_scaled(&m, NULL, N, N, 0, GC_PIXEL_RGB8, GC_COLORMAP_GRAY, GC_SCALE_MAX, 0.4f,
+                                GC_BLEND_ALPHA, heat, NULL), GC_OK);
+  CHECK(heat[4 * 2] != (int)(v[2] / p * 255.0f + 0.5f), "the max scale differs (%d)", heat[4 * 2]);
+
+  /* a signed map with the diverging colormap: -p blue, 0 near-white, +p red */
+  float s3[3] = {-2, 0, 2};
+  gc_map ms = {1, 3, 1, s3};
+  uint8_t h3[12];
+  CHECK_STATUS(gc_render_scaled(&ms, NULL, 3, 1, 0, GC_PIXEL_RGB8, GC_COLORMAP_DIVERGING, GC_SCALE_PERCENTILE, 0.4f,
+                                GC_BLEND_ALPHA, h3, NULL), GC_OK);
+  CHECK(near(h3, 5, 48, 97) && near(h3 + 4, 247, 247, 247) && near(h3 + 8, 103, 0, 31),
+        "diverging: blue, white, red (%d %d %d / %d %d %d / %d %d %d)", h3[0], h3[1], h3[2], h3[4], h3[5], h3[6], h3[8],
+        h3[9], h3[10]);
+
+  /* an RGB map: zero is mid-grey, +-p saturates; the overlay is the same picture */
+  float g3[6] = {1, -1, 0, 0, 0, 0};
+  gc_map m3 = {1, 2, 3, g3};
+  const uint8_t img[6] = {10, 20, 30, 40, 50, 60};
+  uint8_t over[8];
+  CHECK_STATUS(gc_render_scaled(&m3, img, 2, 1, 6, GC_PIXEL_RGB8, GC_COLORMAP_JET, GC_SCALE_PERCENTILE, 0.4f,
+                                GC_BLEND_ALPHA, h3, over), GC_OK);
+  CHECK(near(h3, 255, 0, 128) && near(h3 + 4, 128, 128, 128) && !memcmp(h3, over, 8),
+        "RGB: 0.5 + 0.5 g / p (%d %d %d / %d %d %d)", h3[0], h3[1], h3[2], h3[4], h3[5], h3[6]);
+
+  /* a map that is zero but for a few pixels (p99 = 0): scaled by its largest magnitude instead */
+  static float sparse[N * N];
+  sparse[17] = 4.0f;
+  sparse[18] = 2.0f;
+  gc_map msp = {N, N, 1, sparse};
+  CHECK_STATUS(gc_render_scaled(&msp, NULL, N, N, 0, GC_PIXEL_RGB8, GC_COLORMAP_GRAY, GC_SCALE_PERCENTILE, 0.4f,
+                                GC_BLEND_ALPHA, heat, NULL), GC_OK);
+  CHECK(heat[4 * 17] == 255 && heat[4 * 18] == 128 && heat[0] == 0, "sparse map: v / max (%d %d)", heat[4 * 17],
+        heat[4 * 18]);
+  float zero[4] = {0, 0, 0, 0};
+  gc_map mz = {2, 2, 1, zero};
+  CHECK_STATUS(gc_render_scaled(&mz, NULL, 2, 2, 0, GC_PIXEL_RGB8, GC_COLORMAP_GRAY, GC_SCALE_PERCENTILE, 0.4f,
+                                GC_BLEND_ALPHA, heat, NULL), GC_OK);
+  CHECK(heat[0] == 0 && heat[12] == 0, "an all-zero map stays black, no NaN");
+  CHECK_STATUS(gc_render_scaled(&mz, NULL, 2, 2, 0, GC_PIXEL_RGB8, GC_COLORMAP_GRAY, (gc_scale)7, 0.4f,
+                                GC_BLEND_ALPHA, heat, NULL), GC_ERR_INVALID_ARGUMENT);
+}
+
 static void test_resize(void) {
   const float src[4] = {0, 1, 2, 3}; /* 2x2 */
   float dst[16];
@@ -112,6 +182,7 @@ static void test_resize(void) {
 int main(void) {
   test_normalize();
   test_colormaps();
+  test_percentile_scale();
   test_resize();
   return check_report("test_render");
 }

@@ -50,7 +50,7 @@ for (const flavour of ['st', 'mt']) {
       assert.equal(engine.layers().find((l) => l.name === 'block14_sepconv2_act').shape.join('x'), '1x10x10x2048');
       assert.equal(engine.layers().find((l) => l.name === 'block5_sepconv1_bn').shape.join('x'), '1x19x19x728');
       checkMethods(engine.methods());
-      assert.deepEqual(engine.colormaps(), ['jet', 'viridis', 'inferno', 'turbo', 'gray']);
+      assert.deepEqual(engine.colormaps(), ['jet', 'viridis', 'inferno', 'turbo', 'gray', 'diverging']);
 
       const img = decodePng(readFileSync(`${imagesDir}/${IMAGE}`));
       assert.throws(() => engine.classify(img.rgba, img.width, img.height), { code: ErrorCode.NOT_LOADED });
@@ -285,7 +285,7 @@ test('checkExplainOptions: defaults, and null means not given', () => {
   const known = { layers: ['block14_sepconv2_act', 'block8_sepconv3_act'], methods: [{ name: 'gradcam', channels: 1 }], colormaps: ['jet', 'gray'] };
   assert.deepEqual(checkExplainOptions(undefined, known), {
     classIndex: undefined, topK: undefined, layer: 'block14_sepconv2_act', method: 'gradcam', colormap: 'jet', alpha: 0.4,
-    blend: 'additive', methodOptions: {}, metrics: null, inputSize: 299,
+    blend: 'additive', scale: 'max', methodOptions: {}, metrics: null, inputSize: 299,
   });
   assert.deepEqual(checkExplainOptions({ classIndex: null, layer: null, metrics: true, methodOptions: { target: 'prob', seed: undefined } }, known).metrics,
     { steps: 16, baseline: 'blur' });

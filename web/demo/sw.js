@@ -8,7 +8,7 @@
 // stale; a copy of each answer is kept, and used when the network fails. The weights (.gcw,
 // .h5) are not handled here: the page keeps them itself in Cache Storage (demo.js), so they
 // are stored once. Nothing from another origin is ever fetched or cached.
-const VERSION = 'v1';
+const VERSION = 'v2';
 const CACHE = `xception-gradcam-app-${VERSION}`;
 const here = (p) => new URL(p, self.location.href).href;
 
@@ -16,11 +16,16 @@ const here = (p) => new URL(p, self.location.href).href;
 // repository; tools/site.mjs rewrites the line marked "layout" for the static site).
 const PACKAGE = { js: '../', wasm: '../../build/' }; // layout
 
+/** The page's modules (tests/js/demo-files.test.mjs checks this list against parts/). */
+const PARTS = ['batch', 'camera', 'compare', 'controls', 'dom', 'explain-view', 'features', 'jobs', 'layers-view',
+  'layout', 'plots', 'state', 'status', 'text', 'views', 'weights', 'zip'];
+
 /** What the page needs, cached when the worker installs. */
 const SHELL = [
   './', 'demo.js', 'demo.css', 'manifest.webmanifest', 'icons/icon-192.png', 'icons/icon.svg',
+  ...PARTS.map((p) => `parts/${p}.js`),
   ...['cat', 'cat-and-dog', 'coffee', 'eagle', 'astronaut', 'rocket'].flatMap((s) => [`samples/${s}.jpg`, `samples/thumbs/${s}.jpg`]),
-  ...['index.js', 'worker.js', 'engine.js', 'errors.js', 'core.js', 'convert.js'].map((f) => PACKAGE.js + f),
+  ...['index.js', 'worker.js', 'engine.js', 'errors.js', 'core.js', 'convert.js', 'kept.js'].map((f) => PACKAGE.js + f),
   ...['wasm-st/gradcam.mjs', 'wasm-st/gradcam.wasm', 'wasm-mt/gradcam.mjs', 'wasm-mt/gradcam.wasm',
     'wasm-mt/gradcam.worker.js'].map((f) => PACKAGE.wasm + f),
 ].map(here);
@@ -69,9 +74,18 @@ async function networkFirst(req, url) {
     }
     return res;
   } catch (e) {
-    const hit = req.mode === 'navigate'
-      ? await cache.match(req, { ignoreSearch: true }) || await cache.match(here('./'))
-      : await cache.match(req, { ignoreSearch: true });
+    if (req.mode === 'navigate') {
+      const hit = await cache.match(req, { ignoreSearch: true });
+      if (hit) return hit;
+      // the page answers only at its own address, where its relative links work: an address
+      // outside its folder (the site's root, which npm start redirects to the page) is sent there
+      const page = new URL(here('./'));
+      if (!url.pathname.startsWith(page.pathname)) return Response.redirect(page.href + url.search, 302);
+      const shell = await cache.match(here('./'));
+      if (shell) return shell;
+      throw e;
+    }
+    const hit = await cache.match(req, { ignoreSearch: true });
     if (hit) return hit;
     throw e;
   }
