@@ -353,8 +353,8 @@ static gc_status check_pair(const gc_spec *spec, const gc_source *src, const tar
     for (int w = 0; w < l->count && k < sizeof list; w++)
       k += (size_t)snprintf(list + k, sizeof list - k, "%s'%s'", w ? ", " : "", src->weights[l->first + w].label);
     static const char *const roles[GC_KIND_COUNT] = {
-        "", "a kernel", "depthwise and pointwise kernels", "gamma, beta, moving mean, moving variance (Keras 1: "
-        "running_std)", "kernel and bias"};
+        "", "a kernel", "depthwise and pointwise kernels",
+        ("gamma, beta, moving mean, moving variance (Keras 1: running_std)"), "kernel and bias"};
     /* what is missing first, the file's list last (a long message is cut at its end) */
     gc_set_error(err, errlen, "%s has %d weight%s, %s needs %d (%s); the file has %s", l->label, l->count,
                  l->count == 1 ? "" : "s", desc, t->count, roles[t->kind], list);
