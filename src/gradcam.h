@@ -307,6 +307,10 @@ void gc_import_free(gc_import *im);
 gc_status gc_weights_randomized(const void *gcw, size_t size, const char *from_layer, uint32_t seed, void **out,
                                 size_t *out_size, char *err, size_t errlen);
 
+/* The same from the weights a model was loaded from (it keeps them). */
+gc_status gc_model_randomized(const gc_model *model, const char *from_layer, uint32_t seed, void **out,
+                              size_t *out_size, char *err, size_t errlen);
+
 /* One call for one file held in memory (gc_import_* with progress ignored). */
 gc_status gc_import_memory(const void *bytes, size_t size, const void *labels, size_t labels_size, gc_dtype dtype,
                            void **gcw, size_t *gcw_size, char *err, size_t errlen);

@@ -184,6 +184,7 @@ static gc_status load_owned(uint8_t *bytes, size_t size, const gc_params *params
     return GC_ERR_OUT_OF_MEMORY;
   }
   m->wbytes = bytes;
+  m->wbytes_size = size;
   gc_status s = gc_weights_parse(bytes, size, &m->w, err, errlen);
   if (s == GC_OK) s = gc_weights_model(&m->w, &m->spec, &m->names, &m->nclasses, err, errlen);
   if (s == GC_OK) {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spec.h"
+#include "state.h"
 
 static uint32_t next(uint32_t *s) { /* xorshift32 */
   *s ^= *s << 13;
@@ -87,4 +87,10 @@ done:
   gc_names_free(names, nnames);
   gc_weights_release(&w);
   return s;
+}
+
+gc_status gc_model_randomized(const gc_model *m, const char *from_layer, uint32_t seed, void **out, size_t *out_size,
+                              char *err, size_t errlen) {
+  if (!m) return GC_ERR_INVALID_ARGUMENT;
+  return gc_weights_randomized(m->wbytes, m->wbytes_size, from_layer, seed, out, out_size, err, errlen);
 }

@@ -58,6 +58,7 @@ struct gc_model {
   size_t param_count;
   /* the weights, kept to create backward and pre-activation operators on demand */
   uint8_t *wbytes;
+  size_t wbytes_size;
   gc_weights w;
   /* backward scratch: three buffers of the largest gradient size */
   float *bscratch[3];

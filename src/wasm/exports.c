@@ -243,6 +243,10 @@ EXPORT int gcw_explain_detail(gc_model *m, const float **weights, const float **
   }
   return st;
 }
+EXPORT int gcw_model_randomized(gc_model *m, const char *layer, uint32_t seed, void **out, size_t *out_size, char *err,
+                                size_t errlen) {
+  return gc_model_randomized(m, layer, seed, out, out_size, err, errlen);
+}
 EXPORT int gcw_weights_randomized(const void *gcw, size_t size, const char *layer, uint32_t seed, void **out,
                                   size_t *out_size, char *err, size_t errlen) {
   return gc_weights_randomized(gcw, size, layer, seed, out, out_size, err, errlen);

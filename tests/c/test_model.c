@@ -299,6 +299,16 @@ static void test_randomized(void) {
   CHECK_STATUS(gc_weights_randomized(b, n, "block14_sepconv2_act", 1, &r2, &n2, err, sizeof err), GC_OK);
   CHECK_STATUS(gc_weights_randomized(b, n, "predictions", 1, &r3, &n3, err, sizeof err), GC_OK);
   CHECK(n1 == n && n2 == n1 && !memcmp(r1, r2, n1), "the same seed gives the same file");
+  {
+    gc_model *base = NULL;
+    void *r4 = NULL;
+    size_t n4 = 0;
+    CHECK_STATUS(gc_model_load_memory(b, n, NULL, &base, err, sizeof err), GC_OK);
+    CHECK_STATUS(gc_model_randomized(base, "block14_sepconv2_act", 1, &r4, &n4, err, sizeof err), GC_OK);
+    CHECK(n4 == n1 && r4 && !memcmp(r4, r1, n1), "from the model's kept weights: the same file");
+    gc_free(r4);
+    gc_model_free(base);
+  }
   gc_model *m[3] = {NULL, NULL, NULL};
   const void *files[3] = {b, r1, r3};
   const size_t sizes[3] = {n, n1, n3};
