@@ -411,8 +411,9 @@ describe('demo page with weights (threaded, served with COOP/COEP)', () => {
     const others = b.requests.filter((u) => !u.startsWith(`${b.origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
     assert.deepEqual(others, []);
     assert.ok(b.requests.some((u) => u.endsWith('/weights/xception.gcw')));
+    assert.ok(b.requests.some((u) => u.endsWith('/build/wasm-relaxed/gradcam.wasm')), 'the page\'s build (relaxed SIMD)');
+    // the other builds are fetched only by the service worker's install: its requests are seen too
     assert.ok(b.requests.some((u) => u.endsWith('/build/wasm-mt/gradcam.wasm')));
-    // the single-thread build is fetched only by the service worker's install: its requests are seen too
     assert.ok(b.requests.some((u) => u.endsWith('/build/wasm-st/gradcam.wasm')));
     assert.deepEqual(await page.evaluate(() => window.__csp), []);
     const errors = b.consoleLines.filter((l) => /^(error|pageerror)/.test(l) && !/ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(l));
