@@ -14,11 +14,13 @@
 // nothing promises they sum each output in the same order. Measured on the test machine (Zen 3,
 // AVX2 + FMA3): the logits and every layer's map of the CAM family are identical, and the
 // input-space maps (saliency, guided backpropagation, SmoothGrad, Integrated Gradients) differ
-// by 6e-8 to 9e-8 (rel L2), a few heatmap values by 1. The bound is 1e-6 (rel L2) for logits
-// and maps, and heatmap values within 1: ten times the largest measured difference, and far
-// below what a max pool's near tie would cost (a gradient routed to the other cell of a window
-// whose two values agree to ~6 digits changes deeper maps by 3e-5 to 2e-3:
-// maxpool-ties.test.mjs), so such a flip would fail here and has to be looked at, not absorbed.
+// by 6e-8 to 9e-8 (rel L2), a few heatmap values by 1. The bound is 2e-7 (rel L2) for logits
+// and maps, and heatmap values within 1: twice the largest measured difference, half the
+// distance to the portable arithmetic (so a relaxed build that stopped fusing would fail on a
+// CPU with FMA3), and far below what a max pool's near tie costs (a gradient routed to the
+// other cell of a window whose two values agree to ~6 digits changes deeper maps by 3e-5 to
+// 2e-3: maxpool-ties.test.mjs), so such a flip would fail here and has to be looked at, not
+// absorbed.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -33,7 +35,7 @@ import { Engine } from '../../web/engine.js';
 
 const weights = testWeights(1);
 const IMAGE = `${imagesDir}/skimage_chelsea.png`;
-const BOUND = 1e-6;
+const BOUND = 2e-7;
 const work = `${dataDir}/relaxed`;
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
@@ -110,9 +112,7 @@ function pixelDiff(a, b) {
   return { n, max };
 }
 
-const hasFma3 = () => / fma( |$)/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
-
-test('engine on the relaxed build equals the native CLI with --arithmetic fma (within 1e-6)', async () => {
+test('engine on the relaxed build equals the native CLI with --arithmetic fma (within 2e-7)', async () => {
   allowRelaxedSimd();
   const fma = cli(['predict', '--arithmetic', 'fma', '--weights', weights.f32, '--image', IMAGE, '--json', '--top', '5', '--threads', '2'], { json: true });
   const portable = cli(['predict', '--weights', weights.f32, '--image', IMAGE, '--json', '--top', '5'], { json: true });
@@ -131,7 +131,6 @@ test('engine on the relaxed build equals the native CLI with --arithmetic fma (w
     console.log(`  wasm-relaxed vs native CLI: logits rel L2 ${e.toExponential(2)} (fma), ${ep.toExponential(2)} (portable); forward ${out.timings.forward.toFixed(0)} ms`);
     assert.ok(e <= BOUND, `logits rel L2 ${e} vs the CLI's fma arithmetic`);
     assert.deepEqual(out.top.map((t) => t.index), fma.json.top.map((t) => t.index));
-    if (hasFma3()) assert.ok(ep > 0, 'on a CPU with FMA3 the fused kernels give other last bits than the portable ones');
 
     const top = fma.json.top.map((t) => t.index);
     const cases = [
