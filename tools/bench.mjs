@@ -241,6 +241,10 @@ try {
   log('this project: instantiate and load the weights');
   result.ours = { init: await ev('oursInit', { weightsUrl: `/test-data/${weights.split('/').pop()}`, threads: THREADS }) };
   result.ours.build_choice = oursBuild;
+  if (oursBuild.build === 'relaxed') { // the SIMD build beside it: what relaxed SIMD brings, in this run
+    log('this project, SIMD build (wasm-mt) for comparison');
+    result.ours_simd = { init: await ev('oursInit', { weightsUrl: `/test-data/${weights.split('/').pop()}`, threads: THREADS, folder: 'wasm-mt' }) };
+  }
   if (withTf) {
     log('TF.js: wasm backend, model, weights');
     result.tfjs = { init: await ev('tfInit', { weightsUrl: `/bench-data/${tfBase.split('/').pop()}`, threads: THREADS }) };
@@ -256,14 +260,16 @@ try {
   }
 
   log(`forward passes, alternating (${WARMUP} warm-up + ${RUNS} runs each)`);
-  const fo = [], ft = [], fr = [];
+  const fo = [], ft = [], fr = [], fs = [];
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const a = await ev('oursForward');
     const b = withTf ? await ev('tfForward') : null;
     const c = withOrt ? await ev('ortForward') : null;
-    if (i >= WARMUP) { fo.push(a); if (withTf) ft.push(b); if (withOrt) fr.push(c); }
+    const e = result.ours_simd ? await ev('oursForward', 'wasm-mt') : null;
+    if (i >= WARMUP) { fo.push(a); if (withTf) ft.push(b); if (withOrt) fr.push(c); if (e != null) fs.push(e); }
   }
   if (withOrt) result.ort.forward = stats(fr);
+  if (result.ours_simd) result.ours_simd.forward = stats(fs);
   result.ours.forward = stats(fo);
   result.ours.top1 = await ev('oursTop1');
   result.ours.heap_bytes_after_forward = await ev('oursHeapBytes');
@@ -359,6 +365,7 @@ if (result.native) {
   d.native_gflops = gflops(result.native.forward.median);
   d.ours_over_native = ours / result.native.forward.median;
 }
+if (result.ours_simd) d.ours_simd_gflops = gflops(result.ours_simd.forward.median);
 if (result.ort) {
   d.ort_gflops = gflops(result.ort.forward.median);
   d.ours_over_ort = ours / result.ort.forward.median;

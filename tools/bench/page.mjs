@@ -48,7 +48,8 @@ export async function peak({ counts, unroll = 4, reps = 7, ms = 60, threads = 2,
 }
 
 // ---- this project ---------------------------------------------------------------------------
-let core = null;
+let core = null; // the build the package takes here
+const others = {}; // folder -> Core: another build, timed beside it (the SIMD build next to the relaxed one)
 
 /** What the package would load here (threaded): {dir, build, relaxedSimd}. */
 export function oursBuild() {
@@ -56,23 +57,30 @@ export function oursBuild() {
   return { ...chooseBuild(f, { threaded: true }), relaxedSimd: f.relaxedSimd };
 }
 
-export async function oursInit({ weightsUrl, threads }) {
+/** Instantiate and load the build the package takes here, or with `folder` another one. */
+export async function oursInit({ weightsUrl, threads, folder }) {
   const bytes = new Uint8Array(await (await fetch(weightsUrl)).arrayBuffer());
-  const { dir: folder, build } = oursBuild();
+  const chosen = oursBuild();
+  const build = folder ? (folder === 'wasm-relaxed' ? 'relaxed' : 'simd') : chosen.build;
+  folder ??= chosen.dir;
   const dir = `/build/${folder}/`;
   const t0 = now();
   const { default: factory } = await import(`${dir}gradcam.mjs`);
-  core = await Core.create(factory, { locateFile: (f) => dir + f, mainScriptUrlOrBlob: `${dir}gradcam.mjs` });
+  const c = await Core.create(factory, { locateFile: (f) => dir + f, mainScriptUrlOrBlob: `${dir}gradcam.mjs` });
   const t1 = now();
-  core.load(bytes, { threads });
+  c.load(bytes, { threads });
   const t2 = now();
-  return { instantiate_ms: t1 - t0, load_ms: t2 - t1, threads: core.threads(), version: core.version(),
-    build, dir: folder, arithmetic: core.arithmetic(), cross_origin_isolated: globalThis.crossOriginIsolated === true };
+  if (folder === chosen.dir) core = c;
+  else others[folder] = c;
+  return { instantiate_ms: t1 - t0, load_ms: t2 - t1, threads: c.threads(), version: c.version(),
+    build, dir: folder, arithmetic: c.arithmetic(), cross_origin_isolated: globalThis.crossOriginIsolated === true };
 }
 
-export function oursForward() {
+/** One forward pass of the chosen build (or of the other build in `folder`): ms. */
+export function oursForward(folder) {
+  const c = folder ? others[folder] : core;
   const t0 = now();
-  core.forwardTensor(X, SIZE, SIZE);
+  c.forwardTensor(X, SIZE, SIZE);
   return now() - t0;
 }
 

@@ -29,6 +29,11 @@ export function benchTable(result, { THREADS, RUNS, WARMUP, CASES }) {
     row(`TF.js ${i.version} ${i.backend} (${i.threads} thr, simd ${i.simd}, mt ${i.multithread})`, result.tfjs.forward,
       `${f1(d.tfjs_gflops)} GFLOP/s = ${(100 * d.tfjs_fraction_of_peak).toFixed(0)}% of peak x ${THREADS} (${(100 * d.tfjs_fraction_of_concurrent_peak).toFixed(0)}%)`);
   }
+  if (result.ours_simd) {
+    const g = d.ours_simd_gflops;
+    row(`ours, wasm SIMD+threads (${result.ours_simd.init.threads} thr, for comparison)`, result.ours_simd.forward,
+      `${f1(g)} GFLOP/s = ${(100 * g / d.peak_x_threads_gflops).toFixed(0)}% of the mul+add peak x ${THREADS}; relaxed / SIMD ${f2(result.ours.forward.median / result.ours_simd.forward.median)}`);
+  }
   if (result.ort) {
     const i = result.ort.init;
     row(`ONNX Runtime Web ${i.version} wasm (${i.threads} thr)`, result.ort.forward,
