@@ -27,7 +27,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { cli, dataDir, imagesDir, relL2, root, testWeights } from './helpers.mjs';
+import { cli, dataDir, imagesDir, pixelDiff, relL2, root, testWeights } from './helpers.mjs';
 import { decodePng } from './png.mjs';
 import { allowRelaxedSimd, loadNodeCore, nodeFlavour, shutdownCore } from '../../tools/node-core.mjs';
 import { chooseBuild, detectFeatures } from '../../web/index.js';
@@ -98,18 +98,6 @@ async function relaxedEngine() {
   const { default: factory } = await import(pathToFileURL(`${dir}gradcam.mjs`).href);
   const wasmModule = await WebAssembly.compile(readFileSync(`${dir}gradcam.wasm`));
   return Engine.create({ factory, wasmModule, mode: 'threaded', threads: 2, build: 'relaxed', moduleOptions: { locateFile: (f) => dir + f } });
-}
-
-/** {n: values that differ, max: largest difference} of two byte arrays. */
-function pixelDiff(a, b) {
-  assert.equal(a.length, b.length);
-  let n = 0;
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (d) { n++; if (d > max) max = d; }
-  }
-  return { n, max };
 }
 
 test('engine on the relaxed build equals the native CLI with --arithmetic fma (within 2e-7)', async () => {
