@@ -2,10 +2,10 @@
  *
  * XNNPACK picks its micro-kernels once per process, from the CPU features cpuinfo reports.
  * On x86-64 with FMA3 it takes fused multiply-add kernels; the WebAssembly SIMD builds (wasm
- * SIMD has no fused multiply-add) take kernels that multiply, round, then add. The relaxed
- * SIMD build (wasm-relaxed, compiled with -mrelaxed-simd) takes XNNPACK's wasmrelaxedsimd
+ * SIMD has no fused multiply-add) take kernels that multiply, round, then add. (The relaxed
+ * SIMD build, wasm-relaxed, compiled with -mrelaxed-simd, takes XNNPACK's wasmrelaxedsimd
  * kernels, built on f32x4.relaxed_madd, which the engine fuses where the CPU has fused
- * multiply-add (x86 FMA3, ARM): its arithmetic is "fma", and it has no portable kernels. The f32 GEMM,
+ * multiply-add: its arithmetic is "fma", and it has no portable kernels.) The f32 GEMM,
  * IGEMM and depthwise kernels of both families sum each output in the same order (bias, then
  * tap by tap, channel by channel), so with the fused kernels out of the way the native build
  * computes exactly what the WebAssembly build computes: measured bit-identical activations,
