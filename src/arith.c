@@ -1,8 +1,11 @@
 /* arith.c - the process-wide choice of XNNPACK's arithmetic, and XNNPACK's start-up.
  *
  * XNNPACK picks its micro-kernels once per process, from the CPU features cpuinfo reports.
- * On x86-64 with FMA3 it takes fused multiply-add kernels; the WebAssembly build (wasm SIMD
- * has no fused multiply-add) takes kernels that multiply, round, then add. The f32 GEMM,
+ * On x86-64 with FMA3 it takes fused multiply-add kernels; the WebAssembly SIMD builds (wasm
+ * SIMD has no fused multiply-add) take kernels that multiply, round, then add. (The relaxed
+ * SIMD build, wasm-relaxed, compiled with -mrelaxed-simd, takes XNNPACK's wasmrelaxedsimd
+ * kernels, built on f32x4.relaxed_madd, which the engine fuses where the CPU has fused
+ * multiply-add: its arithmetic is "fma", and it has no portable kernels.) The f32 GEMM,
  * IGEMM and depthwise kernels of both families sum each output in the same order (bias, then
  * tap by tap, channel by channel), so with the fused kernels out of the way the native build
  * computes exactly what the WebAssembly build computes: measured bit-identical activations,
@@ -23,12 +26,13 @@
 #include "state.h"
 
 /* SWITCHABLE: native x86, where hiding FMA from XNNPACK gives the portable kernels.
- * HAS_PORTABLE: there, and in WebAssembly (no fused kernels at all); elsewhere (ARM) only FMA. */
+ * HAS_PORTABLE: there, and in WebAssembly SIMD (no fused kernels at all); elsewhere (ARM, and
+ * WebAssembly relaxed SIMD, whose kernels are all built on relaxed_madd) only FMA. */
 #if !defined(__EMSCRIPTEN__) && (defined(__x86_64__) || defined(__i386__))
 #include <cpuinfo.h>
 #define SWITCHABLE 1
 #define HAS_PORTABLE 1
-#elif defined(__EMSCRIPTEN__)
+#elif defined(__EMSCRIPTEN__) && !defined(__wasm_relaxed_simd__)
 #define SWITCHABLE 0
 #define HAS_PORTABLE 1
 #else

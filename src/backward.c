@@ -152,6 +152,7 @@ gc_status gc_gradient_ex(gc_model *m, int class_index, int contrast, const char 
     else
       s = k->backward(m, i, n->grad, guided);
     GC_PROFILE_ROW("backward", m->rows[i].def->name, m->rows[i].def->op, t0);
+    gc_grad_release(m, i); /* passed on: the buffer serves the rows below */
   }
   free(desc);
   if (s != GC_OK) return s;

@@ -113,8 +113,10 @@ gc_params gc_default_params(void);
  * (FMA3, AVX2, AVX-512): results then differ in the last bits, and a max pool's gradient can
  * go to the other cell of a window whose two largest values are equal to about 6 digits.
  * Other native CPUs (ARM) always use their own fused kernels: there, GC_ARITH_FMA is the
- * default and GC_ARITH_PORTABLE is refused. The WebAssembly build has no fused kernels and
- * accepts either (both mean portable). */
+ * default and GC_ARITH_PORTABLE is refused. The WebAssembly SIMD builds have no fused kernels
+ * and accept either (both mean portable). The WebAssembly relaxed SIMD build computes with
+ * f32x4.relaxed_madd, which the engine fuses where the CPU can: GC_ARITH_FMA, and
+ * GC_ARITH_PORTABLE is refused, as on ARM. */
 typedef enum gc_arithmetic {
   GC_ARITH_PORTABLE = 0,
   GC_ARITH_FMA = 1

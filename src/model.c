@@ -287,6 +287,8 @@ void gc_model_free(gc_model *m) {
     }
   }
   free(m->nodes);
+  for (int k = 0; k < m->gpool_n; k++) free(m->gpool[k]);
+  free(m->gpool), free(m->gpool_cap);
   gc_net_free(&m->net);
   free(m->scratch);
   for (int k = 0; k < 3; k++) free(m->slot[k]), free(m->bscratch[k]), free(m->work[k]);

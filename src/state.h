@@ -60,6 +60,10 @@ struct gc_model {
   uint8_t *wbytes;
   size_t wbytes_size;
   gc_weights w;
+  /* gradient buffers no row holds, kept for the next rows (ops/grad.c) */
+  float **gpool;
+  size_t *gpool_cap;
+  int gpool_n;
   /* backward scratch: three buffers of the largest gradient size */
   float *bscratch[3];
   size_t bscratch_size;

@@ -1,24 +1,28 @@
 #!/usr/bin/env node
-// npm run bench - this project against TF.js and the machine's ceiling, in one headless
+// npm run bench - this project against TF.js, ONNX Runtime Web and the machine's ceiling, in one headless
 // Chromium (Debian's /usr/bin/chromium through playwright-core, fresh profile), on a page served
 // from 127.0.0.1 with COOP/COEP (threads), 299x299 input, 2 threads for everyone:
 //   - the peak of wasm SIMD arithmetic (independent f32x4 multiply + add chains, no memory
-//     traffic; tools/bench/peak.mjs), swept over the number of chains, per thread and 2 at once
-//   - this project's threaded wasm core (forward; Grad-CAM at block14 and block8; saliency;
-//     Guided Grad-CAM)
+//     traffic; tools/bench/peak.mjs), swept over the number of chains, per thread and 2 at once;
+//     where relaxed SIMD validates, also of f32x4.relaxed_madd chains (fused multiply-add)
+//   - this project's threaded wasm core, the build the package takes in this browser (relaxed
+//     SIMD where it validates, else SIMD): forward; Grad-CAM at block14 and block8; saliency;
+//     Guided Grad-CAM
 //   - TF.js 4.22 on its wasm backend (threaded SIMD build from node_modules, 2 threads set with
 //     tf.wasm.setThreadsCount) running Keras Xception built with tf.layers
 //     (tests/oracle/xception.mjs) with the same weights (forward; Grad-CAM at block14 by tf.grad;
 //     the input gradient, or the cpu backend when the wasm backend lacks a gradient kernel)
+//   - ONNX Runtime Web (wasm execution provider, threaded SIMD, 2 threads, files served from
+//     node_modules) on the same network written as an ONNX file from the same weights
+//     (tools/bench/onnx.mjs); its logits must match ours to 1e-4 (rel L2) before it is timed
 //   - the native CLI of this project (gradcam bench), same weights, same input values
 //   - time to the first explanation from a cold page (the npm package's worker API)
-// The forward passes of the two wasm contenders alternate run by run, so that background load
-// hits both alike. Prints a table and writes test-output/bench/bench-<time>.json (and
-// latest.json). Same synthetic weights for everyone (tools/test-weights.mjs, seed 1; speed does
+// The forward passes of the wasm contenders alternate run by run, so that background load hits
+// them alike. Prints a table and writes test-output/bench/bench-<time>.json (and latest.json). Same synthetic weights for everyone (tools/test-weights.mjs, seed 1; speed does
 // not depend on the values).
 //
 //   node tools/bench.mjs [--runs N (7)] [--warmup N (2)] [--threads N (2)] [--no-native]
-//                        [--no-tfjs] [--no-cpu-fallback] [--no-cold] [--cold-runs N (5)] [--quick]
+//                        [--no-tfjs] [--no-ort] [--no-cpu-fallback] [--no-cold] [--cold-runs N (5)] [--quick]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +34,7 @@ import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 import { DEFAULT_MOUNTS, startServer } from './serve.mjs';
 import { testWeights } from './test-weights.mjs';
 import { benchImageRGBA } from './bench/input.mjs';
+import { benchTable } from './bench/report.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const GFLOP = 16.7; // per 299x299 forward pass
@@ -47,11 +52,12 @@ const WARMUP = opt('--warmup', quick ? 1 : 2);
 const THREADS = opt('--threads', 2);
 const withNative = !argv.includes('--no-native');
 const withTf = !argv.includes('--no-tfjs');
+const withOrt = !argv.includes('--no-ort');
 const withCpuFallback = withTf && !argv.includes('--no-cpu-fallback');
 const withCold = !argv.includes('--no-cold');
 const COLD_RUNS = opt('--cold-runs', quick ? 1 : 5);
 if (!(RUNS >= 1 && WARMUP >= 0 && THREADS >= 1)) {
-  console.error('usage: node tools/bench.mjs [--runs N] [--warmup N] [--threads N] [--no-native] [--no-tfjs] [--no-cpu-fallback] [--no-cold] [--cold-runs N] [--quick]');
+  console.error('usage: node tools/bench.mjs [--runs N] [--warmup N] [--threads N] [--no-native] [--no-tfjs] [--no-ort] [--no-cpu-fallback] [--no-cold] [--cold-runs N] [--quick]');
   process.exit(2);
 }
 
@@ -63,7 +69,8 @@ const stats = (a) => {
 };
 
 // ---- build, weights -----------------------------------------------------------------------------
-const NEEDED = ['build/native/gradcam', 'build/wasm-mt/gradcam.mjs', 'build/wasm-mt/gradcam.wasm', 'build/wasm-st/gradcam.wasm'];
+const NEEDED = ['build/native/gradcam', 'build/wasm-mt/gradcam.mjs', 'build/wasm-mt/gradcam.wasm', 'build/wasm-st/gradcam.wasm',
+  'build/wasm-relaxed/gradcam.mjs', 'build/wasm-relaxed/gradcam.wasm'];
 if (NEEDED.some((f) => !existsSync(root + f))) {
   log('building (tools/build.sh)');
   const r = spawnSync('bash', [`${root}tools/build.sh`], { stdio: 'inherit' });
@@ -71,6 +78,11 @@ if (NEEDED.some((f) => !existsSync(root + f))) {
 }
 if (withTf && !existsSync(`${root}node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm`)) {
   console.error('node_modules/@tensorflow/tfjs-backend-wasm is missing: run npm ci (it is a dev dependency)');
+  process.exit(1);
+}
+const ORT_DIST = 'node_modules/onnxruntime-web/dist';
+if (withOrt && !existsSync(`${root}${ORT_DIST}/ort.wasm.min.mjs`)) {
+  console.error('node_modules/onnxruntime-web is missing: run npm ci (it is a dev dependency)');
   process.exit(1);
 }
 const tw = testWeights(1);
@@ -96,6 +108,17 @@ async function tfjsWeights() {
   writeFileSync(`${base}.bin`, Buffer.concat(parts));
   writeFileSync(`${base}.json`, JSON.stringify(manifest));
   return base;
+}
+
+/** ONNX Runtime Web: the network as an ONNX file, written from the same float32 weights. */
+async function onnxModel() {
+  const file = `${outDir}/data/xception-seed1.onnx`;
+  if (existsSync(file) && statSync(file).mtimeMs >= statSync(weights).mtimeMs
+    && statSync(file).mtimeMs >= statSync(`${root}tools/bench/onnx.mjs`).mtimeMs) return file;
+  log('writing the ONNX copy of the network (tools/bench/onnx.mjs)');
+  const { xceptionOnnx } = await import('./bench/onnx.mjs');
+  writeFileSync(file, xceptionOnnx(weights).bytes);
+  return file;
 }
 
 // ---- native CLI ---------------------------------------------------------------------------------
@@ -128,6 +151,7 @@ const result = {
 };
 
 const tfBase = withTf ? await tfjsWeights() : null;
+const onnxFile = withOrt ? await onnxModel() : null;
 
 if (withNative) {
   log(`native CLI: forward and explanations (${THREADS} threads, ${RUNS} runs)`);
@@ -143,7 +167,8 @@ if (withNative) {
 const server = await startServer({
   port: 0, isolation: true,
   mounts: { ...DEFAULT_MOUNTS, '/tools/bench/': 'tools/bench', '/tests/oracle/': 'tests/oracle',
-    '/node_modules/@tensorflow/': 'node_modules/@tensorflow', '/bench-data/': 'test-output/bench/data',
+    '/node_modules/@tensorflow/': 'node_modules/@tensorflow', '/node_modules/onnxruntime-web/': 'node_modules/onnxruntime-web',
+    '/bench-data/': 'test-output/bench/data',
     '/test-data/': 'build/test-data' },
 });
 const profile = mkdtempSync(join(tmpdir(), 'gradcam-bench-chromium-'));
@@ -204,23 +229,47 @@ try {
   result.host.hardware_concurrency = await page.evaluate(() => navigator.hardwareConcurrency);
   result.host.cross_origin_isolated = await page.evaluate(() => crossOriginIsolated);
 
+  const peakArgs = { counts: [1, 2, 4, 6, 8, 10, 11, 12, 13, 14, 16], unroll: 4, reps: 7, ms: 50, threads: THREADS };
   log('peak: f32x4 multiply + add chains (1 worker thread, then 2 at once)');
-  result.peak = await ev('peak', { counts: [1, 2, 4, 6, 8, 10, 11, 12, 13, 14, 16], unroll: 4, reps: 7, ms: 50, threads: THREADS });
+  result.peak = await ev('peak', peakArgs);
+  const oursBuild = await ev('oursBuild');
+  if (oursBuild.relaxedSimd) {
+    log('peak: f32x4.relaxed_madd chains (fused multiply-add)');
+    result.peak_fma = await ev('peak', { ...peakArgs, op: 'fma' });
+  }
 
   log('this project: instantiate and load the weights');
   result.ours = { init: await ev('oursInit', { weightsUrl: `/test-data/${weights.split('/').pop()}`, threads: THREADS }) };
+  result.ours.build_choice = oursBuild;
+  if (oursBuild.build === 'relaxed') { // the SIMD build beside it: what relaxed SIMD brings, in this run
+    log('this project, SIMD build (wasm-mt) for comparison');
+    result.ours_simd = { init: await ev('oursInit', { weightsUrl: `/test-data/${weights.split('/').pop()}`, threads: THREADS, folder: 'wasm-mt' }) };
+  }
   if (withTf) {
     log('TF.js: wasm backend, model, weights');
     result.tfjs = { init: await ev('tfInit', { weightsUrl: `/bench-data/${tfBase.split('/').pop()}`, threads: THREADS }) };
   }
+  if (withOrt) {
+    log('ONNX Runtime Web: wasm execution provider, session, logits against ours');
+    result.ort = { init: await ev('ortInit', { modelUrl: `/bench-data/${onnxFile.split('/').pop()}`, threads: THREADS }) };
+    const a = await ev('ortLogits'), b = await ev('oursLogits');
+    let num = 0, den = 0;
+    for (let i = 0; i < b.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
+    result.ort.logits_rel_l2 = Math.sqrt(num / den);
+    if (!(result.ort.logits_rel_l2 <= 1e-4)) throw new Error(`ONNX Runtime Web's logits differ from ours by ${result.ort.logits_rel_l2} (rel L2 > 1e-4): the ONNX model is wrong`);
+  }
 
   log(`forward passes, alternating (${WARMUP} warm-up + ${RUNS} runs each)`);
-  const fo = [], ft = [];
+  const fo = [], ft = [], fr = [], fs = [];
   for (let i = 0; i < WARMUP + RUNS; i++) {
     const a = await ev('oursForward');
     const b = withTf ? await ev('tfForward') : null;
-    if (i >= WARMUP) { fo.push(a); if (withTf) ft.push(b); }
+    const c = withOrt ? await ev('ortForward') : null;
+    const e = result.ours_simd ? await ev('oursForward', 'wasm-mt') : null;
+    if (i >= WARMUP) { fo.push(a); if (withTf) ft.push(b); if (withOrt) fr.push(c); if (e != null) fs.push(e); }
   }
+  if (withOrt) result.ort.forward = stats(fr);
+  if (result.ours_simd) result.ours_simd.forward = stats(fs);
   result.ours.forward = stats(fo);
   result.ours.top1 = await ev('oursTop1');
   result.ours.heap_bytes_after_forward = await ev('oursHeapBytes');
@@ -286,7 +335,9 @@ try {
 result.foreign_requests = foreign;
 
 result.sizes = {
-  ours: ['build/wasm-mt/gradcam.wasm', 'build/wasm-st/gradcam.wasm', 'build/wasm-mt/gradcam.mjs', 'build/wasm-mt/gradcam.worker.js'].map(sizeOf).filter(Boolean),
+  ours: ['build/wasm-relaxed/gradcam.wasm', 'build/wasm-mt/gradcam.wasm', 'build/wasm-st/gradcam.wasm', 'build/wasm-relaxed/gradcam.mjs',
+    'build/wasm-mt/gradcam.mjs', 'build/wasm-mt/gradcam.worker.js'].map(sizeOf).filter(Boolean),
+  ort: [`${ORT_DIST}/ort-wasm-simd-threaded.wasm`].map(sizeOf).filter(Boolean),
   tfjs: ['node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm',
     'node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'].map(sizeOf).filter(Boolean),
 };
@@ -314,94 +365,34 @@ if (result.native) {
   d.native_gflops = gflops(result.native.forward.median);
   d.ours_over_native = ours / result.native.forward.median;
 }
+if (result.ours_simd) d.ours_simd_gflops = gflops(result.ours_simd.forward.median);
+if (result.ort) {
+  d.ort_gflops = gflops(result.ort.forward.median);
+  d.ours_over_ort = ours / result.ort.forward.median;
+}
+// the ceiling of the arithmetic our build computes with: relaxed_madd chains for the relaxed
+// SIMD build, multiply + add chains for the SIMD build
+const buildPeak = result.ours.init.build === 'relaxed' && result.peak_fma ? result.peak_fma : result.peak;
+d.ours_fraction_of_build_peak = gflops(ours) / (buildPeak.per_thread_gflops * THREADS);
+// the issue's summary keys
+result.forward = {
+  ours_ms: ours, tfjs_ms: result.tfjs?.forward.median ?? null, ort_ms: result.ort?.forward.median ?? null,
+  build: result.ours.init.build, peak_fraction: d.ours_fraction_of_build_peak, peak_op: buildPeak.op,
+};
+result.logits_match_ort = result.ort?.logits_rel_l2 ?? null;
+const target = (value, limit) => (value == null ? null : { target: limit, value, met: value <= limit });
 d.targets = {
-  forward_vs_tfjs: result.tfjs ? { target: 0.7, value: d.ours_over_tfjs, met: d.ours_over_tfjs <= 0.7 } : null,
+  forward_vs_tfjs: target(d.ours_over_tfjs, 0.45),
+  forward_vs_ort: target(d.ours_over_ort, 0.8),
   ...Object.fromEntries(CASES.filter((c) => c.target).map((c) => {
     const v = result.ours.explain[c.key].ratio;
     return [c.key, { target: c.target, value: v, met: v <= c.target }];
   })),
 };
 
-// ---- table ----------------------------------------------------------------------------------------
-const f1 = (x) => (x == null ? '-' : x.toFixed(1));
-const f2 = (x) => (x == null ? '-' : x.toFixed(2));
-const lines = [];
-const out = (s = '') => lines.push(s);
-const row = (name, s, note = '') => out(`${name.padEnd(44)} ${f1(s.median).padStart(8)} ${f1(s.min).padStart(8)} ${f1(s.max).padStart(8)}   ${note}`);
-out(`xception-gradcam benchmark, ${result.date}`);
-out(`Chromium ${result.host.chromium} headless, cross-origin isolated: ${result.host.cross_origin_isolated}, `
-  + `hardwareConcurrency ${result.host.hardware_concurrency}; ${THREADS} threads everywhere; 299x299; `
-  + `median of ${RUNS} after ${WARMUP} warm-up (explanations: 1 warm-up)`);
-out(`weights: ${result.weights} (synthetic, seed 1; TF.js gets the same values from the .h5)`);
-out();
-out(`${'forward pass'.padEnd(44)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}   (ms)`);
-row(`ours, wasm SIMD+threads (${result.ours.init.threads} thr)`, result.ours.forward,
-  `${f1(d.ours_gflops)} GFLOP/s = ${(100 * d.ours_fraction_of_peak).toFixed(0)}% of peak x ${THREADS} (${(100 * d.ours_fraction_of_concurrent_peak).toFixed(0)}% of the ${THREADS}-thread peak measured at once)`);
-if (result.tfjs) {
-  const i = result.tfjs.init;
-  row(`TF.js ${i.version} ${i.backend} (${i.threads} thr, simd ${i.simd}, mt ${i.multithread})`, result.tfjs.forward,
-    `${f1(d.tfjs_gflops)} GFLOP/s = ${(100 * d.tfjs_fraction_of_peak).toFixed(0)}% of peak x ${THREADS} (${(100 * d.tfjs_fraction_of_concurrent_peak).toFixed(0)}%)`);
-}
-if (result.native) row(`native CLI (gcc, ${result.native.threads} thr, ${result.native.arithmetic})`, result.native.forward, `${f1(d.native_gflops)} GFLOP/s`);
-out(`(ours: instantiate ${f1(result.ours.init.instantiate_ms)} ms, load + pack weights ${f1(result.ours.init.load_ms)} ms`
-  + `${result.tfjs ? `; TF.js: backend start ${f1(result.tfjs.init.init_ms)} ms, build + set weights ${f1(result.tfjs.init.build_ms)} ms; threads: ${result.tfjs.init.threads_how}` : ''})`);
-out();
-if (result.tfjs) out(`ours / TF.js forward      ${f2(d.ours_over_tfjs)}   (target <= 0.70: ${d.ours_over_tfjs <= 0.7 ? 'met' : 'MISSED'}; same top-1 class: ${d.same_top1 ? 'yes' : 'NO'} (${result.ours.top1.index} / ${result.tfjs.top1.index}))`);
-if (result.native) out(`ours / native forward     ${f2(d.ours_over_native)}`);
-out(`peak wasm SIMD           ${f1(d.peak_per_thread_gflops)} GFLOP/s per thread (best at ${result.peak.best_chains} chains; `
-  + `sweep ${result.peak.sweep.map((s) => `${s.chains}:${s.gflops.toFixed(1)}`).join(' ')}); `
-  + `${THREADS} threads at once: ${result.peak.concurrent.map(f1).join(' + ')} = ${f1(result.peak.concurrent_total_gflops)}`);
-out();
-out(`${'explanation (forward + explain)'.padEnd(44)} ${'explain'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}   ratio to forward`);
-for (const c of CASES) {
-  const e = result.ours.explain[c.key];
-  const nat = result.native?.explain[c.key];
-  out(`${`ours ${c.label}`.padEnd(44)} ${f1(e.explain.median).padStart(8)} ${f1(e.explain.min).padStart(8)} ${f1(e.explain.max).padStart(8)}   `
-    + `${f2(e.ratio)}${c.target ? ` (target <= ${c.target}: ${e.ratio <= c.target ? 'met' : 'MISSED'})` : ''}`
-    + `${nat ? `   native ${f2(nat.ratio)}` : ''}`);
-}
-if (result.tfjs) {
-  const g = result.tfjs.gradcam_block14;
-  if (g.error) out(`${'TF.js Grad-CAM block14 (tf.grad)'.padEnd(44)} error: ${g.error}`);
-  else out(`${'TF.js Grad-CAM block14 (tf.grad), total'.padEnd(44)} ${f1(g.median).padStart(8)} ${f1(g.min).padStart(8)} ${f1(g.max).padStart(8)}   ${f2(d.tfjs_gradcam14_over_forward)}   ours / TF.js ${f2((result.ours.forward.median * result.ours.explain.gradcam_block14.ratio) / g.median)}`);
-  const s = result.tfjs.saliency;
-  const sal = (label, t) => out(`${label.padEnd(44)} ${f1(t.median).padStart(8)} ${f1(t.min).padStart(8)} ${f1(t.max).padStart(8)}   `
-    + `${f2(t.median / result.tfjs.forward.median)}   ours / TF.js ${f2((result.ours.forward.median * result.ours.explain.saliency.ratio) / t.median)}`);
-  if (s.unsupported) {
-    out(`${'TF.js input gradient, wasm backend'.padEnd(44)} unsupported: ${s.error}`);
-    if (s.cpu_fallback) out(`${'TF.js input gradient, cpu backend fallback'.padEnd(44)} ${f1(s.cpu_fallback.median).padStart(8)}   (1 run)           ${f2(s.cpu_fallback.median / result.tfjs.forward.median)}`);
-    const w = s.wasm_workaround;
-    if (w && w.error) out(`${'TF.js input gradient, wasm + workaround'.padEnd(44)} error: ${w.error}`);
-    else if (w) {
-      sal('TF.js input gradient, wasm + workaround (*)', w);
-      out(`  (*) depthwise input gradient = depthwise conv with the rotated kernel; Conv2DBackpropFilter (asked for eagerly by tf.fused.conv2d, unused) returns zeros`
-        + `${w.max_rel_diff_vs_cpu != null ? `; map vs cpu backend: max diff ${w.max_rel_diff_vs_cpu.toExponential(1)} of its max`
-          + `${w.max_rel_diff_vs_cpu > 1e-2 ? ' (DISAGREES: the time is indicative only)' : ''}` : ''}`);
-    }
-  } else {
-    sal('TF.js input gradient (tf.grad), total', s);
-  }
-}
-out();
-if (result.cold) {
-  const c = result.cold;
-  out(`time to first explanation, cold page (download excluded), median of ${c.runs} fresh browsers: ${f1(c.total_ms)} ms`
-    + ` (min ${f1(c.min_ms)}, max ${f1(c.max_ms)}) = worker + compile ${f1(c.start_compile_ms)}`
-    + ` + weights load/pack ${f1(c.weights_ms)} + first Grad-CAM ${f1(c.first_explain_ms)} (${c.mode}, ${c.threads} threads)`);
-  // target: at most two forward passes (warm, this run) plus the weight decode (load/pack)
-  const limit = 2 * result.ours.forward.median + c.weights_ms;
-  c.limit_ms = limit;
-  out(`  target <= 2 x forward + weights load/pack = ${f1(limit)} ms: ${c.total_ms <= limit ? 'met' : 'MISSED'}`
-    + ` (ratio ${f2(c.total_ms / limit)}; the first Grad-CAM takes ${f2(c.first_explain_ms / result.ours.forward.median)} x a warm forward)`);
-}
-out(`wasm files: ${result.sizes.ours.filter((s) => s.file.endsWith('.wasm')).map((s) => `${s.file.replace('build/', '')} ${(s.bytes / 1024).toFixed(0)} KB (gzip ${(s.gzip_bytes / 1024).toFixed(0)} KB)`).join(', ')}`
-  + `; TF.js ${result.sizes.tfjs.map((s) => `${s.file.split('/').pop()} ${(s.bytes / 1024).toFixed(0)} KB (gzip ${(s.gzip_bytes / 1024).toFixed(0)} KB)`).join(', ')}`);
-out(`peak wasm heap: ours ${(result.ours.heap_bytes_after_forward / 2 ** 20).toFixed(0)} MB after forward passes, ${(result.ours.heap_bytes / 2 ** 20).toFixed(0)} MB after all explanations`
-  + `${result.tfjs?.memory?.heap_bytes ? `; TF.js ${(result.tfjs.memory.heap_bytes / 2 ** 20).toFixed(0)} MB (tensors live at the end: ${(result.tfjs.memory.tensors_bytes / 2 ** 20).toFixed(0)} MB)` : ''}`);
-if (result.foreign_requests.length) out(`WARNING: requests not for 127.0.0.1 were refused: ${result.foreign_requests.join(', ')}`);
-if (result.browser_errors?.length) out(`browser errors: ${result.browser_errors.slice(0, 5).join(' | ')}`);
+// ---- table (tools/bench/report.mjs) ----------------------------------------------------------
+const text = benchTable(result, { THREADS, RUNS, WARMUP, CASES });
 
-const text = lines.join('\n');
 console.log(text);
 result.table = text;
 const stamp = result.date.replace(/[:.]/g, '-');

@@ -1,13 +1,30 @@
-// node-core.mjs - load a built WebAssembly core (build/wasm-st or build/wasm-mt) in Node.
+// node-core.mjs - load a built WebAssembly core (build/wasm-st, wasm-mt or wasm-relaxed) in Node.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import v8 from 'node:v8';
 import { Core } from '../web/core.js';
+import { chooseBuild, detectFeatures } from '../web/index.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
+/** Node 20's V8 validates relaxed SIMD only with --experimental-wasm-relaxed-simd (later Node
+ *  versions have it on): turn it on for this process, before any module is compiled. */
+export function allowRelaxedSimd() {
+  v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+}
+
 /**
- * @param {'st'|'mt'} flavour
+ * The threaded flavour the package would take here ('relaxed' or 'mt'): the page's choice
+ * (web/index.js chooseBuild) on what this process validates.
+ * @param {{relaxedSimd?: boolean}} [o] relaxedSimd: false forces the SIMD build
+ */
+export function nodeFlavour(o = {}) {
+  return chooseBuild(detectFeatures(), { threaded: true, ...o }).dir.replace('wasm-', '');
+}
+
+/**
+ * @param {'st'|'mt'|'relaxed'} flavour
  * @param {string} [buildDir] another build of that flavour (e.g. the profiling build)
  */
 export async function loadNodeCore(flavour = 'st', buildDir) {

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// npm run package - assemble the npm package's dist/ folder from web/ and the two WebAssembly
+// npm run package - assemble the npm package's dist/ folder from web/ and the three WebAssembly
 // builds, print the sizes, and (with --pack) run `npm pack` into build/pack/.
 //
 //   dist/index.js index.d.ts worker.js engine.js errors.js core.js convert.js kept.js
-//   dist/wasm-st/gradcam.mjs gradcam.wasm                      SIMD, single thread
-//   dist/wasm-mt/gradcam.mjs gradcam.wasm gradcam.worker.js     SIMD + threads (pthreads)
+//   dist/wasm-st/gradcam.mjs gradcam.wasm                          SIMD, single thread
+//   dist/wasm-mt/gradcam.mjs gradcam.wasm gradcam.worker.js         SIMD + threads (pthreads)
+//   dist/wasm-relaxed/gradcam.mjs gradcam.wasm gradcam.worker.js    SIMD + threads + relaxed SIMD
 //
 // `npm pack` / `npm publish` run this through the prepack script, so dist/ is always fresh.
 // Needs the wasm builds (npm run build).
@@ -22,6 +23,7 @@ export const WASM_FILES = {
   'wasm-st': ['gradcam.mjs', 'gradcam.wasm'],
   // package.json ({"type": "commonjs"}): the pthread worker script is a classic script
   'wasm-mt': ['gradcam.mjs', 'gradcam.wasm', 'gradcam.worker.js', 'package.json'],
+  'wasm-relaxed': ['gradcam.mjs', 'gradcam.wasm', 'gradcam.worker.js', 'package.json'],
 };
 
 const kb = (n) => `${(n / 1024).toFixed(0)} KB`;

@@ -19,14 +19,14 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { WASM_FILES } from './package.mjs';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** URL prefix -> folder of the repository. Nothing else is served. */
 export const DEFAULT_MOUNTS = {
   '/web/': 'web',
-  '/build/wasm-st/': 'build/wasm-st',
-  '/build/wasm-mt/': 'build/wasm-mt',
+  ...Object.fromEntries(Object.keys(WASM_FILES).map((f) => [`/build/${f}/`, `build/${f}`])), // the wasm builds
   '/weights/': 'weights',
   '/images/': 'tests/data/images',
   '/node_modules/h5wasm/': 'node_modules/h5wasm',
@@ -152,8 +152,8 @@ export function startServer({ port = 8080, host = '127.0.0.1', isolation = true,
 }
 
 // ---- npm start ------------------------------------------------------------------------
-const NEEDED = ['build/wasm-st/gradcam.mjs', 'build/wasm-st/gradcam.wasm', 'build/wasm-mt/gradcam.mjs',
-  'build/wasm-mt/gradcam.wasm', 'build/wasm-mt/gradcam.worker.js', 'build/native/gradcam', 'node_modules/h5wasm/package.json'];
+const NEEDED = [...Object.entries(WASM_FILES).flatMap(([f, names]) => names.map((n) => `build/${f}/${n}`)),
+  'build/native/gradcam', 'node_modules/h5wasm/package.json'];
 
 function parseArgs(argv) {
   const o = { port: Number(process.env.PORT) || 8080, host: '127.0.0.1', isolation: true, build: true, verbose: false };

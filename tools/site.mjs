@@ -3,7 +3,7 @@
 // (or a USB stick and `python3 -m http.server`): no special headers needed.
 //
 //   build/site/index.html demo.js parts/ demo.css sw.js manifest.webmanifest icons/ samples/
-//   build/site/gradcam/      the npm package (dist/: modules, wasm-st/, wasm-mt/)
+//   build/site/gradcam/      the npm package (dist/: modules, wasm-st/, wasm-mt/, wasm-relaxed/)
 //   build/site/h5wasm/       h5wasm's ES module build, to convert a picked Keras .h5 in the page
 //   build/site/weights/      xception.gcw when weights/xception.gcw exists (npm run weights)
 //
@@ -18,7 +18,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { assemble } from './package.mjs';
+import { assemble, WASM_FILES } from './package.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -101,7 +101,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exit(2);
     }
   }
-  const built = ['build/wasm-st/gradcam.wasm', 'build/wasm-mt/gradcam.wasm', 'node_modules/h5wasm/package.json'];
+  const built = [...Object.keys(WASM_FILES).map((f) => `build/${f}/gradcam.wasm`), 'node_modules/h5wasm/package.json'];
   if (built.some((f) => !existsSync(join(root, f)))) {
     console.log('[site] building what is missing first (tools/build.sh all)');
     const b = spawnSync('bash', [join(root, 'tools/build.sh'), 'all'], { stdio: 'inherit' });

@@ -59,6 +59,10 @@ export class Core {
 
   version() { return this.M.UTF8ToString(this.M._gcw_version()); }
 
+  /** 'portable' (multiply, then add: the SIMD builds) or 'fma' (the relaxed SIMD build's
+   *  relaxed_madd, fused where the CPU can). */
+  arithmetic() { return this.M.UTF8ToString(this.M._gcw_arithmetic()); }
+
   /** Current size of the module's memory in bytes (it grows on demand up to 2 GB and never
    *  shrinks; freed blocks are reused). */
   heapBytes() {

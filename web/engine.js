@@ -67,9 +67,10 @@ export class Engine {
    * @param {'threaded'|'single'} o.mode
    * @param {number} o.threads threads for the forward pass (1 in single mode)
    * @param {boolean} [o.simd]
+   * @param {'relaxed'|'simd'} [o.build] which build the factory is: relaxed SIMD (wasm-relaxed) or not
    * @param {object} [o.moduleOptions] extra Emscripten module options (locateFile, mainScriptUrlOrBlob)
    */
-  static async create({ factory, wasmModule, mode, threads, simd = true, moduleOptions = {} }) {
+  static async create({ factory, wasmModule, mode, threads, simd = true, build = 'simd', moduleOptions = {} }) {
     let fail;
     const failed = new Promise((_, reject) => { fail = reject; });
     const opts = {
@@ -90,15 +91,16 @@ export class Engine {
       if (err.code === ErrorCode.OUT_OF_MEMORY) throw err;
       throw new GradCamError(ErrorCode.WASM_LOAD_FAILED, `could not start the WebAssembly module: ${e && e.message ? e.message : e}`);
     }
-    return new Engine(M, mode, threads, simd);
+    return new Engine(M, mode, threads, simd, build);
   }
 
-  constructor(M, mode, threads, simd) {
+  constructor(M, mode, threads, simd, build = 'simd') {
     this.M = M;
     this.core = new Core(M);
     this.mode = mode;
     this.threadCount = mode === 'threaded' ? Math.max(1, Math.min(MAX_THREADS, threads | 0)) : 1;
     this.simd = simd;
+    this.build = build;
     this._layers = null;
     this._methods = null;
     this._tail = Promise.resolve(); // explain and loadWeights run one at a time, in call order
@@ -119,7 +121,8 @@ export class Engine {
   }
 
   info() {
-    return { mode: this.mode, threads: this.threadCount, simd: this.simd, version: this.core.version(), loaded: !!this.core.model };
+    return { mode: this.mode, threads: this.threadCount, simd: this.simd, build: this.build, arithmetic: this.core.arithmetic(),
+      version: this.core.version(), loaded: !!this.core.model };
   }
 
   layers() {

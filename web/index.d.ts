@@ -53,6 +53,8 @@ export declare const MAX_THREADS: 4;
 export interface Features {
   wasm: boolean;
   simd: boolean;
+  /** WebAssembly relaxed SIMD validates (a module with f32x4.relaxed_madd). */
+  relaxedSimd: boolean;
   /** SharedArrayBuffer available and the page cross-origin isolated. */
   threads: boolean;
   worker: boolean;
@@ -60,6 +62,10 @@ export interface Features {
 }
 /** What this browser offers (GradCam.load() needs wasm, simd, worker, offscreen). */
 export declare function detectFeatures(): Features;
+/** The build GradCam.load() takes: the relaxed SIMD build (threaded, fused multiply-add) where
+ *  relaxed SIMD validates and `relaxedSimd` is not false, else wasm-mt/ (threaded) or wasm-st/. */
+export declare function chooseBuild(features: Pick<Features, 'relaxedSimd'>, choice: { threaded: boolean; relaxedSimd?: boolean }):
+  { dir: 'wasm-st' | 'wasm-mt' | 'wasm-relaxed'; mode: 'threaded' | 'single'; build: 'relaxed' | 'simd' };
 
 export type Progress = {
   /** compile: the .wasm download and compilation; download: the weights (URL or Blob);
@@ -93,9 +99,13 @@ export type ImageInput =
 export interface LoadOptions {
   /** Weights to load now; without them the instance starts empty (loadWeights() later). */
   weights?: WeightsSource;
-  /** Folder holding wasm-st/ and wasm-mt/. Default: the folder of this module (import.meta.url).
-   *  A relative value is resolved against the page. */
+  /** Folder holding wasm-st/, wasm-mt/ and wasm-relaxed/. Default: the folder of this module
+   *  (import.meta.url). A relative value is resolved against the page. */
   wasmBase?: string | URL;
+  /** Threaded only: use the relaxed SIMD build (wasm-relaxed/) where the browser supports
+   *  relaxed SIMD. Default true; false takes wasm-mt/, whose numbers equal the native CLI's
+   *  default (portable) arithmetic bit for bit. When wasm-relaxed/ cannot be loaded, wasm-mt/ is. */
+  relaxedSimd?: boolean;
   /** Threads for the forward pass. Default min(navigator.hardwareConcurrency, 4). More than 1
    *  needs a cross-origin isolated page (else the single-thread build is used, with a console
    *  warning); 1 always chooses the single-thread build. */
@@ -329,6 +339,10 @@ export interface Info {
   mode: 'threaded' | 'single';
   threads: number;
   simd: boolean;
+  /** 'relaxed': the relaxed SIMD build (wasm-relaxed/); 'simd': wasm-mt/ or wasm-st/ */
+  build: 'relaxed' | 'simd';
+  /** 'fma' (relaxed build: f32x4.relaxed_madd, fused where the CPU can) or 'portable' */
+  arithmetic: 'fma' | 'portable';
   /** version of the C core */
   version: string;
   /** whether weights are loaded */

@@ -23,15 +23,40 @@ export const MAX_THREADS = 4;
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
   10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11]);
 
-/** What this browser offers: {wasm, simd, threads (SharedArrayBuffer + cross-origin isolation), worker}. */
+// (module (func (result v128) v128.const 0 v128.const 0 v128.const 0 f32x4.relaxed_madd)):
+// valid only where WebAssembly relaxed SIMD is (the relaxed_madd opcode is 0xfd 0x105)
+const V128_ZERO = [253, 12, ...new Array(16).fill(0)];
+const RELAXED_SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+  10, 61, 1, 59, 0, ...V128_ZERO, ...V128_ZERO, ...V128_ZERO, 253, 133, 2, 11]);
+
+const validates = (bytes) => {
+  try { return WebAssembly.validate(bytes); } catch { return false; }
+};
+
+/** What this browser offers: {wasm, simd, relaxedSimd, threads (SharedArrayBuffer +
+ *  cross-origin isolation), worker, offscreen}. */
 export function detectFeatures() {
   const wasm = typeof WebAssembly === 'object' && typeof WebAssembly.validate === 'function';
-  let simd = false;
-  try { simd = wasm && WebAssembly.validate(SIMD_PROBE); } catch { simd = false; }
+  const simd = wasm && validates(SIMD_PROBE);
+  const relaxedSimd = simd && validates(RELAXED_SIMD_PROBE);
   const threads = typeof SharedArrayBuffer === 'function' && globalThis.crossOriginIsolated === true;
   const worker = typeof Worker === 'function';
   const offscreen = typeof OffscreenCanvas === 'function';
-  return { wasm, simd, threads, worker, offscreen };
+  return { wasm, simd, relaxedSimd, threads, worker, offscreen };
+}
+
+/**
+ * The WebAssembly build to load, the one place that chooses it: {dir (folder under wasmBase),
+ * mode, build}. Threaded: the relaxed SIMD build (wasm-relaxed/, fused multiply-add kernels)
+ * where the engine validates relaxed SIMD and `relaxedSimd` is not false, else wasm-mt/; single
+ * thread: wasm-st/. build is 'relaxed' or 'simd'.
+ * @param {{relaxedSimd?: boolean}} features what detectFeatures() found
+ * @param {{threaded: boolean, relaxedSimd?: boolean}} choice
+ */
+export function chooseBuild(features, { threaded, relaxedSimd = true }) {
+  if (!threaded) return { dir: 'wasm-st', mode: 'single', build: 'simd' };
+  if (relaxedSimd !== false && features.relaxedSimd) return { dir: 'wasm-relaxed', mode: 'threaded', build: 'relaxed' };
+  return { dir: 'wasm-mt', mode: 'threaded', build: 'simd' };
 }
 
 const COOP_COEP_WARNING =
@@ -51,7 +76,7 @@ export class GradCam {
    */
   static async load(options = {}) {
     const {
-      weights, wasmBase, threads, onProgress, signal, dtype = 'f16', h5wasmUrl, workerUrl, restartOnAbort = false,
+      weights, wasmBase, threads, onProgress, signal, dtype = 'f16', h5wasmUrl, workerUrl, restartOnAbort = false, relaxedSimd,
     } = options;
     if (restartOnAbort !== false && !(typeof restartOnAbort === 'number' && restartOnAbort >= 0)) {
       throw new GradCamError(ErrorCode.INVALID_ARGUMENT, `restartOnAbort must be false or a number of milliseconds, not ${restartOnAbort}`);
@@ -69,16 +94,18 @@ export class GradCam {
     }
     const hw = (globalThis.navigator && navigator.hardwareConcurrency) || 1;
     const wanted = Math.min(threads ?? Math.min(hw, MAX_THREADS), MAX_THREADS);
-    const mode = wanted > 1 && f.threads ? 'threaded' : 'single';
+    const build = chooseBuild(f, { threaded: wanted > 1 && f.threads, relaxedSimd });
+    const mode = build.mode;
     if (wanted > 1 && !f.threads) console.warn(COOP_COEP_WARNING);
     const base = new URL(wasmBase ?? './', wasmBase === undefined ? import.meta.url : globalThis.location?.href ?? import.meta.url);
     if (!base.href.endsWith('/')) base.pathname += '/';
 
-    const boot = { workerUrl, init: { wasmBase: base.href, mode, threads: mode === 'threaded' ? wanted : 1, simd: f.simd } };
+    const boot = { workerUrl, init: { wasmBase: base.href, ...build, threads: mode === 'threaded' ? wanted : 1, simd: f.simd } };
     const gc = new GradCam(startWorker(workerUrl), { dtype, h5wasmUrl, restartOnAbort, boot });
     try {
       const r = await gc._call('init', boot.init, { signal, onProgress });
       boot.wasmModule = r.wasmModule;
+      Object.assign(boot.init, r.build); // the build the worker loaded (relaxed SIMD may have fallen back)
       gc._info = r.info;
       gc._layers = r.layers;
       gc._methods = r.methods;
@@ -278,7 +305,7 @@ export class GradCam {
   /** Colormap names for the heatmaps: jet, viridis, inferno, turbo, gray, diverging. */
   colormaps() { this._alive(); return this._colormaps.slice(); }
 
-  /** {mode: 'threaded'|'single', threads, simd, version, loaded} */
+  /** {mode: 'threaded'|'single', threads, simd, build: 'relaxed'|'simd', arithmetic: 'fma'|'portable', version, loaded} */
   info() { this._alive(); return { ...this._info }; }
 
   /** Free the module and end the worker (and its thread workers). Pending calls reject with DISPOSED. */

@@ -20,29 +20,29 @@ let engine = null;
 const running = new Map(); // call id -> AbortController
 
 const ops = {
-  async init({ wasmBase, mode, threads, simd, wasmModule: compiled }, ctl, progress) {
+  // dir and build come from chooseBuild() (index.js). The relaxed SIMD build falls back to
+  // wasm-mt/ when its files cannot be fetched or compiled (a site that copied only the two
+  // older folders, an engine that validates the probe but not the module). A restarted worker
+  // gets the module compiled before (wasmModule) and the build it came from.
+  async init({ wasmBase, dir, mode, build, threads, simd, wasmModule: compiled }, ctl, progress) {
     if (engine) throw new GradCamError(ErrorCode.INTERNAL, 'init called twice');
-    const dir = new URL(mode === 'threaded' ? 'wasm-mt/' : 'wasm-st/', wasmBase).href;
-    const glue = `${dir}gradcam.mjs`;
-    let factory;
-    let wasmModule;
+    let loaded;
     try {
-      const [mod, bytes] = await Promise.all([
-        import(/* @vite-ignore */ /* webpackIgnore: true */ glue),
-        compiled ? null : fetchBytes(`${dir}gradcam.wasm`, ctl.signal, (loaded, total) => progress({ phase: 'compile', loaded, total })),
-      ]);
-      factory = mod.default;
-      wasmModule = compiled || await WebAssembly.compile(bytes);
+      loaded = await loadBuild(wasmBase, dir, ctl, progress, compiled);
     } catch (e) {
-      if (ctl.signal.aborted) throw new GradCamError(ErrorCode.ABORTED, 'the operation was aborted');
-      if (e instanceof GradCamError && e.code === ErrorCode.OUT_OF_MEMORY) throw e;
-      throw new GradCamError(ErrorCode.WASM_LOAD_FAILED, `could not load the WebAssembly core from ${dir} (set wasmBase to the folder holding wasm-st/ and wasm-mt/): ${e.message || e}`);
+      if (build !== 'relaxed' || ctl.signal.aborted || (e instanceof GradCamError && e.code === ErrorCode.OUT_OF_MEMORY)) throw e;
+      build = 'simd';
+      dir = 'wasm-mt';
+      loaded = await loadBuild(wasmBase, dir, ctl, progress);
     }
     engine = await Engine.create({
-      factory, wasmModule, mode, threads, simd,
-      moduleOptions: { locateFile: (f) => dir + f, mainScriptUrlOrBlob: glue },
+      factory: loaded.factory, wasmModule: loaded.wasmModule, mode, threads, simd, build,
+      moduleOptions: { locateFile: (f) => loaded.url + f, mainScriptUrlOrBlob: `${loaded.url}gradcam.mjs` },
     });
-    return { info: engine.info(), layers: engine.layers(), methods: engine.methods(), colormaps: engine.colormaps(), wasmModule };
+    return {
+      info: engine.info(), layers: engine.layers(), methods: engine.methods(), colormaps: engine.colormaps(),
+      wasmModule: loaded.wasmModule, build: { dir, build },
+    };
   },
 
   async weights({ source, dtype, h5wasmUrl, keepConverted }, ctl, progress) {
@@ -122,6 +122,22 @@ const ops = {
     return true;
   },
 };
+
+/** The Emscripten factory and compiled module of the build in `dir` (a folder under wasmBase). */
+async function loadBuild(wasmBase, dir, ctl, progress, compiled) {
+  const url = new URL(`${dir}/`, wasmBase).href;
+  try {
+    const [mod, bytes] = await Promise.all([
+      import(/* @vite-ignore */ /* webpackIgnore: true */ `${url}gradcam.mjs`),
+      compiled ? null : fetchBytes(`${url}gradcam.wasm`, ctl.signal, (loaded, total) => progress({ phase: 'compile', loaded, total })),
+    ]);
+    return { url, factory: mod.default, wasmModule: compiled || await WebAssembly.compile(bytes) };
+  } catch (e) {
+    if (ctl.signal.aborted) throw new GradCamError(ErrorCode.ABORTED, 'the operation was aborted');
+    if (e instanceof GradCamError && e.code === ErrorCode.OUT_OF_MEMORY) throw e;
+    throw new GradCamError(ErrorCode.WASM_LOAD_FAILED, `could not load the WebAssembly core from ${url} (set wasmBase to the folder holding wasm-st/, wasm-mt/ and wasm-relaxed/): ${e.message || e}`);
+  }
+}
 
 function need() {
   if (!engine) throw new GradCamError(ErrorCode.NOT_LOADED, 'the WebAssembly core is not loaded');

@@ -69,14 +69,53 @@ void gc_grad_add(gc_model *m, float *dst, int accumulate, const float *g, size_t
   ew(m, accumulate ? EW_ADD : EW_COPY, dst, 1, g, NULL, n, 0);
 }
 
+/* Gradient buffers go back to a pool as soon as their row has passed its gradient on
+ * (gc_grad_release), and rows take theirs from it: a backward pass holds only the gradients that
+ * are live at once (a few maps), not one per row it crosses. */
 gc_status gc_grad_ensure(gc_model *m, int i) {
   gc_node *n = &m->nodes[i];
   const size_t need = gc_row_elems(m, i);
   if (n->grad && n->grad_cap >= need) return GC_OK;
-  free(n->grad);
+  if (n->grad) gc_grad_release(m, i);
+  int best = -1, largest = -1;
+  for (int k = 0; k < m->gpool_n; k++) {
+    if (m->gpool_cap[k] >= need && (best < 0 || m->gpool_cap[k] < m->gpool_cap[best])) best = k;
+    if (largest < 0 || m->gpool_cap[k] > m->gpool_cap[largest]) largest = k;
+  }
+  if (best >= 0) {
+    n->grad = m->gpool[best], n->grad_cap = m->gpool_cap[best];
+    m->gpool[best] = m->gpool[m->gpool_n - 1], m->gpool_cap[best] = m->gpool_cap[m->gpool_n - 1];
+    m->gpool_n--;
+    return GC_OK;
+  }
+  if (largest >= 0) { /* every pooled buffer is too small (a larger input): drop one */
+    free(m->gpool[largest]);
+    m->gpool[largest] = m->gpool[m->gpool_n - 1], m->gpool_cap[largest] = m->gpool_cap[m->gpool_n - 1];
+    m->gpool_n--;
+  }
   n->grad = gc_alloc_buffer(need);
   n->grad_cap = n->grad ? need : 0;
   return n->grad ? GC_OK : GC_ERR_OUT_OF_MEMORY;
+}
+
+void gc_grad_release(gc_model *m, int i) {
+  gc_node *n = &m->nodes[i];
+  n->has_grad = 0;
+  if (!n->grad) return;
+  if (!m->gpool) { /* room for every row's buffer */
+    m->gpool = calloc((size_t)m->nrows, sizeof *m->gpool);
+    m->gpool_cap = calloc((size_t)m->nrows, sizeof *m->gpool_cap);
+    if (!m->gpool || !m->gpool_cap) {
+      free(m->gpool), free(m->gpool_cap);
+      m->gpool = NULL, m->gpool_cap = NULL;
+    }
+  }
+  if (m->gpool && m->gpool_n < m->nrows) {
+    m->gpool[m->gpool_n] = n->grad, m->gpool_cap[m->gpool_n++] = n->grad_cap;
+  } else {
+    free(n->grad);
+  }
+  n->grad = NULL, n->grad_cap = 0;
 }
 
 float *gc_grad_target(gc_model *m, int dst) { return m->nodes[dst].has_grad ? m->bscratch[2] : m->nodes[dst].grad; }

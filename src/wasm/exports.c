@@ -28,6 +28,8 @@ static int progress(void *user, int done, int total) {
 EXPORT const char *gcw_version(void) { return GC_VERSION_STRING; }
 EXPORT const char *gcw_status_string(int status) { return gc_status_to_string((gc_status)status); }
 EXPORT const char *gcw_last_error(gc_model *m) { return gc_model_last_error(m); }
+/* "portable", or "fma" in the relaxed SIMD build */
+EXPORT const char *gcw_arithmetic(void) { return gc_arithmetic_name(gc_get_arithmetic()); }
 
 EXPORT int gcw_load(const void *bytes, size_t size, int threads, gc_model **out, char *err, size_t errlen) {
   gc_params p = gc_default_params();

@@ -1,5 +1,7 @@
 // api.test.mjs - the npm package's API in headless Chromium, on a page served by
-// tools/serve.mjs with COOP/COEP (threaded build) and without (single-thread fallback):
+// tools/serve.mjs with COOP/COEP (threaded SIMD build, chosen with relaxedSimd: false: the
+// relaxed SIMD build Chromium would take has its own test, relaxed.test.mjs) and without
+// (single-thread fallback):
 // classify and explain results equal the native CLI's, every image input kind, .h5 converted
 // in the browser, errors, abort, dispose, queued calls, a responsive main thread during
 // classify and explain, no request off 127.0.0.1.
@@ -113,7 +115,7 @@ const HELPERS = () => {
   };
 };
 
-describe('cross-origin isolated page (threaded build)', () => {
+describe('cross-origin isolated page (threaded SIMD build)', () => {
   let b;
   before(async () => {
     b = await openBrowser({ isolation: true });
@@ -122,7 +124,7 @@ describe('cross-origin isolated page (threaded build)', () => {
     const r = await b.page.evaluate(async (url) => {
       const phases = {};
       const gc = await window.pkg.GradCam.load({
-        weights: url, wasmBase: '/build/',
+        weights: url, wasmBase: '/build/', relaxedSimd: false,
         onProgress: (p) => { (phases[p.phase] ??= []).push([p.loaded, p.total]); },
       });
       window.gc = gc;
@@ -137,6 +139,7 @@ describe('cross-origin isolated page (threaded build)', () => {
     const { info, phases, isolated, layers, methods, colormaps } = b.loaded;
     assert.equal(isolated, true);
     assert.equal(info.mode, 'threaded');
+    assert.deepEqual([info.build, info.arithmetic], ['simd', 'portable'], 'relaxedSimd: false takes wasm-mt/');
     assert.equal(info.simd, true);
     assert.ok(info.threads >= 1 && info.threads <= 4);
     assert.equal(info.loaded, true);
@@ -466,7 +469,7 @@ describe('cross-origin isolated page (threaded build)', () => {
       let sawDownload = false;
       const t0 = performance.now();
       out.loadAborted = await T.err(window.pkg.GradCam.load({
-        weights: url, wasmBase: '/build/', signal: ctl.signal,
+        weights: url, wasmBase: '/build/', signal: ctl.signal, relaxedSimd: false,
         onProgress: (p) => { if (p.phase === 'download' && p.loaded > 0 && !sawDownload) { sawDownload = true; ctl.abort(); } },
       }));
       out.abortMs = performance.now() - t0;
@@ -511,7 +514,7 @@ describe('cross-origin isolated page (threaded build)', () => {
     const off = b.requests.filter((u) => !u.startsWith(`${b.origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
     assert.deepEqual(off, []);
     assert.ok(b.requests.some((u) => u.endsWith('/build/wasm-mt/gradcam.wasm')), 'the threaded build was fetched');
-    assert.ok(!b.requests.some((u) => u.includes('/build/wasm-st/')), 'the single-thread build was not');
+    assert.ok(!b.requests.some((u) => u.includes('/build/wasm-st/') || u.includes('/build/wasm-relaxed/')), 'the other builds were not');
   });
 });
 
@@ -539,7 +542,7 @@ describe('page without COOP/COEP (single-thread fallback)', () => {
     console.log(`  single-thread forward ${r.res.timings.forward.toFixed(0)} ms`);
     checkAgainstNative('single-thread, f16 weights', r.res, nativeRun(weights.f16, IMAGE));
     assert.ok(b.requests.some((u) => u.endsWith('/build/wasm-st/gradcam.wasm')));
-    assert.ok(!b.requests.some((u) => u.includes('/build/wasm-mt/')));
+    assert.ok(!b.requests.some((u) => u.includes('/build/wasm-mt/') || u.includes('/build/wasm-relaxed/')));
     assert.deepEqual(b.foreign, []);
   });
 });

@@ -317,6 +317,10 @@ describe('demo page, main view (threaded, served with COOP/COEP)', () => {
   test('privacy: every request went to the page\'s origin, no CSP violation, no page error', async () => {
     assert.deepEqual(b.foreign, []);
     assert.ok(b.requests.some((u) => u.endsWith('/weights/xception.gcw')));
+    assert.ok(b.requests.some((u) => u.endsWith('/build/wasm-relaxed/gradcam.wasm')), 'the page\'s build (relaxed SIMD)');
+    // the other builds are fetched only by the service worker's install: its requests are seen too
+    assert.ok(b.requests.some((u) => u.endsWith('/build/wasm-mt/gradcam.wasm')));
+    assert.ok(b.requests.some((u) => u.endsWith('/build/wasm-st/gradcam.wasm')));
     assert.deepEqual(await page.evaluate(() => window.__csp), []);
     const errors = b.consoleLines.filter((l) => /^(error|pageerror)/.test(l) && !/Failed to load resource/.test(l));
     assert.deepEqual(errors, []);

@@ -29,12 +29,13 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test('the tarball holds the JS, the types, both wasm flavours and the licence files, nothing else', () => {
+test('the tarball holds the JS, the types, the three wasm builds and the licence files, nothing else', () => {
   const files = new Set(packed.entries);
   for (const f of ['package.json', 'README.md', 'LICENSE', 'NOTICE', 'dist/index.js', 'dist/index.d.ts', 'dist/worker.js',
     'dist/engine.js', 'dist/errors.js', 'dist/core.js', 'dist/convert.js', 'dist/kept.js',
     'dist/wasm-st/gradcam.mjs', 'dist/wasm-st/gradcam.wasm',
-    'dist/wasm-mt/gradcam.mjs', 'dist/wasm-mt/gradcam.wasm', 'dist/wasm-mt/gradcam.worker.js']) {
+    'dist/wasm-mt/gradcam.mjs', 'dist/wasm-mt/gradcam.wasm', 'dist/wasm-mt/gradcam.worker.js',
+    'dist/wasm-relaxed/gradcam.mjs', 'dist/wasm-relaxed/gradcam.wasm', 'dist/wasm-relaxed/gradcam.worker.js']) {
     assert.ok(files.has(f), `${f} is in the tarball`);
   }
   for (const f of files) assert.match(f, /^(dist\/|package\.json$|README\.md$|LICENSE$|NOTICE$)/, `unexpected ${f}`);
@@ -79,7 +80,10 @@ test('a fresh app installs the tarball, imports the package by name and classifi
       cam: Array.from(ex.cam.data), camSize: [ex.cam.height, ex.cam.width], overlaySize: [ex.overlay.width, ex.overlay.height],
     };
   }, [`/test-data/${base(weights.f32)}`, `/test-data/${base(weights.h5)}`, '/images/skimage_chelsea.png']);
-  const ref = cli(['predict', '--weights', weights.f32, '--image', `${imagesDir}/skimage_chelsea.png`, '--json'], { json: true });
+  // Chromium validates relaxed SIMD: the package takes its relaxed build, whose arithmetic is the
+  // CLI's fma (tests/js/relaxed.test.mjs explains the bound)
+  assert.equal(res.info.build, 'relaxed');
+  const ref = cli(['predict', '--arithmetic', 'fma', '--weights', weights.f32, '--image', `${imagesDir}/skimage_chelsea.png`, '--json'], { json: true });
   assert.equal(ref.status, 0, ref.stderr);
   const e = relL2(Float32Array.from(res.a), Float32Array.from(ref.json.logits));
   const eh5 = relL2(Float32Array.from(res.c), Float32Array.from(ref.json.logits));
@@ -88,7 +92,7 @@ test('a fresh app installs the tarball, imports the package by name and classifi
   assert.ok(e <= 1e-5 && eh5 <= 1e-5);
   assert.deepEqual(res.top, ref.json.top.map((t) => t.index));
   // an explanation from the installed package equals the CLI's raw map
-  const refCam = cli(['explain', '--weights', weights.f32, '--image', `${imagesDir}/skimage_chelsea.png`, '--class',
+  const refCam = cli(['explain', '--arithmetic', 'fma', '--weights', weights.f32, '--image', `${imagesDir}/skimage_chelsea.png`, '--class',
     String(ref.json.top[0].index), '--json'], { json: true });
   assert.equal(refCam.status, 0, refCam.stderr);
   const ec = relL2(Float32Array.from(res.cam), Float32Array.from(refCam.json.cam));
@@ -97,7 +101,7 @@ test('a fresh app installs the tarball, imports the package by name and classifi
   assert.deepEqual(res.overlaySize, [451, 300], 'overlay at the image size');
   assert.ok(ec <= 1e-5);
   const paths = b.requests.map((u) => new URL(u).pathname);
-  assert.ok(paths.includes('/app/node_modules/xception-gradcam/dist/wasm-mt/gradcam.wasm'), 'wasm next to the module');
+  assert.ok(paths.includes('/app/node_modules/xception-gradcam/dist/wasm-relaxed/gradcam.wasm'), 'wasm next to the module');
   assert.ok(paths.some((p) => p.startsWith('/app/node_modules/h5wasm/')), 'h5wasm from the app');
   assert.deepEqual(b.foreign, []);
 });

@@ -47,6 +47,18 @@ export function relL2(a, b) {
   return Math.sqrt(num / (den || 1e-30));
 }
 
+/** {n: values that differ, max: largest difference} of two arrays of the same length (pixels). */
+export function pixelDiff(a, b) {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let n = 0;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (d) { n++; if (d > max) max = d; }
+  }
+  return { n, max };
+}
+
 export function maxAbs(a, b) {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { cli, dataDir, imagesDir, relL2, root, testWeights } from './helpers.mjs';
+import { cli, dataDir, imagesDir, pixelDiff, relL2, root, testWeights } from './helpers.mjs';
 import { decodePng } from './png.mjs';
 import { Engine, weightsFormat } from '../../web/engine.js';
 import { checkExplainOptions, ErrorCode, GradCamError, toGradCamError } from '../../web/errors.js';
@@ -146,18 +146,6 @@ function nativeExplain(c) {
     nativeEx.set(c.name, { json: r.json, heatmap: decodePng(readFileSync(h)), overlay: decodePng(readFileSync(ov)) });
   }
   return nativeEx.get(c.name);
-}
-
-/** {n: values that differ, max: largest difference} of two byte arrays. */
-function pixelDiff(a, b) {
-  assert.equal(a.length, b.length);
-  let n = 0;
-  let max = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (d) { n++; if (d > max) max = d; }
-  }
-  return { n, max };
 }
 
 for (const flavour of ['st', 'mt']) {

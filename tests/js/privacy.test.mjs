@@ -20,6 +20,8 @@ const URL_RE = /(?:https?:)?\/\/(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:\/[^\s"'`(
 const ALLOW = [
   ['build/wasm-mt/gradcam.mjs', 'https://emscripten.org/docs/porting/pthreads.html#blocking-on-the-main-browser-thread',
     'Emscripten\'s warnOnce() text about blocking the main thread (a console message; the package runs the module in a worker)'],
+  ['build/wasm-relaxed/gradcam.mjs', 'https://emscripten.org/docs/porting/pthreads.html#blocking-on-the-main-browser-thread',
+    'the same warnOnce() text in the relaxed SIMD build\'s glue'],
   ['web/demo/parts/camera.js', 'http://127.0.0.1',
     'the camera error message tells the user to open the page on a secure origin "such as http://127.0.0.1"'],
 ];

@@ -3,7 +3,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { root } from './helpers.mjs';
+import { WASM_FILES } from '../../tools/package.mjs';
 
 async function start(args) {
   const child = spawn(process.execPath, [`${root}tools/serve.mjs`, '--port', '0', '--no-build', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -34,6 +36,7 @@ test('npm start serves the demo cross-origin isolated, with MIME types, and only
     assert.equal(page.headers.get('cross-origin-resource-policy'), 'same-origin');
     assert.match(await page.text(), /npm run weights/);
     for (const [path, type] of [['/build/wasm-st/gradcam.wasm', 'application/wasm'], ['/build/wasm-mt/gradcam.mjs', 'text/javascript'],
+      ['/build/wasm-relaxed/gradcam.wasm', 'application/wasm'], ['/build/wasm-relaxed/gradcam.worker.js', 'text/javascript'],
       ['/build/wasm-mt/gradcam.worker.js', 'text/javascript'], ['/web/index.js', 'text/javascript'],
       ['/node_modules/h5wasm/dist/esm/hdf5_hl.js', 'text/javascript'], ['/images/skimage_chelsea.png', 'image/png']]) {
       const r = await fetch(`${s.url}${path}`, { method: 'HEAD' });
@@ -61,4 +64,11 @@ test('npm start -- --no-isolation sends no COOP/COEP headers', async () => {
   } finally {
     s.child.kill();
   }
+});
+
+test('the demo\'s service worker keeps every file of every WebAssembly build the package ships', () => {
+  const sw = readFileSync(`${root}web/demo/sw.js`, 'utf8');
+  const listed = new Set(sw.match(/'wasm-[a-z]+\/[a-z.]+'/g).map((q) => q.slice(1, -1)));
+  const shipped = Object.entries(WASM_FILES).flatMap(([f, names]) => names.filter((n) => n !== 'package.json').map((n) => `${f}/${n}`));
+  assert.deepEqual([...listed].sort(), shipped.sort());
 });

@@ -1,10 +1,15 @@
 // page.mjs - the benchmark page's code (tools/bench/page.html), driven step by step by
 // tools/bench.mjs through page.evaluate(): every timing is taken here, in the page.
 //   peak()            the wasm SIMD ceiling (peak.mjs) in Web Workers of this page
-//   ours*()           this project's threaded wasm core (web/core.js on build/wasm-mt), main thread
+//   ours*()           this project's threaded wasm core (web/core.js on the build the package
+//                     would take here: build/wasm-relaxed where relaxed SIMD validates, else
+//                     build/wasm-mt; web/index.js chooseBuild), main thread
 //   tf*()             TF.js 4.22 with its wasm backend (threaded SIMD), main thread, on the same
 //                     Keras Xception built with tf.layers (tests/oracle/xception.mjs) and weights
+//   ort*()            ONNX Runtime Web, wasm execution provider (threaded SIMD), main thread, on
+//                     the same network written as ONNX from the same weights (onnx.mjs)
 import { Core } from '/web/core.js';
+import { chooseBuild, detectFeatures } from '/web/index.js';
 import { buildXception } from '/tests/oracle/xception.mjs';
 import { benchTensor, SIZE } from './input.mjs';
 
@@ -23,14 +28,15 @@ function inWorker(worker, msg) {
 
 /** Sweep the number of independent chains on one worker thread; then `threads` workers at
  *  once with the best chain count. GFLOP/s (best of `reps` timed calls of about `ms` each). */
-export async function peak({ counts, unroll = 4, reps = 7, ms = 60, threads = 2 }) {
+export async function peak({ counts, unroll = 4, reps = 7, ms = 60, threads = 2, op = 'muladd' }) {
   const workers = Array.from({ length: threads }, () => new Worker('/tools/bench/peak-worker.mjs', { type: 'module' }));
   try {
     const sweep = [];
-    for (const chains of counts) sweep.push(await inWorker(workers[0], { chains, unroll, reps, ms }));
+    for (const chains of counts) sweep.push(await inWorker(workers[0], { chains, unroll, reps, ms, op }));
     const best = sweep.reduce((a, b) => (b.gflops > a.gflops ? b : a));
-    const together = await Promise.all(workers.map((w) => inWorker(w, { chains: best.chains, unroll, reps, ms })));
+    const together = await Promise.all(workers.map((w) => inWorker(w, { chains: best.chains, unroll, reps, ms, op })));
     return {
+      op,
       sweep: sweep.map(({ chains, gflops }) => ({ chains, gflops })),
       per_thread_gflops: best.gflops, best_chains: best.chains, unroll,
       concurrent: together.map((r) => r.gflops), concurrent_total_gflops: together.reduce((a, r) => a + r.gflops, 0),
@@ -42,25 +48,46 @@ export async function peak({ counts, unroll = 4, reps = 7, ms = 60, threads = 2 
 }
 
 // ---- this project ---------------------------------------------------------------------------
-let core = null;
+let core = null; // the build the package takes here
+const others = {}; // folder -> Core: another build, timed beside it (the SIMD build next to the relaxed one)
 
-export async function oursInit({ weightsUrl, threads }) {
-  const bytes = new Uint8Array(await (await fetch(weightsUrl)).arrayBuffer());
-  const dir = '/build/wasm-mt/';
-  const t0 = now();
-  const { default: factory } = await import(`${dir}gradcam.mjs`);
-  core = await Core.create(factory, { locateFile: (f) => dir + f, mainScriptUrlOrBlob: `${dir}gradcam.mjs` });
-  const t1 = now();
-  core.load(bytes, { threads });
-  const t2 = now();
-  return { instantiate_ms: t1 - t0, load_ms: t2 - t1, threads: core.threads(), version: core.version(),
-    cross_origin_isolated: globalThis.crossOriginIsolated === true };
+/** What the package would load here (threaded): {dir, build, relaxedSimd}. */
+export function oursBuild() {
+  const f = detectFeatures();
+  return { ...chooseBuild(f, { threaded: true }), relaxedSimd: f.relaxedSimd };
 }
 
-export function oursForward() {
+/** Instantiate and load the build the package takes here, or with `folder` another one. */
+export async function oursInit({ weightsUrl, threads, folder }) {
+  const bytes = new Uint8Array(await (await fetch(weightsUrl)).arrayBuffer());
+  const chosen = oursBuild();
+  const build = folder ? (folder === 'wasm-relaxed' ? 'relaxed' : 'simd') : chosen.build;
+  folder ??= chosen.dir;
+  const dir = `/build/${folder}/`;
   const t0 = now();
-  core.forwardTensor(X, SIZE, SIZE);
+  const { default: factory } = await import(`${dir}gradcam.mjs`);
+  const c = await Core.create(factory, { locateFile: (f) => dir + f, mainScriptUrlOrBlob: `${dir}gradcam.mjs` });
+  const t1 = now();
+  c.load(bytes, { threads });
+  const t2 = now();
+  if (folder === chosen.dir) core = c;
+  else others[folder] = c;
+  return { instantiate_ms: t1 - t0, load_ms: t2 - t1, threads: c.threads(), version: c.version(),
+    build, dir: folder, arithmetic: c.arithmetic(), cross_origin_isolated: globalThis.crossOriginIsolated === true };
+}
+
+/** One forward pass of the chosen build (or of the other build in `folder`): ms. */
+export function oursForward(folder) {
+  const c = folder ? others[folder] : core;
+  const t0 = now();
+  c.forwardTensor(X, SIZE, SIZE);
   return now() - t0;
+}
+
+/** Our logits for the benchmark input (after a forward pass), to check the others against. */
+export function oursLogits() {
+  core.forwardTensor(X, SIZE, SIZE);
+  return Array.from(core.logits());
 }
 
 export function oursTop1() {
@@ -257,4 +284,38 @@ export function tfHeapBytes() {
   const w = tf.backend().wasm;
   const mem = w && (w.wasmMemory || (w.HEAPU8 && { buffer: w.HEAPU8.buffer }));
   return { heap_bytes: mem ? mem.buffer.byteLength : null, tensors_bytes: tf.memory().numBytes };
+}
+
+// ---- ONNX Runtime Web -------------------------------------------------------------------------
+let ort = null, session = null, ortInput = null;
+
+export async function ortInit({ modelUrl, threads }) {
+  const t0 = now();
+  ort = await import('/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs');
+  ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/'; // served here: no other origin
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.proxy = false;
+  const model = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
+  const t1 = now();
+  session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const t2 = now();
+  // the benchmark input in ONNX's NCHW layout, made once, outside the clock
+  const nchw = new Float32Array(X.length);
+  for (let y = 0; y < SIZE; y++) for (let x = 0; x < SIZE; x++) for (let c = 0; c < 3; c++) nchw[(c * SIZE + y) * SIZE + x] = X[(y * SIZE + x) * 3 + c];
+  ortInput = { input: new ort.Tensor('float32', nchw, [1, 3, SIZE, SIZE]) };
+  return { version: ort.env.versions?.web ?? ort.env.versions?.common ?? null, threads: ort.env.wasm.numThreads, simd: ort.env.wasm.simd ?? null,
+    model_bytes: model.length, fetch_ms: t1 - t0, session_ms: t2 - t1, execution_provider: 'wasm' };
+}
+
+export async function ortForward() {
+  const t0 = now();
+  const out = await session.run(ortInput);
+  const ms = now() - t0;
+  out.logits.dispose?.();
+  return ms;
+}
+
+export async function ortLogits() {
+  const out = await session.run(ortInput);
+  return Array.from(out.logits.data);
 }

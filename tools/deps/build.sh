@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Build XNNPACK + pthreadpool (static) for one flavour and install them into the cache:
 #   ${GRADCAM_CACHE:-$HOME/.cache/gradcam}/deps/<FLAVOUR>-<KEY>/{include,lib}
-# Usage: tools/deps/build.sh native|wasm-st|wasm-mt
-#   native   gcc, x86-64 (or whatever gcc targets), links Debian's libcpuinfo at run time
-#   wasm-st  emcc, wasm SIMD (-msimd128), no threads (pthreadpool runs everything inline)
-#   wasm-mt  emcc, wasm SIMD + -pthread (real pthreadpool on Web Workers)
+# Usage: tools/deps/build.sh native|wasm-st|wasm-mt|wasm-relaxed
+#   native        gcc, x86-64 (or whatever gcc targets), links Debian's libcpuinfo at run time
+#   wasm-st       emcc, wasm SIMD (-msimd128), no threads (pthreadpool runs everything inline)
+#   wasm-mt       emcc, wasm SIMD + -pthread (real pthreadpool on Web Workers)
+#   wasm-relaxed  wasm-mt + relaxed SIMD (-mrelaxed-simd, XNNPACK's wasmrelaxedsimd kernels),
+#                 emcc driving Debian's clang 16 (common.sh: deps_relaxed_env)
 # KEY hashes the tarball sha256s, the patches, this script, common.sh, the flavour and the
 # compiler version, so a change to any of them builds a new prefix. An existing complete
 # prefix is reused at once. Progress goes to stderr; stdout is one line: the prefix path.
@@ -14,10 +16,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=common.sh
 . "$here/common.sh"
 
-usage() { echo "usage: $0 native|wasm-st|wasm-mt" >&2; exit 2; }
+usage() { echo "usage: $0 native|wasm-st|wasm-mt|wasm-relaxed" >&2; exit 2; }
 [ $# -eq 1 ] || usage
 flavour=$1
-case "$flavour" in native|wasm-st|wasm-mt) ;; *) usage ;; esac
+case "$flavour" in native|wasm-st|wasm-mt|wasm-relaxed) ;; *) usage ;; esac
 
 # emcc 3.1.6 needs Debian's node modules (acorn) on the module path.
 export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"
@@ -35,6 +37,11 @@ if [ "$flavour" = native ]; then
 else
   need_tools emcc emcmake
   compiler=$(emcc --version | sed -n 1p)
+  if [ "$flavour" = wasm-relaxed ]; then
+    need_tools "clang-$DEPS_RELAXED_LLVM" "wasm-ld-$DEPS_RELAXED_LLVM" "llvm-ar-$DEPS_RELAXED_LLVM"
+    deps_relaxed_env
+    compiler="$compiler + $("clang-$DEPS_RELAXED_LLVM" --version | sed -n 1p)"
+  fi
 fi
 
 # ---- cache key and install prefix
@@ -163,9 +170,10 @@ EOF
     cmake_args+=(-DXNNPACK_ENABLE_WASMSIMD=ON -DPTHREADPOOL_EMSCRIPTEN_THREADS=OFF)
     configure=(emcmake cmake)
     ;;
-  wasm-mt)
+  wasm-mt|wasm-relaxed)
     cmake_args+=(-DXNNPACK_ENABLE_WASMSIMD=ON -DPTHREADPOOL_EMSCRIPTEN_THREADS=ON
                  -DCMAKE_C_FLAGS=-pthread -DCMAKE_CXX_FLAGS=-pthread)
+    [ "$flavour" = wasm-relaxed ] && cmake_args+=(-DXNNPACK_ENABLE_WASMRELAXEDSIMD=ON)
     configure=(emcmake cmake)
     ;;
 esac
@@ -189,6 +197,7 @@ case "$flavour" in
   native)  cflags="";                 libs_extra=" -lcpuinfo -lpthread -lm" ;;
   wasm-st) cflags=" -msimd128";       libs_extra="" ;;
   wasm-mt) cflags=" -msimd128 -pthread"; libs_extra=" -pthread" ;;
+  wasm-relaxed) cflags=" -msimd128 -mrelaxed-simd -pthread"; libs_extra=" -pthread" ;;
 esac
 mkdir -p "$stage/lib/pkgconfig"
 cat > "$stage/lib/pkgconfig/xnnpack.pc" <<EOF

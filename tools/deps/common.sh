@@ -12,6 +12,20 @@ DEPS_CACHE="${GRADCAM_CACHE:-${HOME:-/tmp}/.cache/gradcam}"
 case "$DEPS_CACHE" in /*) ;; *) DEPS_CACHE="$PWD/$DEPS_CACHE" ;; esac
 DEPS_SRC="$DEPS_CACHE/src"
 
+# The wasm-relaxed flavour (threads + SIMD + relaxed SIMD): Emscripten 3.1.6 compiles with its
+# clang 14, which has no relaxed SIMD. EM_LLVM_ADD_VERSION / EM_CLANG_ADD_VERSION make it drive
+# Debian's clang-16, wasm-ld-16, llvm-ar-16 etc. instead (emcc warns that it expected LLVM 14;
+# that is -Wversion-check, and it is only printed by `emcc --check`). Binaryen 108 cannot parse
+# the relaxed opcodes clang 16 emits (their final encoding: "invalid code after SIMD prefix:
+# 261" for f32x4.relaxed_madd), so no binaryen tool may see the linked module:
+# EMCC_READ_METADATA=python reads the metadata without wasm-emscripten-finalize, and the
+# project's link (CMakeLists.txt) uses -O1 (no wasm-opt) and -sWASM_BIGINT (no i64
+# legalisation, which would need finalize).
+DEPS_RELAXED_LLVM=16
+deps_relaxed_env() {
+  export EM_LLVM_ADD_VERSION=$DEPS_RELAXED_LLVM EM_CLANG_ADD_VERSION=$DEPS_RELAXED_LLVM EMCC_READ_METADATA=python
+}
+
 deps_log() { printf '[deps] %s\n' "$*" >&2; }
 deps_die() { printf '[deps] error: %s\n' "$*" >&2; exit 1; }
 

@@ -26,8 +26,10 @@ const SHELL = [
   ...PARTS.map((p) => `parts/${p}.js`),
   ...['cat', 'cat-and-dog', 'coffee', 'eagle', 'astronaut', 'rocket'].flatMap((s) => [`samples/${s}.jpg`, `samples/thumbs/${s}.jpg`]),
   ...['index.js', 'worker.js', 'engine.js', 'errors.js', 'core.js', 'convert.js', 'kept.js'].map((f) => PACKAGE.js + f),
+  // the three builds (tools/package.mjs WASM_FILES; tests/js/serve.test.mjs checks this list)
   ...['wasm-st/gradcam.mjs', 'wasm-st/gradcam.wasm', 'wasm-mt/gradcam.mjs', 'wasm-mt/gradcam.wasm',
-    'wasm-mt/gradcam.worker.js'].map((f) => PACKAGE.wasm + f),
+    'wasm-mt/gradcam.worker.js', 'wasm-relaxed/gradcam.mjs', 'wasm-relaxed/gradcam.wasm',
+    'wasm-relaxed/gradcam.worker.js'].map((f) => PACKAGE.wasm + f),
 ].map(here);
 
 const WEIGHTS = /\.(gcw|h5|hdf5)$/i;
