@@ -89,7 +89,22 @@ static int cam_shortcut(const gc_model *m, int t, gc_target target) {
          m->spec.ndense == 1;
 }
 
+static gc_status gradient(gc_model *m, int class_index, int contrast, const char *layer, gc_target target, int guided,
+                         double *sum, const float **data, gc_shape *shape);
+
+/* The scratch buffers live for one call: between calls their memory serves the forward pass. */
 gc_status gc_gradient_ex(gc_model *m, int class_index, int contrast, const char *layer, gc_target target, int guided,
+                         double *sum, const float **data, gc_shape *shape) {
+  gc_status s = gradient(m, class_index, contrast, layer, target, guided, sum, data, shape);
+  for (int k = 0; m && k < SCRATCH; k++) {
+    free(m->bscratch[k]);
+    m->bscratch[k] = NULL;
+  }
+  if (m) m->bscratch_size = 0;
+  return s;
+}
+
+static gc_status gradient(gc_model *m, int class_index, int contrast, const char *layer, gc_target target, int guided,
                          double *sum, const float **data, gc_shape *shape) {
   if (!m || (!sum && (!data || !shape)) || (target != GC_TARGET_LOGIT && target != GC_TARGET_PROB))
     return GC_ERR_INVALID_ARGUMENT;
@@ -189,12 +204,9 @@ gc_status gc_gradient_ex(gc_model *m, int class_index, int contrast, const char 
     shape->dims[2] = n->w;
     shape->dims[3] = m->rows[t].cout;
   }
-  if (pre) { /* gradient at the pre-activation: through the fused ReLU */
-    gc_relu_backward(m, m->bscratch[0], 0, n->grad, n->out, elems, guided);
-    *data = m->bscratch[0];
-  } else {
-    *data = n->grad;
-  }
+  if (pre) /* gradient at the pre-activation: through the fused ReLU, in place */
+    gc_relu_backward(m, n->grad, 0, n->grad, n->out, elems, guided);
+  *data = n->grad;
   return GC_OK;
 }
 

@@ -19,75 +19,115 @@
  * row so that a transient row read by the next transient row never shares its slot. */
 static int transient_slot(const gc_model *m, int i) { return m->rows[i].transient == 2 ? 2 : i % 2; }
 
-/* Point the transient rows at their slots (before a forward pass). */
-static void attach_slots(gc_model *m) {
+/* Allocate the slots and point the transient rows at them (before a kept pass). */
+static gc_status attach_slots(gc_model *m) {
+  for (int k = 0; k < 3; k++)
+    if (!m->slot[k] && !(m->slot[k] = gc_alloc_buffer(m->slot_size[k]))) return GC_ERR_OUT_OF_MEMORY;
   for (int i = 0; i < m->nrows; i++)
     if (m->rows[i].transient) m->nodes[i].out = m->slot[transient_slot(m, i)];
+  return GC_OK;
 }
 
-static gc_status reshape(gc_model *m, int batch, int h, int w) {
+/* After a kept pass: the slots' values are garbage from here on (asked for by name, a transient
+ * value is recomputed into its own buffer), so their memory goes back for the backward pass. */
+static void detach_slots(gc_model *m) {
+  for (int i = 0; i < m->nrows; i++)
+    if (m->rows[i].transient && m->nodes[i].out != m->nodes[i].val) m->nodes[i].out = NULL;
+  for (int k = 0; k < 3; k++) {
+    free(m->slot[k]);
+    m->slot[k] = NULL;
+  }
+  free(m->scratch);
+  m->scratch = NULL;
+}
+
+/* The operators, for a batch of `batch` inputs of h x w: each row's output size, and what the
+ * rows need of the shared workspace and depthwise scratch (per batch). Kept buffers are not
+ * touched: a batch-only change (batch.c's passes) leaves the kept pass valid. */
+gc_status gc_reshape_ops(gc_model *m, int batch, int h, int w, gc_reshape_need *need) {
+  return gc_reshape_rows(m, 0, batch, h, w, need);
+}
+
+gc_status gc_reshape_rows(gc_model *m, int first, int batch, int h, int w, gc_reshape_need *need) {
   const int n = m->nrows;
   int *oh = malloc((size_t)n * 2 * sizeof *oh);
   if (!oh) return GC_ERR_OUT_OF_MEMORY;
   int *ow = oh + n;
   gc_net_spatial(&m->net, h, w, oh, ow);
+  const int spatial = h != m->in_h || w != m->in_w || (first && (h != m->kept_h || w != m->kept_w));
   m->in_h = m->in_w = m->batch = 0;
-  m->ran = 0;
-  m->shape_gen++; /* backward operators and buffers follow (ops/, grad.c) */
-  const size_t B = (size_t)batch;
+  if (spatial) m->shape_gen++; /* backward operators and buffers follow (ops/, grad.c) */
   gc_status s = GC_OK;
-  gc_reshape_need need = {0, 0};
-  size_t slot_size[3] = {0, 0, 0};
+  need->workspace = need->scratch = 0;
   for (int i = 0; i < n && s == GC_OK; i++) {
     const gc_layer *r = &m->rows[i];
     gc_node *nd = &m->nodes[i];
     const int ih = r->in0 >= 0 ? oh[r->in0] : h, iw = r->in0 >= 0 ? ow[r->in0] : w;
     nd->h = oh[i];
     nd->w = ow[i];
-    s = gc_ops[r->def->op]->reshape(m, i, B, ih, iw, &need);
-    if (s != GC_OK) break;
-    if (!r->transient) free(nd->out);
-    nd->out = NULL;
-    const size_t elems = B * oh[i] * ow[i] * r->cout;
-    if (r->transient) {
-      const int k = transient_slot(m, i);
-      if (elems > slot_size[k]) slot_size[k] = elems;
-    } else {
-      nd->out = gc_alloc_buffer(elems);
-      if (!nd->out) s = GC_ERR_OUT_OF_MEMORY;
-    }
-    free(nd->val);
-    nd->val = NULL;
-    free(nd->pre); /* pre-activations follow the new size */
-    nd->pre = NULL;
-    nd->pre_valid = 0;
-    nd->has_grad = 0;
+    if (i >= first) s = gc_ops[r->def->op]->reshape(m, i, (size_t)batch, ih, iw, need);
   }
   free(oh);
-  for (int k = 0; s == GC_OK && k < 3; k++) {
-    free(m->slot[k]);
-    m->slot[k] = gc_alloc_buffer(slot_size[k]);
-    if (!m->slot[k]) s = GC_ERR_OUT_OF_MEMORY;
-  }
-  if (s == GC_OK) {
-    free(m->scratch);
-    m->scratch = gc_alloc_buffer(need.scratch);
-    if (!m->scratch) s = GC_ERR_OUT_OF_MEMORY;
-  }
-  if (s == GC_OK) {
-    free(m->workspace); /* sized anew for this shape */
-    m->workspace = NULL;
-    m->workspace_size = 0;
-    s = gc_model_workspace(m, need.workspace);
-  }
+  if (s == GC_OK) s = gc_model_workspace(m, need->workspace);
   if (s == GC_OK) {
     m->in_h = h;
     m->in_w = w;
     m->batch = batch;
-  } else if (s == GC_ERR_OUT_OF_MEMORY) {
-    gc_set_error(m->error, sizeof m->error, "out of memory for %dx%d activations", h, w);
+    m->ops_partial = first > 0; /* rows reshaped apart: the next kept pass reshapes them all */
   }
   return s;
+}
+
+/* The kept pass's buffers for h x w (batch 1): kept rows' outputs, the transient slots, the
+ * depthwise scratch; pre-activations and recomputed values of another size are dropped. */
+static gc_status alloc_kept(gc_model *m, const gc_reshape_need *need) {
+  gc_status s = GC_OK;
+  size_t slot_size[3] = {0, 0, 0};
+  m->kept_h = m->kept_w = 0;
+  for (int i = 0; i < m->nrows && s == GC_OK; i++) {
+    const gc_layer *r = &m->rows[i];
+    gc_node *nd = &m->nodes[i];
+    if (!r->transient) free(nd->out);
+    nd->out = NULL;
+    const size_t elems = gc_row_elems(m, i);
+    if (r->transient) {
+      const int k = transient_slot(m, i);
+      if (elems > slot_size[k]) slot_size[k] = elems;
+    } else if (!(nd->out = gc_alloc_buffer(elems))) {
+      s = GC_ERR_OUT_OF_MEMORY;
+    }
+    free(nd->val);
+    nd->val = NULL;
+    free(nd->pre);
+    nd->pre = NULL;
+    nd->pre_valid = 0;
+    nd->has_grad = 0;
+  }
+  for (int k = 0; k < 3; k++) {
+    free(m->slot[k]);
+    m->slot[k] = NULL;
+    m->slot_size[k] = slot_size[k];
+  }
+  free(m->scratch);
+  m->scratch = NULL;
+  m->scratch_size = need->scratch;
+  if (s == GC_OK) m->kept_h = m->in_h, m->kept_w = m->in_w;
+  return s;
+}
+
+static gc_status reshape(gc_model *m, int h, int w) {
+  m->ran = 0;
+  gc_reshape_need need;
+  gc_status s = gc_reshape_ops(m, 1, h, w, &need);
+  if (s == GC_OK && (m->kept_h != h || m->kept_w != w)) s = alloc_kept(m, &need);
+  if (s == GC_ERR_OUT_OF_MEMORY) gc_set_error(m->error, sizeof m->error, "out of memory for %dx%d activations", h, w);
+  return s;
+}
+
+gc_status gc_ops_batch1(gc_model *m) {
+  if (m->batch == 1 && !m->ops_partial) return GC_OK;
+  gc_reshape_need need;
+  return gc_reshape_ops(m, 1, m->kept_h, m->kept_w, &need);
 }
 
 /* ---- the forward pass --------------------------------------------------------------------- */
@@ -108,10 +148,9 @@ void gc_softmax(const float *logits, float *probs, int n) {
   for (int i = 0; i < n; i++) probs[i] = (float)(exp((double)logits[i] - mx) / sum);
 }
 
-void gc_batch_scores(const gc_model *m, int b, float *out) {
+void gc_logits_to_scores(const gc_model *m, const float *z, float *out) {
   if (m->net.logits_row < 0) return;
   const gc_layer *r = &m->rows[m->net.logits_row];
-  const float *z = m->nodes[m->net.logits_row].out + (size_t)b * r->cout;
   if (r->cout == 1) { /* binary: class 1 is +z, class 0 is -z */
     out[0] = -z[0];
     out[1] = z[0];
@@ -139,18 +178,21 @@ static gc_status check_size(gc_model *m, int h, int w) {
   return GC_OK;
 }
 
-gc_status gc_forward_batch(gc_model *m, const float *input, int batch, int h, int w) {
+/* The kept pass: batch 1, every activation the backward pass reads kept. */
+static gc_status kept_pass(gc_model *m, const float *input, int h, int w) {
   gc_status s = check_size(m, h, w);
   if (s != GC_OK) return s;
-  if (h != m->in_h || w != m->in_w || batch != m->batch) s = reshape(m, batch, h, w);
+  if (h != m->kept_h || w != m->kept_w || h != m->in_h || w != m->in_w || m->batch != 1 || m->ops_partial)
+    s = reshape(m, h, w);
   m->ran = 0;
   m->detail_valid = 0;
-  if (s == GC_OK) attach_slots(m);
+  if (s == GC_OK) s = attach_slots(m);
   for (int i = 0; s == GC_OK && i < m->nrows; i++) {
     GC_PROFILE_START(t0);
     s = run_row(m, i, input);
     GC_PROFILE_ROW("forward", m->rows[i].def->name, m->rows[i].def->op, t0);
   }
+  detach_slots(m);
   for (int i = 0; i < m->nrows; i++) m->nodes[i].has_grad = m->nodes[i].pre_valid = 0;
   return s;
 }
@@ -158,7 +200,7 @@ gc_status gc_forward_batch(gc_model *m, const float *input, int batch, int h, in
 /* After a batch-1 pass: the scores and probabilities, checked for finiteness. */
 static gc_status finish_pass(gc_model *m) {
   if (m->nclasses) {
-    gc_batch_scores(m, 0, m->scores);
+    gc_logits_to_scores(m, m->nodes[m->net.logits_row].out, m->scores);
     for (int i = 0; i < m->nclasses; i++)
       if (!isfinite(m->scores[i])) {
         gc_set_error(m->error, sizeof m->error, "logit %d is not finite (non-finite input?)", i);
@@ -171,8 +213,9 @@ static gc_status finish_pass(gc_model *m) {
 }
 
 gc_status gc_forward_from(gc_model *m, int row) {
-  if (!m->ran || m->batch != 1 || row < 0 || row >= m->nrows) return GC_ERR_NOT_RUN;
-  gc_status s = GC_OK;
+  if (!m->ran || row < 0 || row >= m->nrows) return GC_ERR_NOT_RUN;
+  gc_status s = gc_ops_batch1(m);
+  if (s == GC_OK) s = attach_slots(m);
   /* transient values from before `row` that rows after it read must exist again */
   for (int i = row + 1; s == GC_OK && i < m->nrows; i++) {
     const gc_layer *r = &m->rows[i];
@@ -180,9 +223,10 @@ gc_status gc_forward_from(gc_model *m, int row) {
     if (s == GC_OK && r->in1 >= 0 && r->in1 < row) s = gc_materialize(m, r->in1);
   }
   for (int i = row + 1; s == GC_OK && i < m->nrows; i++) s = run_row(m, i, m->nodes[0].out);
+  detach_slots(m);
   for (int i = 0; i < m->nrows; i++) m->nodes[i].pre_valid = m->nodes[i].has_grad = 0;
   if (s == GC_OK && m->nclasses) {
-    gc_batch_scores(m, 0, m->scores);
+    gc_logits_to_scores(m, m->nodes[m->net.logits_row].out, m->scores);
     gc_scores_to_probs(m, m->scores, m->probs);
   }
   return s;
@@ -191,7 +235,7 @@ gc_status gc_forward_from(gc_model *m, int row) {
 gc_status gc_model_forward_tensor(gc_model *m, const float *input, int h, int w) {
   if (!m || !input) return GC_ERR_INVALID_ARGUMENT;
   m->error[0] = 0;
-  gc_status s = gc_forward_batch(m, input, 1, h, w);
+  gc_status s = kept_pass(m, input, h, w);
   return s == GC_OK ? finish_pass(m) : s;
 }
 
@@ -285,6 +329,8 @@ gc_status gc_materialize(gc_model *m, int i) {
   const gc_layer *r = &m->rows[i];
   gc_node *nd = &m->nodes[i];
   if (!r->transient || (nd->val && nd->out == nd->val)) return GC_OK;
+  gc_status st = gc_ops_batch1(m);
+  if (st != GC_OK) return st;
   for (int k = 0; k < 2; k++) {
     const int j = k ? r->in1 : r->in0;
     if (j >= 0) {
@@ -302,7 +348,8 @@ gc_status gc_materialize(gc_model *m, int i) {
 static gc_status compute_preact(gc_model *m, int i) {
   gc_node *nd = &m->nodes[i];
   if (nd->pre_valid) return GC_OK;
-  gc_status s = gc_materialize(m, m->rows[i].in0);
+  gc_status s = gc_ops_batch1(m);
+  if (s == GC_OK) s = gc_materialize(m, m->rows[i].in0);
   if (s != GC_OK) return s;
   if (!nd->pre) nd->pre = gc_alloc_buffer((size_t)nd->h * nd->w * m->rows[i].cout);
   if (!nd->pre) return GC_ERR_OUT_OF_MEMORY;
@@ -350,61 +397,3 @@ gc_status gc_model_input(const gc_model *m, const float **data, gc_shape *shape)
   return gc_model_activation(m, "input", data, shape);
 }
 
-gc_status gc_forward_tail(gc_model *m, int t, int versions, gc_tail_fill fill, gc_tail_done done, void *user) {
-  if (!m->ran || m->batch != 1 || t < 0 || t >= m->nrows || versions < 1) return GC_ERR_NOT_RUN;
-  const int n = m->nrows, h = m->in_h, w = m->in_w;
-  /* rows up to t that the rows after it read: their batch-1 values, saved before the reshape */
-  int *keep = calloc((size_t)n, sizeof *keep);
-  float **saved = calloc((size_t)n, sizeof *saved);
-  size_t *elems = calloc((size_t)n, sizeof *elems);
-  gc_status s = keep && saved && elems ? GC_OK : GC_ERR_OUT_OF_MEMORY;
-  for (int j = t + 1; s == GC_OK && j < n; j++) {
-    const gc_layer *r = &m->rows[j];
-    if (r->in0 >= 0 && r->in0 <= t) keep[r->in0] = 1;
-    if (r->in1 >= 0 && r->in1 <= t) keep[r->in1] = 1;
-  }
-  keep[t] = 0; /* t's versions come from fill */
-  for (int i = 0; s == GC_OK && i <= t; i++) {
-    if (!keep[i]) continue;
-    elems[i] = gc_row_elems(m, i);
-    s = gc_materialize(m, i);
-    if (s == GC_OK && !(saved[i] = malloc(elems[i] * sizeof(float)))) s = GC_ERR_OUT_OF_MEMORY;
-    if (s == GC_OK) memcpy(saved[i], m->nodes[i].out, elems[i] * sizeof(float));
-  }
-  const size_t te = gc_row_elems(m, t);
-  const int B = gc_batch_budget(m, h, w, versions);
-  if (s == GC_OK && B != m->batch) s = reshape(m, B, h, w);
-  m->ran = 0;
-  m->detail_valid = 0;
-  if (s == GC_OK) attach_slots(m);
-  for (int v0 = 0; s == GC_OK && v0 < versions; v0 += B) {
-    if (gc_model_cancelled(m, v0, versions)) {
-      s = GC_ERR_CANCELLED;
-      break;
-    }
-    const int nb = versions - v0 < B ? versions - v0 : B;
-    for (int i = 0; i <= t; i++)
-      for (int b = 0; keep[i] && b < B; b++) memcpy(m->nodes[i].out + (size_t)b * elems[i], saved[i], elems[i] * 4);
-    for (int b = 0; b < B; b++) fill(user, v0 + (b < nb ? b : 0), m->nodes[t].out + (size_t)b * te);
-    for (int j = t + 1; s == GC_OK && j < n; j++) s = run_row(m, j, m->nodes[0].out);
-    if (s == GC_OK) done(user, v0, nb);
-  }
-  for (int i = 0; saved && i < n; i++) free(saved[i]);
-  free(saved), free(keep), free(elems);
-  for (int i = 0; i < n; i++) m->nodes[i].has_grad = m->nodes[i].pre_valid = 0;
-  return s;
-}
-
-int gc_batch_budget(const gc_model *m, int h, int w, int want) {
-  int *oh = malloc((size_t)m->nrows * 2 * sizeof *oh);
-  if (!oh) return 1;
-  size_t per = 0;
-  gc_net_spatial(&m->net, h, w, oh, oh + m->nrows);
-  for (int i = 0; i < m->nrows; i++) per += (size_t)oh[i] * oh[m->nrows + i] * m->rows[i].cout * sizeof(float);
-  free(oh);
-  const size_t budget = (size_t)320 << 20; /* activations of one batched pass */
-  int b = per ? (int)(budget / per) : 1;
-  if (b < 1) b = 1;
-  if (b > 16) b = 16;
-  return b < want ? b : want;
-}

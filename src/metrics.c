@@ -1,6 +1,7 @@
 /* metrics.c - faithfulness of an explanation map: deletion / insertion curves and their AUC
  * (Petsiuk et al. 2018, RISE), average drop and increase in confidence (Chattopadhay et al.
- * 2018, Grad-CAM++). All the perturbed inputs run as batched forward passes. */
+ * 2018, Grad-CAM++). All the perturbed inputs run as batched forward-only passes (batch.c), which
+ * leave the model's pass over the input as it is. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,45 @@ static void blur(const float *x, int h, int w, float *out, float *tmp) {
       }
 }
 
+typedef struct run {
+  gc_model *m;
+  const float *x, *base, *imp;
+  const ranked *order;
+  size_t n;
+  int steps, total, c;
+  float *probs, *sc;
+} run;
+
+/* Image j: 0..steps deletion, steps+1..2 steps+1 insertion, the last: x * map. */
+static void fill_image(void *user, int j, float *dst) {
+  const run *r = user;
+  const size_t n = r->n;
+  if (j == r->total - 1) {
+    for (size_t i = 0; i < n; i++)
+      for (int k = 0; k < 3; k++) dst[i * 3 + k] = r->x[i * 3 + k] * r->imp[i];
+    return;
+  }
+  const int del = j <= r->steps;
+  const int step = del ? j : j - r->steps - 1;
+  const size_t cut = (size_t)((double)step * n / r->steps + 0.5);
+  memcpy(dst, del ? r->x : r->base, n * 3 * sizeof *dst);
+  const float *src = del ? r->base : r->x;
+  for (size_t q = 0; q < cut; q++) {
+    const size_t i = (size_t)r->order[q].i;
+    for (int k = 0; k < 3; k++) dst[i * 3 + k] = src[i * 3 + k];
+  }
+}
+
+static void read_probs(void *user, int first, int count) {
+  run *r = user;
+  float *pr = r->sc + r->m->nclasses;
+  for (int b = 0; b < count; b++) {
+    gc_batch_scores(r->m, b, r->sc);
+    gc_scores_to_probs(r->m, r->sc, pr);
+    r->probs[first + b] = pr[r->c];
+  }
+}
+
 gc_status gc_model_metrics(gc_model *m, const gc_map *map, int c, int steps, gc_baseline baseline, gc_metrics *out) {
   if (!m || !map || !out || !map->data || map->channels != 1 || map->height < 1 || map->width < 1 || steps < 1 ||
       steps > GC_MAX_METRIC_STEPS || (baseline != GC_BASELINE_BLUR && baseline != GC_BASELINE_MEAN))
@@ -57,15 +97,13 @@ gc_status gc_model_metrics(gc_model *m, const gc_map *map, int c, int steps, gc_
   const int h = m->nodes[0].h, w = m->nodes[0].w;
   const size_t n = (size_t)h * w;
   const int total = 2 * (steps + 1) + 1; /* deletion, insertion, masked input */
-  const int B = gc_batch_budget(m, h, w, total);
-  float *x = malloc(n * 3 * sizeof *x), *base = malloc(n * 3 * sizeof *base);
+  float *x = malloc(n * 3 * sizeof *x), *base = malloc(n * 3 * sizeof *base), *tmp = malloc(n * 3 * sizeof *tmp);
   float *low = malloc((size_t)map->height * map->width * sizeof *low), *imp = malloc(n * sizeof *imp);
-  float *batch = gc_alloc_buffer((size_t)B * n * 3);
   ranked *order = malloc(n * sizeof *order);
   float *probs = malloc((size_t)total * sizeof *probs);
-  float *sc = malloc((size_t)m->nclasses * 2 * sizeof *sc), *pr = sc ? sc + m->nclasses : NULL;
+  float *sc = malloc((size_t)m->nclasses * 2 * sizeof *sc);
   gc_status s = GC_OK;
-  if (!x || !base || !low || !imp || !batch || !order || !probs || !sc) {
+  if (!x || !base || !tmp || !low || !imp || !order || !probs || !sc) {
     s = GC_ERR_OUT_OF_MEMORY;
     goto done;
   }
@@ -76,7 +114,7 @@ gc_status gc_model_metrics(gc_model *m, const gc_map *map, int c, int steps, gc_
   for (size_t i = 0; i < n; i++) order[i] = (ranked){imp[i], (int)i};
   qsort(order, n, sizeof *order, by_importance);
   if (baseline == GC_BASELINE_BLUR) {
-    blur(x, h, w, base, batch); /* batch doubles as scratch here */
+    blur(x, h, w, base, tmp);
   } else {
     double mean[3] = {0, 0, 0};
     for (size_t i = 0; i < n; i++)
@@ -84,38 +122,8 @@ gc_status gc_model_metrics(gc_model *m, const gc_map *map, int c, int steps, gc_
     for (size_t i = 0; i < n; i++)
       for (int k = 0; k < 3; k++) base[i * 3 + k] = (float)(mean[k] / (double)n);
   }
-  /* image j of the run: 0..steps deletion, steps+1..2 steps+1 insertion, last: x * map */
-  for (int j0 = 0; j0 < total && s == GC_OK; j0 += B) {
-    const int nb = total - j0 < B ? total - j0 : B;
-    for (int b = 0; b < B; b++) {
-      float *dst = batch + (size_t)b * n * 3;
-      const int j = j0 + (b < nb ? b : 0);
-      if (j == total - 1) {
-        for (size_t i = 0; i < n; i++)
-          for (int k = 0; k < 3; k++) dst[i * 3 + k] = x[i * 3 + k] * imp[i];
-        continue;
-      }
-      const int del = j <= steps;
-      const int step = del ? j : j - steps - 1;
-      const size_t cut = (size_t)((double)step * n / steps + 0.5);
-      memcpy(dst, del ? x : base, n * 3 * sizeof *dst);
-      const float *src = del ? base : x;
-      for (size_t r = 0; r < cut; r++) {
-        const size_t i = (size_t)order[r].i;
-        for (int k = 0; k < 3; k++) dst[i * 3 + k] = src[i * 3 + k];
-      }
-    }
-    if (gc_model_cancelled(m, j0, total)) {
-      s = GC_ERR_CANCELLED;
-      break;
-    }
-    s = gc_forward_batch(m, batch, B, h, w);
-    for (int b = 0; s == GC_OK && b < nb; b++) {
-      gc_batch_scores(m, b, sc);
-      gc_scores_to_probs(m, sc, pr);
-      probs[j0 + b] = pr[c];
-    }
-  }
+  run r = {m, x, base, imp, order, n, steps, total, c, probs, sc};
+  s = gc_forward_versions(m, 0, total, fill_image, read_probs, &r);
   if (s == GC_OK) {
     out->steps = steps;
     for (int j = 0; j <= steps; j++) {
@@ -132,10 +140,9 @@ gc_status gc_model_metrics(gc_model *m, const gc_map *map, int c, int steps, gc_
     const float pm = probs[total - 1];
     out->average_drop = p0 > 0 ? (p0 - pm > 0 ? (p0 - pm) / p0 : 0.0f) : 0.0f;
     out->increase_in_confidence = pm > p0;
-    s = gc_restore_forward(m, x, h, w);
   }
 done:
-  free(x), free(base), free(low), free(imp), free(batch), free(order), free(probs), free(sc);
-  if (s == GC_ERR_CANCELLED) gc_set_error(m->error, sizeof m->error, "the metrics were cancelled; run a forward pass again");
+  free(x), free(base), free(tmp), free(low), free(imp), free(order), free(probs), free(sc);
+  if (s == GC_ERR_CANCELLED) gc_set_error(m->error, sizeof m->error, "the metrics were cancelled");
   return s;
 }

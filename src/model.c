@@ -34,6 +34,11 @@ float *gc_model_buffer(float **buf, size_t *cap, size_t n) {
   return *buf;
 }
 
+float *gc_model_scratch(gc_model *m) {
+  if (!m->scratch) m->scratch = gc_alloc_buffer(m->scratch_size);
+  return m->scratch;
+}
+
 gc_status gc_model_workspace(gc_model *m, size_t ws) {
   if (ws <= m->workspace_size && (m->workspace || !ws)) return GC_OK;
   void *nw = NULL;
@@ -134,6 +139,7 @@ static gc_status make_pool(gc_model *m, int threads) {
   if (!m->pool) return GC_ERR_OUT_OF_MEMORY;
   m->threads = (int)pthreadpool_get_threads_count(m->pool);
   m->in_h = m->in_w = m->batch = 0; /* every operator must be reshaped for the new pool */
+  m->kept_h = m->kept_w = 0;
   m->shape_gen++;
   return GC_OK;
 }
@@ -287,13 +293,14 @@ void gc_model_free(gc_model *m) {
     }
   }
   free(m->nodes);
+  for (int k = 0; k < m->arena_n; k++) free(m->arena[k]);
+  free(m->arena), free(m->arena_cap), free(m->batch_out);
   for (int k = 0; k < m->gpool_n; k++) free(m->gpool[k]);
   free(m->gpool), free(m->gpool_cap);
   gc_net_free(&m->net);
   free(m->scratch);
   for (int k = 0; k < 3; k++) free(m->slot[k]), free(m->bscratch[k]), free(m->work[k]);
   free(m->workspace);
-  free(m->image_input);
   free(m->mapbuf);
   free(m->detail_weights);
   free(m->detail_map);

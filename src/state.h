@@ -35,6 +35,8 @@ typedef struct gc_node {
   int has_grad;
 } gc_node;
 
+struct gc_reshape_need;
+
 struct gc_model {
   gc_spec spec;           /* what the weights file says the model is */
   gc_net net;             /* its rows */
@@ -46,13 +48,24 @@ struct gc_model {
   int threads;
   pthreadpool_t pool;
   int in_h, in_w, batch;  /* shape the forward operators are reshaped for (0 = none) */
+  int ops_partial;        /* some rows are reshaped for another batch than the others */
+  int kept_h, kept_w;     /* size the kept pass's buffers are allocated for (0 = none) */
+  float **arena;          /* batch.c's buffers */
+  size_t *arena_cap;
+  int arena_n;
+  const float *batch_logits; /* the classifier's outputs of the last batch (in the arena) */
+  float *batch_out;          /* gc_forward_batch's copy of them */
+  size_t batch_out_cap;
   unsigned shape_gen;     /* incremented by every reshape: sizes of all buffers may have changed */
   int ran;                /* batch-1 results of a forward pass are available */
-  float *scratch;         /* depthwise output inside a separable convolution */
-  float *slot[3];         /* outputs of transient rows: two short-lived slots, the residual slot */
+  float *scratch;         /* depthwise output inside a separable convolution (gc_model_scratch) */
+  size_t scratch_size;    /* floats it needs at batch 1 */
+  float *slot[3];         /* outputs of transient rows during a kept pass: two short-lived slots,
+                             the residual slot (freed after the pass: its memory serves the
+                             backward pass) */
+  size_t slot_size[3];
   void *workspace;        /* shared convolution workspace */
   size_t workspace_size;
-  float *image_input;     /* input_h x input_w x 3 buffer for gc_model_forward_image */
   float *scores;          /* nclasses class scores (logits; binary: -z, +z) of the last pass */
   float *probs;           /* nclasses probabilities */
   size_t param_count;
@@ -85,6 +98,8 @@ struct gc_model {
 void *gc_alloc_buffer(size_t floats);
 /* A float buffer of the model that grows as needed (contents not kept). */
 float *gc_model_buffer(float **buf, size_t *cap, size_t n);
+/* The depthwise scratch (allocated on first use after a kept pass freed it). */
+float *gc_model_scratch(gc_model *m);
 /* Grow the shared convolution workspace to at least ws bytes. */
 gc_status gc_model_workspace(gc_model *m, size_t ws);
 /* xnn_initialize, once per process, with the arithmetic gc_set_arithmetic chose (arith.c) */
@@ -98,27 +113,34 @@ gc_status gc_row_weights(gc_model *m, int i, float **kernel, float **dw, float *
 int gc_model_cancelled(gc_model *m, int done, int total);
 
 /* ---- forward.c ----------------------------------------------------------------------------- */
-/* Run the forward pass on a batch of `batch` NHWC inputs (h x w x 3 each). */
-gc_status gc_forward_batch(gc_model *m, const float *input, int batch, int h, int w);
+/* The operators reshaped for a batch (forward.c); the kept pass's buffers are not touched. */
+gc_status gc_reshape_ops(gc_model *m, int batch, int h, int w, struct gc_reshape_need *need);
+/* Only the rows from `first` on (the others keep their shape; the next pass reshapes all). */
+gc_status gc_reshape_rows(gc_model *m, int first, int batch, int h, int w, struct gc_reshape_need *need);
+/* The operators back at batch 1 for the kept pass (after batch.c's passes). */
+gc_status gc_ops_batch1(gc_model *m);
 /* Rerun the batch-1 forward pass from the row after `row` on the stored activations (the
  * tests perturb an activation in place and rerun, for finite differences). */
 gc_status gc_forward_from(gc_model *m, int row);
-/* Class scores of batch item b of the last gc_forward_batch (nclasses floats into out). */
-void gc_batch_scores(const gc_model *m, int b, float *out);
+/* Class scores (nclasses) from the classifier's outputs z. */
+void gc_logits_to_scores(const gc_model *m, const float *z, float *out);
 /* Probabilities of class scores, by the classifier's activation: softmax for softmax and for a
  * linear multi-class classifier; the logistic function of each score for sigmoid and binary. */
 void gc_scores_to_probs(const gc_model *m, const float *scores, float *probs);
 void gc_softmax(const float *logits, float *probs, int n);
-/* The rows after row t run again on `versions` versions of row t's value, in batches: fill
- * writes version v (a copy of row t's value, changed) into dst; done reads the batch's results
- * (gc_batch_scores, b = 0..count-1 for versions first..first+count-1). Every other value those
- * rows read is the last batch-1 pass's. Stops with GC_ERR_CANCELLED when the progress callback
- * asks; afterwards the model holds no batch-1 result (gc_restore_forward). */
-typedef void (*gc_tail_fill)(void *user, int version, float *dst);
-typedef void (*gc_tail_done)(void *user, int first, int count);
-gc_status gc_forward_tail(gc_model *m, int t, int versions, gc_tail_fill fill, gc_tail_done done, void *user);
-/* Largest batch for extra forward passes at h x w that stays within the memory budget. */
-int gc_batch_budget(const gc_model *m, int h, int w, int want);
+/* ---- batch.c: forward-only passes in buffers of their own (the kept pass stays) --------------
+ * The rows after row t run on `versions` versions of row t's value (t = 0: of the input), in
+ * batches within a memory budget: fill writes version v into dst (row t's size); done reads the
+ * batch's results with gc_batch_scores (b = 0..count-1 for versions first..first+count-1).
+ * Every other value the rows after t read is the kept pass's. Stops with GC_ERR_CANCELLED when
+ * the progress callback asks. */
+typedef void (*gc_batch_fill)(void *user, int version, float *dst);
+typedef void (*gc_batch_done)(void *user, int first, int count);
+gc_status gc_forward_versions(gc_model *m, int t, int versions, gc_batch_fill fill, gc_batch_done done, void *user);
+/* One batch of `batch` (<= 16) inputs of the kept pass's size (tests). */
+gc_status gc_forward_batch(gc_model *m, const float *input, int batch, int h, int w);
+/* Class scores of batch item b of the last batch (nclasses floats into out). */
+void gc_batch_scores(const gc_model *m, int b, float *out);
 /* Rerun the batch-1 forward pass on a saved input so the model's results are the caller's. */
 gc_status gc_restore_forward(gc_model *m, const float *input, int h, int w);
 /* The input value a black pixel (0, 0, 0) becomes: the baseline of Integrated Gradients. */

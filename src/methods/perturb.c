@@ -1,7 +1,7 @@
 /* perturb.c - the gradient-free CAMs that weigh a layer's channels by perturbing the network:
  * Score-CAM masks the input with each channel, Ablation-CAM zeroes each channel. Both run their
- * extra passes in batches, report progress before each batch and stop when asked; both leave
- * the model's results as they found them (the input's pass is run again at the end). */
+ * extra passes in batches (batch.c: forward only, in buffers of their own, so the model's pass
+ * over the input stays as it is), report progress before each batch and stop when asked. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,12 +51,38 @@ static void top_channels(const float *A, size_t hw, int K, int N, int *ch) {
   free(mean);
 }
 
-/* The model's pass over the input again, and the layer's activations from it. */
-static gc_status restore(gc_method_ctx *c) {
-  gc_status s = gc_restore_forward(c->m, c->x, c->xh, c->xw);
-  gc_shape sa;
-  if (s == GC_OK) s = gc_model_activation(c->m, c->layer, &c->A, &sa);
-  return s;
+typedef struct masks {
+  gc_method_ctx *c;
+  const int *ch;     /* the channels, in order */
+  float *chan, *up;  /* H x W and xh x xw scratch */
+  double *score;     /* one per channel */
+  float *sc;         /* 2 x classes of scratch */
+} masks;
+
+/* Version j: the input times channel ch[j], upsampled with aligned corners and min-max
+ * normalised (+1e-8). */
+static void fill_masked(void *user, int j, float *dst) {
+  const masks *s = user;
+  const gc_method_ctx *c = s->c;
+  const size_t hw = (size_t)c->H * c->W, xn = (size_t)c->xh * c->xw;
+  for (size_t q = 0; q < hw; q++) s->chan[q] = c->A[q * c->K + s->ch[j]];
+  upsample_aligned(s->chan, c->H, c->W, s->up, c->xh, c->xw);
+  float lo = INFINITY, hi = -INFINITY;
+  for (size_t q = 0; q < xn; q++) lo = s->up[q] < lo ? s->up[q] : lo, hi = s->up[q] > hi ? s->up[q] : hi;
+  const float range = hi - lo + 1e-8f;
+  for (size_t q = 0; q < xn; q++) {
+    const float mv = (s->up[q] - lo) / range;
+    for (int cc = 0; cc < 3; cc++) dst[q * 3 + cc] = c->x[q * 3 + cc] * mv;
+  }
+}
+
+static void score_masked(void *user, int first, int count) {
+  masks *s = user;
+  gc_model *m = s->c->m;
+  for (int b = 0; b < count; b++) {
+    gc_batch_scores(m, b, s->sc);
+    s->score[first + b] = gc_target_score(m, s->sc, s->sc + m->nclasses, s->c->cls, s->c->contrast, s->c->p->target);
+  }
 }
 
 /* Score-CAM (Wang et al. 2020), as pytorch-grad-cam computes it: each channel upsampled to the
@@ -64,62 +90,26 @@ static gc_status restore(gc_method_ctx *c) {
  * weight is the softmax over channels of the explained score of that masked input. */
 gc_status gc_cam_scorecam(gc_method_ctx *c) {
   gc_model *m = c->m;
-  const int H = c->H, W = c->W, K = c->K, xh = c->xh, xw = c->xw;
-  const size_t hw = (size_t)H * W, xn = (size_t)xh * xw;
+  const int K = c->K;
+  const size_t hw = (size_t)c->H * c->W;
   const int N = c->p->scorecam_channels == 0 || c->p->scorecam_channels > K ? K : c->p->scorecam_channels;
-  const int B = gc_batch_budget(m, xh, xw, N);
   int *ch = malloc((size_t)N * sizeof *ch);
-  double *score = calloc((size_t)N, sizeof *score);
-  float *A = malloc(hw * (size_t)K * sizeof *A), *chan = malloc(hw * sizeof *chan);
-  float *batch = gc_alloc_buffer((size_t)B * xn * 3), *mask = gc_alloc_buffer(xn);
-  float *sc = malloc((size_t)m->nclasses * 2 * sizeof *sc);
-  gc_status s = GC_OK;
-  if (!ch || !score || !A || !chan || !batch || !mask || !sc) {
-    s = GC_ERR_OUT_OF_MEMORY;
-    goto done;
+  masks s = {c, ch, malloc(hw * sizeof(float)), malloc((size_t)c->xh * c->xw * sizeof(float)),
+             calloc((size_t)N, sizeof(double)), malloc((size_t)m->nclasses * 2 * sizeof(float))};
+  gc_status st = ch && s.chan && s.up && s.score && s.sc ? GC_OK : GC_ERR_OUT_OF_MEMORY;
+  if (st == GC_OK) {
+    top_channels(c->A, hw, K, N, ch);
+    st = gc_forward_versions(m, 0, N, fill_masked, score_masked, &s);
   }
-  memcpy(A, c->A, hw * (size_t)K * sizeof *A); /* the passes below overwrite the model's copy */
-  top_channels(A, hw, K, N, ch);
-  for (int j0 = 0; j0 < N && s == GC_OK; j0 += B) {
-    const int nb = N - j0 < B ? N - j0 : B;
-    for (int b = 0; b < B; b++) {
-      float *dst = batch + (size_t)b * xn * 3;
-      if (b >= nb) { /* pad a short last batch with copies (their scores are ignored) */
-        memcpy(dst, batch, xn * 3 * sizeof *dst);
-        continue;
-      }
-      const int k = ch[j0 + b];
-      for (size_t q = 0; q < hw; q++) chan[q] = A[q * K + k];
-      upsample_aligned(chan, H, W, mask, xh, xw);
-      float lo = INFINITY, hi = -INFINITY;
-      for (size_t q = 0; q < xn; q++) lo = mask[q] < lo ? mask[q] : lo, hi = mask[q] > hi ? mask[q] : hi;
-      const float range = hi - lo + 1e-8f;
-      for (size_t q = 0; q < xn; q++) {
-        const float mv = (mask[q] - lo) / range;
-        for (int cc = 0; cc < 3; cc++) dst[q * 3 + cc] = c->x[q * 3 + cc] * mv;
-      }
-    }
-    if (gc_model_cancelled(m, j0, N)) {
-      s = GC_ERR_CANCELLED;
-      break;
-    }
-    s = gc_forward_batch(m, batch, B, xh, xw);
-    for (int b = 0; s == GC_OK && b < nb; b++) {
-      gc_batch_scores(m, b, sc);
-      score[j0 + b] = gc_target_score(m, sc, sc + m->nclasses, c->cls, c->contrast, c->p->target);
-    }
-  }
-  if (s == GC_OK) {
+  if (st == GC_OK) {
     double mx = -INFINITY, sum = 0.0;
-    for (int j = 0; j < N; j++) mx = score[j] > mx ? score[j] : mx;
-    for (int j = 0; j < N; j++) sum += exp(score[j] - mx);
+    for (int j = 0; j < N; j++) mx = s.score[j] > mx ? s.score[j] : mx;
+    for (int j = 0; j < N; j++) sum += exp(s.score[j] - mx);
     for (int k = 0; k < K; k++) c->w[k] = 0.0;
-    for (int j = 0; j < N; j++) c->w[ch[j]] = exp(score[j] - mx) / sum;
-    s = restore(c);
+    for (int j = 0; j < N; j++) c->w[ch[j]] = exp(s.score[j] - mx) / sum;
   }
-done:
-  free(ch), free(score), free(A), free(chan), free(batch), free(mask), free(sc);
-  return s;
+  free(ch), free(s.chan), free(s.up), free(s.score), free(s.sc);
+  return st;
 }
 
 typedef struct ablation {
@@ -172,9 +162,8 @@ gc_status gc_cam_ablationcam(gc_method_ctx *c) {
     for (size_t i = 0; i < hw * (size_t)K; i++) lo = A[i] < lo ? A[i] : lo;
     ablation ab = {c, A, hw, pre || lo == 0.0f ? 0.0f : lo - 1e7f, 0.0, sc};
     ab.y = gc_target_score(m, m->scores, sc + m->nclasses, c->cls, c->contrast, c->p->target);
-    s = gc_forward_tail(m, row, K, fill_ablated, score_ablated, &ab);
+    s = gc_forward_versions(m, row, K, fill_ablated, score_ablated, &ab);
   }
-  if (s == GC_OK) s = restore(c);
   free(A), free(sc);
   return s;
 }

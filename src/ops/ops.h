@@ -15,10 +15,11 @@
 
 #include "../state.h"
 
-typedef struct gc_reshape_need {
+struct gc_reshape_need {
   size_t workspace; /* bytes of the shared convolution workspace */
   size_t scratch;   /* floats of the separable convolutions' depthwise output */
-} gc_reshape_need;
+};
+typedef struct gc_reshape_need gc_reshape_need;
 
 typedef struct gc_op_kind {
   const char *name;

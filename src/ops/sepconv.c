@@ -57,8 +57,10 @@ static gc_status run(gc_model *m, int i, const float *in0, const float *in1, flo
   (void)in1;
   const gc_node *n = &m->nodes[i];
   const char *name = m->rows[i].def->name;
-  gc_status s = gc_op_run_conv(m, n->op, 0, in0, m->scratch, name);
-  return s == GC_OK ? gc_op_run_conv(m, n->op2, 0, m->scratch, out, name) : s;
+  float *mid = gc_model_scratch(m);
+  if (!mid) return GC_ERR_OUT_OF_MEMORY;
+  gc_status s = gc_op_run_conv(m, n->op, 0, in0, mid, name);
+  return s == GC_OK ? gc_op_run_conv(m, n->op2, 0, mid, out, name) : s;
 }
 
 /* The pre-activation: the depthwise part with the forward operator, then the pointwise part
@@ -77,8 +79,10 @@ static gc_status preact(gc_model *m, int i, const float *in, float *out) {
   size_t ws = 0;
   gc_status s = gc_op_reshape_conv(m, n->pre_op, r->def->preact, 1, n->h, n->w, n->h, n->w, &ws);
   if (s == GC_OK) s = gc_model_workspace(m, ws);
-  if (s == GC_OK) s = gc_op_run_conv(m, n->op, 0, in, m->scratch, r->def->preact);
-  if (s == GC_OK) s = gc_op_run_conv(m, n->pre_op, 0, m->scratch, out, r->def->preact);
+  float *mid = gc_model_scratch(m);
+  if (s == GC_OK && !mid) s = GC_ERR_OUT_OF_MEMORY;
+  if (s == GC_OK) s = gc_op_run_conv(m, n->op, 0, in, mid, r->def->preact);
+  if (s == GC_OK) s = gc_op_run_conv(m, n->pre_op, 0, mid, out, r->def->preact);
   return s;
 }
 

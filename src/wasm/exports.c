@@ -15,11 +15,9 @@
 
 #define EXPORT EMSCRIPTEN_KEEPALIVE
 
-/* Progress of long calls goes to the JavaScript side, which may ask to stop: Module's
- * gradcamProgress(done, total) returns non-zero to cancel (web/core.js sets it per call). */
-EM_JS(int, gcw_js_progress, (int done, int total), {
-  return Module["gradcamProgress"] ? Module["gradcamProgress"](done, total) | 0 : 0;
-});
+/* Progress of long calls goes to the JavaScript side, which may ask to stop (library.js:
+ * Module.gradcamProgress(done, total), set by web/core.js per call, returns non-zero to cancel). */
+int gcw_js_progress(int done, int total);
 static int progress(void *user, int done, int total) {
   (void)user;
   return gcw_js_progress(done, total);

@@ -3,7 +3,7 @@
 #ifndef GRADCAM_FUZZ_EMSCRIPTEN_STUB_H
 #define GRADCAM_FUZZ_EMSCRIPTEN_STUB_H
 #define EMSCRIPTEN_KEEPALIVE
-/* a JavaScript function (the progress hook): natively it never asks to stop */
-#define EM_JS(ret, name, params, ...) \
-  static ret name params { return 0; }
+/* src/wasm/library.js's progress hook: natively it never asks to stop */
+static inline int gcw_js_progress_stub(int done, int total) { return (void)done, (void)total, 0; }
+#define gcw_js_progress gcw_js_progress_stub
 #endif
