@@ -1,5 +1,5 @@
 // api.test.mjs - the npm package's API in headless Chromium, on a page served by
-// tools/serve.mjs with COOP/COEP (threaded build) and without (single-thread fallback):
+// tools/release/serve.mjs with COOP/COEP (threaded build) and without (single-thread fallback):
 // classify and explain results equal the native CLI's, every image input kind, .h5 converted
 // in the browser, errors, abort, dispose, queued calls, a responsive main thread during
 // classify and explain, no request off 127.0.0.1.

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { root, testWeights } from '../js/helpers.mjs';
-import { startServer, DEMO_CSP } from '../../tools/serve.mjs';
+import { startServer, DEMO_CSP } from '../../tools/release/serve.mjs';
 import { blockForeign, CHROMIUM, CHROMIUM_ARGS, TEST_MOUNTS } from './browser.mjs';
 
 const weights = testWeights(1);

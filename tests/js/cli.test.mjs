@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { cli, imagesDir, testWeights } from './helpers.mjs';
-import { loadNodeCore, shutdownCore } from '../../tools/node-core.mjs';
+import { loadNodeCore, shutdownCore } from '../../tools/test/node-core.mjs';
 
 const weights = testWeights(1);
 const IMAGE = `${imagesDir}/skimage_chelsea.png`;

@@ -1,5 +1,5 @@
 // page.mjs - the benchmark page's code (tools/bench/page.html), driven step by step by
-// tools/bench.mjs through page.evaluate(): every timing is taken here, in the page.
+// tools/bench/bench.mjs through page.evaluate(): every timing is taken here, in the page.
 //   peak()            the wasm SIMD ceiling (peak.mjs) in Web Workers of this page
 //   ours*()           this project's threaded wasm core (web/core.js on build/wasm-mt), main thread
 //   tf*()             TF.js 4.22 with its wasm backend (threaded SIMD), main thread, on the same
@@ -101,7 +101,7 @@ export async function tfInit({ weightsUrl, threads }) {
   const multithread = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   model = buildXception(SIZE, SIZE);
-  // the weights, in model.weights order, as written by tools/bench.mjs from the same .h5
+  // the weights, in model.weights order, as written by tools/bench/bench.mjs from the same .h5
   const manifest = await (await fetch(`${weightsUrl}.json`)).json();
   const buf = await (await fetch(`${weightsUrl}.bin`)).arrayBuffer();
   const mw = model.weights;

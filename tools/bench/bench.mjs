@@ -14,10 +14,10 @@
 //   - time to the first explanation from a cold page (the npm package's worker API)
 // The forward passes of the two wasm contenders alternate run by run, so that background load
 // hits both alike. Prints a table and writes test-output/bench/bench-<time>.json (and
-// latest.json). Same synthetic weights for everyone (tools/test-weights.mjs, seed 1; speed does
+// latest.json). Same synthetic weights for everyone (tools/fixtures/test-weights.mjs, seed 1; speed does
 // not depend on the values).
 //
-//   node tools/bench.mjs [--runs N (7)] [--warmup N (2)] [--threads N (2)] [--no-native]
+//   node tools/bench/bench.mjs [--runs N (7)] [--warmup N (2)] [--threads N (2)] [--no-native]
 //                        [--no-tfjs] [--no-cpu-fallback] [--no-cold] [--cold-runs N (5)] [--quick]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -26,12 +26,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
-import { DEFAULT_MOUNTS, startServer } from './serve.mjs';
-import { testWeights } from './test-weights.mjs';
-import { benchImageRGBA } from './bench/input.mjs';
+import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from '../test/chromium.mjs';
+import { DEFAULT_MOUNTS, startServer } from '../release/serve.mjs';
+import { testWeights } from '../fixtures/test-weights.mjs';
+import { benchImageRGBA } from './input.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const GFLOP = 16.7; // per 299x299 forward pass
 const outDir = `${root}test-output/bench`;
 
@@ -51,7 +51,7 @@ const withCpuFallback = withTf && !argv.includes('--no-cpu-fallback');
 const withCold = !argv.includes('--no-cold');
 const COLD_RUNS = opt('--cold-runs', quick ? 1 : 5);
 if (!(RUNS >= 1 && WARMUP >= 0 && THREADS >= 1)) {
-  console.error('usage: node tools/bench.mjs [--runs N] [--warmup N] [--threads N] [--no-native] [--no-tfjs] [--no-cpu-fallback] [--no-cold] [--cold-runs N] [--quick]');
+  console.error('usage: node tools/bench/bench.mjs [--runs N] [--warmup N] [--threads N] [--no-native] [--no-tfjs] [--no-cpu-fallback] [--no-cold] [--cold-runs N] [--quick]');
   process.exit(2);
 }
 
@@ -65,8 +65,8 @@ const stats = (a) => {
 // ---- build, weights -----------------------------------------------------------------------------
 const NEEDED = ['build/native/gradcam', 'build/wasm-mt/gradcam.mjs', 'build/wasm-mt/gradcam.wasm', 'build/wasm-st/gradcam.wasm'];
 if (NEEDED.some((f) => !existsSync(root + f))) {
-  log('building (tools/build.sh)');
-  const r = spawnSync('bash', [`${root}tools/build.sh`], { stdio: 'inherit' });
+  log('building (tools/build/build.sh)');
+  const r = spawnSync('bash', [`${root}tools/build/build.sh`], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(1);
 }
 if (withTf && !existsSync(`${root}node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm`)) {
@@ -82,7 +82,7 @@ async function tfjsWeights() {
   const base = `${outDir}/data/tfjs-seed1`;
   if (existsSync(`${base}.bin`) && existsSync(`${base}.json`) && statSync(`${base}.bin`).mtimeMs >= statSync(tw.h5).mtimeMs) return base;
   log('writing the TF.js copy of the weights (oracle loader, model.weights order)');
-  const { buildXception, initBackend, loadKerasH5 } = await import('../tests/oracle/xception.mjs');
+  const { buildXception, initBackend, loadKerasH5 } = await import('../../tests/oracle/xception.mjs');
   await initBackend();
   const model = buildXception(299, 299);
   await loadKerasH5(model, tw.h5);

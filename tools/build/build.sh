@@ -5,9 +5,9 @@
 #     build/native   static core, the `gradcam` CLI, C tests   (gcc)
 #     build/wasm-st  gradcam.js + gradcam.wasm, SIMD, single thread   (emcc)
 #     build/wasm-mt  gradcam.js + gradcam.wasm + gradcam.worker.js, SIMD + pthreads
-# Usage: tools/build.sh [all|native|wasm]   (default all)
+# Usage: tools/build/build.sh [all|native|wasm]   (default all)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 what=${1:-all}
 case "$what" in all|native|wasm) ;; *) echo "usage: $0 [all|native|wasm]" >&2; exit 2 ;; esac

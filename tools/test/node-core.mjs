@@ -2,9 +2,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Core } from '../web/core.js';
+import { Core } from '../../web/core.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * @param {'st'|'mt'} flavour
@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export async function loadNodeCore(flavour = 'st', buildDir) {
   const dir = buildDir ? `${buildDir.replace(/\/$/, '')}/` : `${root}build/wasm-${flavour}/`;
   const js = `${dir}gradcam.mjs`;
-  if (!existsSync(js)) throw new Error(`${js} is missing: run tools/build.sh wasm (npm test does it)`);
+  if (!existsSync(js)) throw new Error(`${js} is missing: run tools/build/build.sh wasm (npm test does it)`);
   // Emscripten 3.1.6's ES6 output still uses CommonJS' require and __dirname when it runs in
   // Node; give them to it (browsers never take this path).
   globalThis.require ??= createRequire(import.meta.url);
