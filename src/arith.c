@@ -45,14 +45,6 @@ static pthread_once_t started_once = PTHREAD_ONCE_INIT;
 static volatile int started;
 static enum xnn_status start_status = xnn_status_uninitialized;
 
-const char *gc_arithmetic_name(gc_arithmetic a) {
-  switch (a) {
-    case GC_ARITH_PORTABLE: return "portable";
-    case GC_ARITH_FMA: return "fma";
-  }
-  return NULL;
-}
-
 gc_arithmetic gc_get_arithmetic(void) { return arith; }
 
 gc_status gc_set_arithmetic(gc_arithmetic a) {

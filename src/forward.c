@@ -257,7 +257,7 @@ gc_status gc_model_forward_image_size(gc_model *m, const uint8_t *pixels, int wi
       out_w > GC_MAX_INPUT_SIZE) {
     gc_set_error(m->error, sizeof m->error, "input size %dx%d outside %d..%d", out_w, out_h, GC_MIN_INPUT_SIZE,
                  GC_MAX_INPUT_SIZE);
-    return GC_ERR_INVALID_ARGUMENT;
+    return GC_ERR_IMAGE_SIZE; /* as gc_model_forward_tensor says of such a tensor */
   }
   float *x = gc_alloc_buffer((size_t)out_h * out_w * 3);
   if (!x) return GC_ERR_OUT_OF_MEMORY;
@@ -280,6 +280,28 @@ gc_status gc_model_forward_image_size(gc_model *m, const uint8_t *pixels, int wi
 gc_status gc_model_forward_image(gc_model *m, const uint8_t *pixels, int width, int height, int stride,
                                  gc_pixel_format format) {
   return gc_model_forward_image_size(m, pixels, width, height, stride, format, 0, 0);
+}
+
+gc_status gc_model_forward_encoded(gc_model *m, const void *bytes, size_t size, int out_h, int out_w,
+                                   gc_decoded *info, uint8_t **rgba) {
+  if (rgba) *rgba = NULL;
+  if (info) memset(info, 0, sizeof *info);
+  if (!m) return GC_ERR_INVALID_ARGUMENT;
+  uint8_t *px = NULL;
+  int w = 0, h = 0;
+  const double t0 = gc_now_ms();
+  gc_status s = gc_decode_image(bytes, size, &px, &w, &h, m->error, sizeof m->error);
+  const double t1 = gc_now_ms();
+  if (s == GC_OK) s = gc_model_forward_image_size(m, px, w, h, w * 4, GC_PIXEL_RGBA8, out_h, out_w);
+  if (info) {
+    info->width = w;
+    info->height = h;
+    info->decode_ms = t1 - t0;
+    info->forward_ms = s == GC_OK ? gc_now_ms() - t1 : 0;
+  }
+  if (s == GC_OK && rgba) *rgba = px;
+  else free(px);
+  return s;
 }
 
 const float *gc_model_logits(const gc_model *m) { return m && m->ran && m->nclasses ? m->scores : NULL; }

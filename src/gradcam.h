@@ -98,6 +98,13 @@ typedef enum gc_pixel_format {
 
 typedef enum gc_dtype { GC_DTYPE_F32 = 0, GC_DTYPE_F16 = 1 } gc_dtype;
 
+/* Names of enum values, both ways (src/names.c holds the tables): gc_X_name gives NULL for an
+ * unknown value, so a loop over i = 0, 1, ... until NULL lists the choices; gc_X_from_name gives
+ * GC_ERR_INVALID_ARGUMENT for an unknown name. dtype: "f32", "f16" ("float32" and "float16" read
+ * too). */
+const char *gc_dtype_name(gc_dtype dtype);
+gc_status gc_dtype_from_name(const char *name, gc_dtype *dtype);
+
 typedef struct gc_params {
   int threads; /* worker threads for XNNPACK's pool; 0 = one per core (default 1) */
 } gc_params;
@@ -131,6 +138,7 @@ gc_status gc_set_arithmetic(gc_arithmetic arithmetic);
 gc_arithmetic gc_get_arithmetic(void);
 /* "portable" / "fma"; NULL for an unknown value. */
 const char *gc_arithmetic_name(gc_arithmetic arithmetic);
+gc_status gc_arithmetic_from_name(const char *name, gc_arithmetic *arithmetic);
 
 typedef struct gc_model gc_model;
 
@@ -206,9 +214,22 @@ void gc_model_set_progress(gc_model *model, gc_progress_callback fn, void *user)
  * and run the network. stride is in bytes between rows (>= width * channels). */
 gc_status gc_model_forward_image(gc_model *model, const uint8_t *pixels, int width, int height,
                                  int stride, gc_pixel_format format);
-/* The same at another input size (out_h, out_w in 71..GC_MAX_INPUT_SIZE; 0: the model's). */
+/* The same at another input size (out_h, out_w in 71..GC_MAX_INPUT_SIZE, else GC_ERR_IMAGE_SIZE;
+ * 0: the model's). */
 gc_status gc_model_forward_image_size(gc_model *model, const uint8_t *pixels, int width, int height, int stride,
                                       gc_pixel_format format, int out_h, int out_w);
+
+/* Decode image bytes (any format gc_decode_image reads), then gc_model_forward_image_size: the
+ * one call from a file's bytes to a forward pass. On failure gc_model_last_error says why (the
+ * decoder's reason, or the forward pass's). info (may be NULL) receives the image's size and the
+ * time each step took; rgba (may be NULL) the decoded RGBA pixels, width * 4 bytes a row
+ * (gc_free), for drawing the map over them. */
+typedef struct gc_decoded {
+  int width, height;             /* the image's size */
+  double decode_ms, forward_ms;  /* decoding; resizing, preprocessing and the forward pass */
+} gc_decoded;
+gc_status gc_model_forward_encoded(gc_model *model, const void *bytes, size_t size, int out_h, int out_w,
+                                   gc_decoded *info, uint8_t **rgba);
 
 /* Run the network on an already preprocessed NHWC float tensor (1 x height x width x 3,
  * values usually in [-1, 1]). height and width in [71, GC_MAX_INPUT_SIZE]. */
@@ -343,6 +364,8 @@ typedef enum gc_target {
   GC_TARGET_LOGIT = 0, /* the class score before softmax (Grad-CAM's y^c) */
   GC_TARGET_PROB = 1   /* the softmax probability of the class */
 } gc_target;
+const char *gc_target_name(gc_target target); /* "logit", "prob" */
+gc_status gc_target_from_name(const char *name, gc_target *target);
 
 /* Gradient of the class score of the last forward pass with respect to a named activation
  * (any name of gc_layer_name(), including fused *_bn pre-activations) or, for layer NULL or
@@ -471,13 +494,15 @@ typedef enum gc_colormap {
   GC_COLORMAP_COUNT
 } gc_colormap;
 
-const char *gc_colormap_name(gc_colormap cmap);
+const char *gc_colormap_name(gc_colormap cmap); /* "jet", ...; from_name reads "grey" too */
 gc_status gc_colormap_from_name(const char *name, gc_colormap *cmap);
 
 typedef enum gc_blend {
   GC_BLEND_ADDITIVE = 0, /* keras.io: image + alpha * heatmap, rescaled to 0..255 */
   GC_BLEND_ALPHA = 1     /* (1 - alpha) * image + alpha * heatmap */
 } gc_blend;
+const char *gc_blend_name(gc_blend blend); /* "additive", "alpha" */
+gc_status gc_blend_from_name(const char *name, gc_blend *blend);
 
 /* How the values of a map become colours. */
 typedef enum gc_scale {
@@ -511,6 +536,8 @@ gc_status gc_render_scaled(const gc_map *map, const uint8_t *image, int width, i
 /* ---- faithfulness metrics (metrics.c) ------------------------------------------------------ */
 
 typedef enum gc_baseline { GC_BASELINE_BLUR = 0, GC_BASELINE_MEAN = 1 } gc_baseline;
+const char *gc_baseline_name(gc_baseline baseline); /* "blur", "mean" */
+gc_status gc_baseline_from_name(const char *name, gc_baseline *baseline);
 
 #define GC_MAX_METRIC_STEPS 64
 

@@ -9,6 +9,9 @@
 
 #include "gradcam.h"
 
+/* A monotonic clock in milliseconds (timings the library reports, the profile below). */
+double gc_now_ms(void);
+
 /* ---- per-row timers (cmake -DGRADCAM_PROFILE=ON; off in every shipped build) ------------
  * Each forward and backward row prints "profile <phase> <layer> <op> <ms>" to stderr, for
  * finding where an explanation's time goes (npm run profile sums them per row). */

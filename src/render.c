@@ -2,27 +2,8 @@
  * Shared by the CLI and the browser so both draw exactly the same pixels. */
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "internal.h"
-
-static const char *const kColormaps[GC_COLORMAP_COUNT] = {"jet", "viridis", "inferno", "turbo", "gray", "diverging"};
-
-const char *gc_colormap_name(gc_colormap c) { return c >= 0 && c < GC_COLORMAP_COUNT ? kColormaps[c] : NULL; }
-
-gc_status gc_colormap_from_name(const char *name, gc_colormap *out) {
-  if (!name || !out) return GC_ERR_INVALID_ARGUMENT;
-  for (int i = 0; i < GC_COLORMAP_COUNT; i++)
-    if (!strcmp(name, kColormaps[i])) {
-      *out = (gc_colormap)i;
-      return GC_OK;
-    }
-  if (!strcmp(name, "grey")) {
-    *out = GC_COLORMAP_GRAY;
-    return GC_OK;
-  }
-  return GC_ERR_INVALID_ARGUMENT;
-}
 
 /* piecewise-linear channel through (x, y) knots */
 static float knots(const float (*k)[2], int n, float x) {

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -71,14 +72,14 @@ const char *gc_class_wnid(int index) {
   return index >= 0 && index < GC_NUM_CLASSES ? kClasses[index][0] : NULL;
 }
 
-#ifdef GC_PROFILE
-#include <time.h>
-
-double gc_profile_now(void) {
+double gc_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
+
+#ifdef GC_PROFILE
+double gc_profile_now(void) { return gc_now_ms(); }
 
 void gc_profile_row(const char *phase, const char *layer, int op, double t0) {
   static const char *const kOps[] = {"input", "conv", "sepconv", "relu", "maxpool", "add", "gap", "dense"};

@@ -46,12 +46,29 @@ double gc_json_num(const gc_json_value *v, double fallback);
 /* 1 for true, 0 for false, fallback otherwise. */
 int gc_json_bool(const gc_json_value *v, int fallback);
 
-/* A growing text buffer for writing JSON (the CLI's output, the .gcw v2 model block). After an
- * allocation failure every call is a no-op and `failed` is set; the text stays NUL-terminated. */
+/* Writing JSON (json_write.c): a growing text buffer for the CLI's output and the import's
+ * description. Values written inside containers opened with gc_jw_open put their own commas, and
+ * a value after gc_jw_key follows its key:
+ *
+ *     gc_json_writer w = {0};
+ *     gc_jw_open(&w, '{');
+ *     gc_jw_key(&w, "top"); gc_jw_open(&w, '['); gc_jw_int(&w, 281); gc_jw_int(&w, 285); gc_jw_close(&w);
+ *     gc_jw_key(&w, "name"); gc_jw_str(&w, "tabby");
+ *     gc_jw_close(&w);                        // {"top":[281,285],"name":"tabby"}
+ *
+ * gc_jw_raw / gc_jw_rawf add text as it is (the caller's commas). After an allocation failure,
+ * an unbalanced gc_jw_close or nesting deeper than GC_JW_MAX_DEPTH every call is a no-op and
+ * `failed` is set; the text stays NUL-terminated. */
+#define GC_JW_MAX_DEPTH 32
+
 typedef struct gc_json_writer {
-  char *text; /* malloc'ed, NUL-terminated; the caller frees it */
+  char *text; /* malloc'ed, NUL-terminated; the caller frees it (gc_jw_free) */
   size_t len, cap;
   int failed;
+  int depth;                           /* containers open */
+  char close[GC_JW_MAX_DEPTH];         /* their closing brackets */
+  unsigned char items[GC_JW_MAX_DEPTH]; /* 1 once a container holds a value */
+  int keyed;                           /* a key was written: its value comes next, no comma */
 } gc_json_writer;
 
 void gc_jw_raw(gc_json_writer *w, const char *s);              /* as is */
@@ -60,9 +77,18 @@ void gc_jw_rawf(gc_json_writer *w, const char *fmt, ...)        /* printf-style,
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+void gc_jw_open(gc_json_writer *w, char bracket);              /* '{' or '[' */
+void gc_jw_close(gc_json_writer *w);                           /* the innermost open container */
+void gc_jw_key(gc_json_writer *w, const char *key);            /* an object member's name */
 void gc_jw_str(gc_json_writer *w, const char *s);              /* quoted and escaped; NULL -> null */
 void gc_jw_num(gc_json_writer *w, double v);                   /* "%.9g" (a float32 reads back
                                                                   exactly); non-finite -> null */
+void gc_jw_numf(gc_json_writer *w, const char *fmt, double v); /* a printf format of one double
+                                                                  ("%.3f"); non-finite -> null */
+void gc_jw_int(gc_json_writer *w, long long v);
+void gc_jw_bool(gc_json_writer *w, int v);
+void gc_jw_null(gc_json_writer *w);
+void gc_jw_floats(gc_json_writer *w, const float *v, size_t n); /* an array of gc_jw_num */
 void gc_jw_free(gc_json_writer *w);
 
 #endif

@@ -49,6 +49,15 @@ EXPORT int gcw_forward_image_size(gc_model *m, const uint8_t *px, int w, int h, 
                                   int size) {
   return gc_model_forward_image_size(m, px, w, h, stride, (gc_pixel_format)channels, size, size);
 }
+/* image file bytes (PNG, JPEG, BMP, GIF, ...) decoded here, resized to size x size (0: the
+ * model's input size) and run. out: [width, height] of the image; *rgba (rgba may be NULL) its
+ * decoded RGBA pixels, released with _free. */
+EXPORT int gcw_forward_encoded(gc_model *m, const void *bytes, size_t size, int input, uint8_t **rgba, int *out) {
+  gc_decoded d;
+  gc_status s = gc_model_forward_encoded(m, bytes, size, input, input, &d, rgba);
+  if (out) out[0] = d.width, out[1] = d.height;
+  return s;
+}
 EXPORT int gcw_forward_tensor(gc_model *m, const float *x, int h, int w) {
   return gc_model_forward_tensor(m, x, h, w);
 }

@@ -1,5 +1,5 @@
 // api.test.mjs - the npm package's API in headless Chromium, on a page served by
-// tools/serve.mjs with COOP/COEP (threaded SIMD build, chosen with relaxedSimd: false: the
+// tools/release/serve.mjs with COOP/COEP (threaded SIMD build, chosen with relaxedSimd: false: the
 // relaxed SIMD build Chromium would take has its own test, relaxed.test.mjs) and without
 // (single-thread fallback):
 // classify and explain results equal the native CLI's, every image input kind, .h5 converted

@@ -1,14 +1,14 @@
 // browser.mjs - shared by the browser tests: a headless Debian Chromium (driven by
-// playwright-core, never a downloaded browser) on a page served by tools/serve.mjs on
+// playwright-core, never a downloaded browser) on a page served by tools/release/serve.mjs on
 // 127.0.0.1, every request recorded and anything not for that origin refused.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from '../../tools/chromium.mjs';
-import { DEFAULT_MOUNTS, startServer } from '../../tools/serve.mjs';
+import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from '../../tools/test/chromium.mjs';
+import { DEFAULT_MOUNTS, startServer } from '../../tools/release/serve.mjs';
 
-export { blockForeign, CHROMIUM, CHROMIUM_ARGS } from '../../tools/chromium.mjs';
+export { blockForeign, CHROMIUM, CHROMIUM_ARGS } from '../../tools/test/chromium.mjs';
 
 export const TEST_MOUNTS = { ...DEFAULT_MOUNTS, '/test-data/': 'build/test-data', '/tests/browser/': 'tests/browser' };
 

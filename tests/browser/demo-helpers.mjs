@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { root, testWeights } from '../js/helpers.mjs';
-import { startServer } from '../../tools/serve.mjs';
+import { startServer } from '../../tools/release/serve.mjs';
 import { blockForeign, CHROMIUM, CHROMIUM_ARGS, TEST_MOUNTS } from './browser.mjs';
 
 export const weights = testWeights(1);

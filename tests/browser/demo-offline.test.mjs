@@ -1,7 +1,7 @@
 // demo-offline.test.mjs - the demo page offline at the addresses people use, with the server
 // process really stopped (the browser's offline switch is not used: a service worker would
 // still reach the network through it):
-// - `npm start` (tools/serve.mjs as its own process): the address it prints, the site's root;
+// - `npm start` (tools/release/serve.mjs as its own process): the address it prints, the site's root;
 //   after one visit (weights picked in the page and kept), the server process is killed and
 //   the root address reloads to the styled page, which explains again;
 // - `npm run site` served by a plain static server process (tests/browser/static-server.mjs:
@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { root } from '../js/helpers.mjs';
-import { buildSite } from '../../tools/site.mjs';
+import { buildSite } from '../../tools/release/site.mjs';
 import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from './browser.mjs';
 import { andWait, PROJECTOR, shots, state, T, weights } from './demo-helpers.mjs';
 
@@ -101,7 +101,7 @@ function offlineCase(title, { args, pattern, firstVisit, path }) {
 }
 
 offlineCase('offline at the address `npm start` prints', {
-  args: () => ['tools/serve.mjs', '--no-build', '--port', '0'],
+  args: () => ['tools/release/serve.mjs', '--no-build', '--port', '0'],
   pattern: /demo: (http:\/\/127\.0\.0\.1:\d+\/)/,
   path: '/web/demo/',
   async firstVisit(page) {

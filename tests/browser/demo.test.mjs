@@ -20,7 +20,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_CSP } from '../../tools/serve.mjs';
+import { DEMO_CSP } from '../../tools/release/serve.mjs';
 import {
   andWait, axe, canvasVs, checkPng, counter, download, goodWeightsDir, openDemo, PHONE, PROJECTOR, shot, shots, state, T, weights,
 } from './demo-helpers.mjs';

@@ -1,7 +1,7 @@
 // package.test.mjs - the npm package as a user gets it: `npm pack` (prepack assembles dist/),
 // the tarball's file list, then a fresh app in a temporary folder that installs the tarball
 // and imports the package by name (plain ES modules with an import map, no bundler), served
-// by tools/serve.mjs with COOP/COEP, classifying in Chromium with the wasm and worker found
+// by tools/release/serve.mjs with COOP/COEP, classifying in Chromium with the wasm and worker found
 // next to the installed module, and reading Keras .h5 weights with the installed h5wasm.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, imagesDir, relL2, testWeights } from '../js/helpers.mjs';
 import { openBrowser } from './browser.mjs';
-import { pack } from '../../tools/package.mjs';
+import { pack } from '../../tools/release/package.mjs';
 
 const weights = testWeights(1);
 const base = (p) => p.split('/').pop();

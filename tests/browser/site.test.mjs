@@ -1,4 +1,4 @@
-// site.test.mjs - the static site that `npm run site` writes (tools/site.mjs), served the way
+// site.test.mjs - the static site that `npm run site` writes (tools/release/site.mjs), served the way
 // ordinary static hosting serves files: no COOP/COEP, no Content-Security-Policy header, no
 // Service-Worker-Allowed, and from a sub-folder of the host (/classroom/), in headless Chromium:
 // - with weights in the site: it loads in single-thread mode, explains a sample, and its service
@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { testWeights } from '../js/helpers.mjs';
-import { startServer } from '../../tools/serve.mjs';
-import { buildSite } from '../../tools/site.mjs';
+import { startServer } from '../../tools/release/serve.mjs';
+import { buildSite } from '../../tools/release/site.mjs';
 import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from './browser.mjs';
 
 const T = 120000;

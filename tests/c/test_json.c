@@ -143,9 +143,74 @@ static void test_writer(void) {
   gc_jw_free(&w);
 }
 
+/* Containers put their own commas; keys take their values without one; misuse fails. */
+static void test_structured_writer(void) {
+  gc_json_writer w = {0};
+  gc_jw_open(&w, '{');
+  gc_jw_key(&w, "top");
+  gc_jw_open(&w, '[');
+  for (int i = 0; i < 2; i++) {
+    gc_jw_open(&w, '{');
+    gc_jw_key(&w, "index");
+    gc_jw_int(&w, 281 + i);
+    gc_jw_key(&w, "na\"me");
+    gc_jw_str(&w, i ? NULL : "tab\tby");
+    gc_jw_close(&w);
+  }
+  gc_jw_close(&w);
+  gc_jw_key(&w, "empty");
+  gc_jw_open(&w, '[');
+  gc_jw_close(&w);
+  gc_jw_key(&w, "ms");
+  gc_jw_numf(&w, "%.3f", 2.0 / 3.0);
+  gc_jw_key(&w, "flags");
+  gc_jw_open(&w, '[');
+  gc_jw_bool(&w, 1);
+  gc_jw_bool(&w, 0);
+  gc_jw_null(&w);
+  gc_jw_num(&w, INFINITY);
+  gc_jw_close(&w);
+  const float f[3] = {0.1f, -2.0f, NAN};
+  gc_jw_key(&w, "f");
+  gc_jw_floats(&w, f, 3);
+  gc_jw_close(&w);
+  CHECK(!w.failed && w.depth == 0, "balanced");
+  const char *want = "{\"top\":[{\"index\":281,\"na\\\"me\":\"tab\\tby\"},{\"index\":282,\"na\\\"me\":null}],"
+                     "\"empty\":[],\"ms\":0.667,\"flags\":[true,false,null,null],\"f\":[0.100000001,-2,null]}";
+  CHECK(w.text && !strcmp(w.text, want), "structured output: %s", w.text);
+  gc_json *doc = parse(w.text, GC_OK, NULL);
+  CHECK(gc_json_len(gc_json_get(gc_json_root(doc), "top")) == 2, "reads back");
+  gc_json_free(doc);
+  gc_jw_free(&w);
+
+  /* misuse: a close with nothing open, a close right after a key, nesting too deep */
+  gc_jw_close(&w);
+  CHECK(w.failed, "close with nothing open fails");
+  gc_jw_free(&w);
+  gc_jw_open(&w, '{');
+  gc_jw_key(&w, "k");
+  gc_jw_close(&w);
+  CHECK(w.failed, "a key without its value fails");
+  gc_jw_free(&w);
+  for (int i = 0; i <= GC_JW_MAX_DEPTH; i++) gc_jw_open(&w, '[');
+  CHECK(w.failed && w.depth == GC_JW_MAX_DEPTH, "nesting past GC_JW_MAX_DEPTH fails (depth %d)", w.depth);
+  gc_jw_free(&w);
+  gc_jw_open(&w, '(');
+  CHECK(w.failed, "only { and [ open containers");
+  gc_jw_free(&w);
+  /* a failed writer stays failed and its text stays what it was */
+  gc_jw_open(&w, '[');
+  gc_jw_close(&w);
+  gc_jw_close(&w);
+  gc_jw_int(&w, 5);
+  CHECK(w.failed && !strcmp(w.text, "[]"), "no-op after failure: %s", w.text);
+  gc_jw_free(&w);
+}
+
 int main(void) {
   test_values();
   test_errors();
   test_writer();
+  test_structured_writer();
   return check_report("test_json");
 }

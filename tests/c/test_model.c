@@ -37,18 +37,25 @@ static void constant_image(uint8_t *px, int n, uint8_t v) {
   for (int i = 0; i < n * 4; i++) px[i] = (uint8_t)(i % 4 == 3 ? 255 : v + (i % 7));
 }
 
+/* The Xception base at size x size with a Rescaling(1/255) input, average pooling and a first
+ * Dense layer "dense" of `units`. */
+static void rescaled_spec(gc_spec *s, int size, int units, gc_act act) {
+  gc_spec_imagenet(s);
+  s->input_h = s->input_w = size;
+  s->pre = GC_PRE_RESCALE;
+  s->pre_scale = 1.0f / 255.0f;
+  s->pre_offset = 0.0f;
+  s->ndense = 1;
+  snprintf(s->dense[0].name, sizeof s->dense[0].name, "dense");
+  s->dense[0].units = units;
+  s->dense[0].act = act;
+}
+
 /* head = Dense(64, relu) -> Dense(5, softmax) after average pooling, at 150x150 with x / 255 */
 static void test_dense_head(void) {
   gc_spec s;
-  gc_spec_imagenet(&s);
-  s.input_h = s.input_w = 150;
-  s.pre = GC_PRE_RESCALE;
-  s.pre_scale = 1.0f / 255.0f;
-  s.pre_offset = 0.0f;
+  rescaled_spec(&s, 150, 64, GC_ACT_RELU);
   s.ndense = 2;
-  snprintf(s.dense[0].name, sizeof s.dense[0].name, "dense");
-  s.dense[0].units = 64;
-  s.dense[0].act = GC_ACT_RELU;
   snprintf(s.dense[1].name, sizeof s.dense[1].name, "dense_1");
   s.dense[1].units = 5;
   s.dense[1].act = GC_ACT_SOFTMAX;
@@ -336,7 +343,78 @@ static void test_randomized(void) {
   synth_free(&w);
 }
 
+/* gc_model_forward_encoded: a file's bytes to a forward pass, the same as decoding and
+ * gc_model_forward_image_size, with the model's own preprocessing (x / 255 here) and size. */
+static void test_forward_encoded(void) {
+  gc_spec s;
+  rescaled_spec(&s, 96, 5, GC_ACT_SOFTMAX);
+  synth w;
+  gc_model *m = load_spec(&s, NULL, 0, &w, 5);
+  char path[4096];
+  snprintf(path, sizeof path, "%s/tests/data/images/darknet_eagle.jpg", GRADCAM_SOURCE_DIR);
+  FILE *f = fopen(path, "rb");
+  CHECK(f != NULL, "photo %s", path);
+  if (!m || !f) {
+    if (f) fclose(f);
+    gc_model_free(m);
+    synth_free(&w);
+    return;
+  }
+  fseek(f, 0, SEEK_END);
+  const size_t len = (size_t)ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *bytes = malloc(len);
+  CHECK(fread(bytes, 1, len, f) == len, "read the photo");
+  fclose(f);
+
+  gc_decoded info;
+  uint8_t *rgba = NULL;
+  CHECK_STATUS(gc_model_forward_encoded(m, bytes, len, 0, 0, &info, &rgba), GC_OK);
+  uint8_t *px = NULL;
+  int pw = 0, ph = 0;
+  char err[GC_ERRBUF_SIZE];
+  CHECK_STATUS(gc_decode_image(bytes, len, &px, &pw, &ph, err, sizeof err), GC_OK);
+  CHECK(info.width == pw && info.height == ph && pw > 0, "size %dx%d, decoded %dx%d", info.width, info.height, pw, ph);
+  CHECK(rgba && px && !memcmp(rgba, px, (size_t)pw * ph * 4), "the pixels kept are the decoded ones");
+  CHECK(info.decode_ms >= 0 && info.forward_ms > 0, "timings %g %g", info.decode_ms, info.forward_ms);
+  const float *x;
+  gc_shape sx;
+  CHECK_STATUS(gc_model_input(m, &x, &sx), GC_OK);
+  CHECK(sx.dims[1] == 96 && sx.dims[2] == 96, "the model's input size (%dx%d)", sx.dims[2], sx.dims[1]);
+  float lo = INFINITY, hi = -INFINITY;
+  for (int i = 0; i < 96 * 96 * 3; i++) lo = fminf(lo, x[i]), hi = fmaxf(hi, x[i]);
+  CHECK(lo >= 0 && hi <= 1 && hi > 0.5f, "the model's preprocessing, x / 255: %g..%g", lo, hi);
+  float logits[5], input[96 * 96 * 3];
+  memcpy(logits, gc_model_logits(m), sizeof logits);
+  memcpy(input, x, sizeof input);
+  CHECK_STATUS(gc_model_forward_image_size(m, px, pw, ph, pw * 4, GC_PIXEL_RGBA8, 0, 0), GC_OK);
+  CHECK_STATUS(gc_model_input(m, &x, &sx), GC_OK);
+  CHECK(!memcmp(input, x, sizeof input) && !memcmp(logits, gc_model_logits(m), sizeof logits),
+        "the same input tensor and logits as decode + gc_model_forward_image_size");
+  /* another size, no info, no pixels */
+  CHECK_STATUS(gc_model_forward_encoded(m, bytes, len, 71, 80, NULL, NULL), GC_OK);
+  CHECK_STATUS(gc_model_input(m, &x, &sx), GC_OK);
+  CHECK(sx.dims[1] == 71 && sx.dims[2] == 80, "71x80 asked for (%dx%d)", sx.dims[1], sx.dims[2]);
+  /* failures: what is wrong in the model's message, nothing kept */
+  gc_free(rgba);
+  rgba = (uint8_t *)1;
+  CHECK_STATUS(gc_model_forward_encoded(m, "not an image at all", 19, 0, 0, &info, &rgba), GC_ERR_IMAGE_DECODE);
+  CHECK(rgba == NULL && info.width == 0, "nothing kept after a decoding failure");
+  CHECK(strstr(gc_model_last_error(m), "not a PNG, JPEG"), "decoder's reason: %s", gc_model_last_error(m));
+  CHECK_STATUS(gc_model_forward_encoded(m, bytes, len, 20, 20, &info, &rgba), GC_ERR_IMAGE_SIZE);
+  CHECK(rgba == NULL, "nothing kept after a forward failure");
+  CHECK(strstr(gc_model_last_error(m), "20x20 outside 71..1024"), "size: %s", gc_model_last_error(m));
+  CHECK_STATUS(gc_model_forward_encoded(m, NULL, 0, 0, 0, NULL, NULL), GC_ERR_IMAGE_DECODE);
+  CHECK(strstr(gc_model_last_error(m), "empty"), "no bytes: %s", gc_model_last_error(m));
+  CHECK_STATUS(gc_model_forward_encoded(NULL, bytes, len, 0, 0, NULL, NULL), GC_ERR_INVALID_ARGUMENT);
+  free(bytes);
+  gc_free(px);
+  gc_model_free(m);
+  synth_free(&w);
+}
+
 int main(void) {
+  test_forward_encoded();
   test_randomized();
   test_spec_checks();
   test_dense_head();

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (s != GC_OK) {
     FUZZ_CHECK(rgba == NULL && w == 0 && h == 0, "failed decode left an image");
     /* OUT_OF_MEMORY: an image within the size limits whose buffers the allocator refused
-     * (tools/fuzz.sh fails allocations over 1 GB) */
+     * (tools/test/fuzz.sh fails allocations over 1 GB) */
     FUZZ_CHECK(s == GC_ERR_IMAGE_DECODE || s == GC_ERR_IMAGE_SIZE || s == GC_ERR_OUT_OF_MEMORY, "decode status %s",
                gc_status_to_string(s));
     FUZZ_CHECK(err[0], "decode failed without a message");

@@ -1,9 +1,11 @@
 /* fuzz_request.c - requests: what a caller sends as strings and numbers.
  *
- * 1. The CLI's option parser (src/cli/gradcam.c parse(): --method, --layer, --class, --alpha,
- *    --input-size HxW, ...) on an argv decoded from the input.
+ * 1. The CLI's option parser (src/cli/options.c cli_parse: --method, --layer, --class, --alpha,
+ *    --input-size HxW, the method parameters of the registry, ...) on an argv decoded from the
+ *    input, and the parameters it gives set on an explanation's (cli_apply_params).
  * 2. The WebAssembly boundary (src/wasm/exports.c, compiled natively): gcw_layer_shape,
- *    gcw_render, gcw_explain, gcw_gradient, gcw_metrics with method / layer / colormap names
+ *    gcw_render, gcw_params_* + gcw_explain_with, gcw_gradient, gcw_metrics with method / layer /
+ *    colormap names
  *    and numbers from the input, on a model with synthetic weights (one forward pass at
  *    71x71, made once). Expensive but valid counts (Score-CAM channels, SmoothGrad samples,
  *    IG steps, metric steps) are kept small; out-of-range ones are passed as they are.
@@ -13,14 +15,12 @@
 
 #include "fuzz.h"
 
-/* the CLI: parse() and its helpers, with main renamed and stderr silenced */
+/* the CLI's option parser, with stderr silenced */
 #include <stdio.h>
 static FILE *fuzz_devnull;
 #undef stderr /* glibc defines it as itself */
 #define stderr fuzz_devnull
-#define main gradcam_cli_main
-#include "../../src/cli/gradcam.c"
-#undef main
+#include "../../src/cli/options.c"
 #undef stderr
 #define stderr stderr
 
@@ -53,7 +53,9 @@ static const char *const kOpts[] = {
     "--top", "--class", "--layer", "--method", "--colormap", "--blend", "--baseline", "--target",
     "--out-heatmap", "--save-grad", "--out-overlay", "--metrics", "--steps", "--samples", "--seed",
     "--ig-steps", "--channels", "--alpha", "--sigma", "--threads", "--runs", "--warmup", "--json",
-    "--input-size", "--size", "--dtype", "f16", "f32", "299x299", "71", "-1", "0.4", "nan", "1e9"};
+    "--input-size", "--size", "--dtype", "f16", "f32", "299x299", "71", "-1", "0.4", "nan", "1e9",
+    "--contrast", "--detail", "--arithmetic", "all", "scorecam", "smoothgrad", "integrated-gradients",
+    "prob", "--help", "2.5", "4097"};
 #define NOPTS ((int)(sizeof kOpts / sizeof kOpts[0]))
 
 static void cli(fuzz_reader *r) {
@@ -69,15 +71,30 @@ static void cli(fuzz_reader *r) {
     argv[i] = store[i - 2];
   }
   argv[argc] = NULL;
-  opts o;
-  int rc = parse(argc, argv, &o);
-  FUZZ_CHECK(rc == 0 || rc == -1, "parse returned %d", rc);
+  cli_opts o;
+  int rc = cli_parse(CLI_EXPLAIN, argc, argv, 2, &o);
+  FUZZ_CHECK(rc == 0 || rc == -1 || rc == 1, "cli_parse returned %d", rc);
   if (rc == 0) {
-    FUZZ_CHECK(o.top >= 1 && o.top <= GC_NUM_CLASSES, "top %d", o.top);
-    FUZZ_CHECK(o.class_index >= -1 && o.class_index < GC_NUM_CLASSES, "class %d", o.class_index);
-    FUZZ_CHECK(o.alpha >= 0.0f && o.alpha <= 1.0f, "alpha %g", o.alpha);
-    FUZZ_CHECK(o.sigma >= 0.0f && o.sigma <= 10.0f, "sigma %g", o.sigma);
+    FUZZ_CHECK(o.top >= 1 && o.top <= CLI_MAX_CLASSES, "top %d", o.top);
+    FUZZ_CHECK(o.class_index >= -1 && o.class_index < CLI_MAX_CLASSES, "class %d", o.class_index);
+    FUZZ_CHECK(o.contrast >= -1 && o.contrast < CLI_MAX_CLASSES, "contrast %d", o.contrast);
+    FUZZ_CHECK(o.alpha >= 0.0 && o.alpha <= 1.0, "alpha %g", o.alpha);
     FUZZ_CHECK(o.steps >= 1 && o.steps <= GC_MAX_METRIC_STEPS, "steps %d", o.steps);
+    FUZZ_CHECK(gc_method_name((gc_method)o.method) && gc_colormap_name((gc_colormap)o.colormap) &&
+                   gc_target_name((gc_target)o.target) && gc_blend_name((gc_blend)o.blend),
+               "method %d colormap %d target %d blend %d", o.method, o.colormap, o.target, o.blend);
+    FUZZ_CHECK((o.size[0] == 0 && o.size[1] == 0) || (o.size[0] >= 1 && o.size[1] >= 1), "size %dx%d", o.size[0],
+               o.size[1]);
+    for (int k = 0; k < o.nparams; k++) {
+      const gc_method_param *q = o.params[k].param;
+      FUZZ_CHECK(o.params[k].value >= q->min && o.params[k].value <= q->max, "--%s %g", q->cli, o.params[k].value);
+    }
+    /* whatever the parser accepted, the library accepts */
+    gc_explain_params ep = gc_default_explain_params();
+    ep.method = (gc_method)o.method;
+    char err[GC_ERRBUF_SIZE] = "";
+    gc_status s = cli_apply_params(&o, &ep, err, sizeof err);
+    FUZZ_CHECK(s == GC_OK, "cli_apply_params: %s", err);
   }
 }
 
@@ -117,6 +134,28 @@ static float pick_float(fuzz_reader *r) {
   return vals[b % 8];
 }
 
+/* An explanation through the boundary's calls, as web/core.js makes them: the parameters by
+ * name (each of the method's own, from the values given), then gcw_explain_with. */
+static int explain(const char *method, int cls, const char *layer, int target, int channels, int samples,
+                   float sigma, int seed, int ig, const float **data, int *out) {
+  gc_explain_params *p = gcw_params_new(method);
+  if (!p) return GC_ERR_INVALID_ARGUMENT;
+  gcw_params_target(p, cls, -1, layer, target);
+  const gc_method_info *mi = gc_method_info_of(p->method);
+  char err[GC_ERRBUF_SIZE];
+  int s = GC_OK;
+  for (int i = 0; s == GC_OK && i < mi->nparams; i++) {
+    const char *n = mi->params[i].name;
+    const double v = !strcmp(n, "channels") ? channels : !strcmp(n, "samples") ? samples
+                     : !strcmp(n, "sigma") ? sigma : !strcmp(n, "seed") ? seed : ig;
+    s = gcw_params_set(p, n, v, err, (int)sizeof err);
+    if (s != GC_OK) FUZZ_ERRBUF_OK(err);
+  }
+  if (s == GC_OK) s = gcw_explain_with(g_model, p, data, out);
+  gcw_params_free(p);
+  return s;
+}
+
 static void check_map(const float *data, const int *out) {
   FUZZ_CHECK(data && out[0] >= 1 && out[1] >= 1 && (out[2] == 1 || out[2] == 3) && out[3] >= 0 &&
                  out[3] < GC_NUM_CLASSES,
@@ -149,9 +188,9 @@ static void wasm_requests(fuzz_reader *r, int parts) {
   static const int counts[] = {0, 1, 2, -1, 257, 513, 1 << 30, 1};
   const int cls = pick_int(r, classes, 8), target = fuzz_u8(r) % 3 == 2 ? 7 : fuzz_u8(r) % 2;
   int channels = pick_int(r, counts, 8), samples = pick_int(r, counts, 8), ig = pick_int(r, counts, 8);
-  /* Score-CAM runs a forward pass per channel and takes min(N, K) of them: any N > 2 is valid
-   * and only slower, so it is kept small */
-  if (channels > 2) channels = 2;
+  /* Score-CAM runs a forward pass per channel and takes min(N, K) of them (0: all K): any N > 2
+   * is valid and only slower, so it is kept small */
+  if (channels > 2 || channels == 0) channels = 2;
   /* <= 0 means the default (8 SmoothGrad samples, 16 IG steps): an input gradient each, which
    * under the sanitizers on a busy machine can take a minute; these two methods get 1 or 2
    * (values over the limit are kept, to be rejected) */
@@ -160,12 +199,15 @@ static void wasm_requests(fuzz_reader *r, int parts) {
     if (em == GC_METHOD_SMOOTHGRAD && samples <= 256) samples = samples == 2 ? 2 : 1;
     if (em == GC_METHOD_INTEGRATED_GRADIENTS && ig <= 512) ig = ig == 2 ? 2 : 1;
   }
+  /* Ablation-CAM runs the network from the layer once per channel: at block14 (the default)
+   * that is the head alone, elsewhere up to 2048 passes through the rest of the network */
+  const int ablation = gc_method_from_name(method, &em) == GC_OK && em == GC_METHOD_ABLATIONCAM;
   const float sigma = pick_float(r);
   const float *data = NULL;
   int out[4] = {0, 0, 0, 0};
-  int layer_null = fuzz_u8(r) % 8 == 0;
-  s = gcw_explain(g_model, method, cls, layer_null ? NULL : layer, target, channels, samples, sigma,
-                  (int)fuzz_u16(r) - 5, ig, &data, out);
+  int layer_null = fuzz_u8(r) % 8 == 0 || ablation;
+  s = explain(method, cls, layer_null ? NULL : layer, target, channels, samples, sigma, (int)fuzz_u16(r) - 5, ig,
+              &data, out);
   FUZZ_STATUS_OK(s);
   if (s == GC_OK) check_map(data, out);
 
@@ -181,8 +223,7 @@ static void wasm_requests(fuzz_reader *r, int parts) {
   float *own = NULL;
   const float *map = NULL;
   if (s == GC_OK && out[0] && fuzz_u8(r) % 4 == 0) {
-    s = gcw_explain(g_model, method, cls, layer_null ? NULL : layer, target, channels, samples, sigma, 1, ig,
-                    &data, out);
+    s = explain(method, cls, layer_null ? NULL : layer, target, channels, samples, sigma, 1, ig, &data, out);
     if (s == GC_OK) mh = out[0], mw = out[1], mc = out[2], map = data;
   }
   if (!map) {

@@ -389,7 +389,7 @@ static void copy_dir(const char *srcdir, const char *target) {
     static unsigned char buf[1 << 20];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    put(target, e->d_name, buf, n);
+    put_seed(target, e->d_name, buf, n);
   }
   closedir(d);
 }

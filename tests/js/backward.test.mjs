@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { cli, dataDir, imagesDir, readF32, relL2, testWeights } from './helpers.mjs';
 import * as O from '../oracle/grad.mjs';
-import { loadNodeCore, shutdownCore } from '../../tools/node-core.mjs';
+import { loadNodeCore, shutdownCore } from '../../tools/test/node-core.mjs';
 
 const weights = testWeights(1);
 const work = `${dataDir}/backward`;

@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { cli, dataDir, imagesDir, root, testWeights } from './helpers.mjs';
-import { loadNodeCore, shutdownCore } from '../../tools/node-core.mjs';
+import { loadNodeCore, shutdownCore } from '../../tools/test/node-core.mjs';
 
 const weights = testWeights(1);
 const work = `${dataDir}/bad-input`;
@@ -128,7 +128,7 @@ async function serveFile(path) {
 
 function runWeights(args, env) {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [`${root}tools/weights.mjs`, ...args], { env: { ...process.env, ...env } });
+    const p = spawn(process.execPath, [`${root}tools/weights/weights.mjs`, ...args], { env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => { stdout += d; });

@@ -215,7 +215,7 @@ const FRESH = {
   'r-disposed': (e) => { e.dispose(); return outcome(e.explain(px(8, 8), 8, 8, SMALL)); },
 };
 
-// the TF.js layers-format converter (tools/convert-tfjs.mjs)
+// the TF.js layers-format converter (tools/weights/convert-tfjs.mjs)
 function tfjsMissingShards() {
   const dir = `${work}/tfjs-missing`;
   mkdirSync(dir, { recursive: true });
@@ -224,7 +224,7 @@ function tfjsMissingShards() {
     weightsManifest: [{ paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'],
       weights: [{ name: 'block1_conv1/kernel', shape: [3, 3, 3, 32], dtype: 'float32' }] }],
   }));
-  const r = spawnSync(process.execPath, [`${root}tools/convert-tfjs.mjs`, `${dir}/model.json`, `${work}/out.gcw`], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [`${root}tools/weights/convert-tfjs.mjs`, `${dir}/model.json`, `${work}/out.gcw`], { encoding: 'utf8' });
   return { result: `exit ${r.status}`, message: r.stderr.trim().split(dir).join('DIR') };
 }
 

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runWriter, writeRaw, PYTHON, WRITER } from '../../tools/gen-test-weights.mjs';
+import { runWriter, writeRaw, PYTHON, WRITER } from '../../tools/fixtures/gen-test-weights.mjs';
 import { DEFAULTS, normalizeOptions } from '../../tools/fixtures/model.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -52,7 +52,7 @@ function sourceStamp() {
   if (!stamp) {
     const h = createHash('sha256');
     for (const f of readdirSync(toolsDir).sort()) if (/\.(py|mjs)$/.test(f)) h.update(f).update(readFileSync(join(toolsDir, f)));
-    h.update(readFileSync(`${root}tools/gen-test-weights.mjs`));
+    h.update(readFileSync(`${root}tools/fixtures/gen-test-weights.mjs`));
     stamp = h.digest('hex').slice(0, 12);
   }
   return stamp;

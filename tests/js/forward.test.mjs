@@ -9,7 +9,7 @@ import {
   cli, dataDir, imagesDir, maxAbs, node, randomTensor, readF32, relL2, root, testWeights, topK,
 } from './helpers.mjs';
 import { buildXception, initBackend, loadKerasH5, run } from '../oracle/xception.mjs';
-import { loadNodeCore, shutdownCore } from '../../tools/node-core.mjs';
+import { loadNodeCore, shutdownCore } from '../../tools/test/node-core.mjs';
 
 const BLOCKS = ['block1_conv2_act', 'block2_add', 'block3_add', 'block4_add', 'block5_add', 'block6_add',
   'block7_add', 'block8_add', 'block9_add', 'block10_add', 'block11_add', 'block12_add', 'block13_add',
@@ -102,12 +102,12 @@ test('the converter ignores naming styles and formats: old names, new names, TF.
   const oldNames = testWeights(1, { oldNames: true });
   assert.ok(readFileSync(oldNames.f16).equals(readFileSync(weights.f16)), 'conv2d_1.. vs conv2d.. names');
   const dir = `${dataDir}/tfjs-seed1`;
-  let r = node(`${root}tools/gen-test-weights.mjs`, ['--format', 'tfjs', '--out', dir, '--seed', '1']);
+  let r = node(`${root}tools/fixtures/gen-test-weights.mjs`, ['--format', 'tfjs', '--out', dir, '--seed', '1']);
   assert.equal(r.status, 0, r.stderr);
   const manifest = JSON.parse(readFileSync(`${dir}/model.json`, 'utf8')).weightsManifest[0];
   assert.ok(manifest.paths.length > 1, 'several shards');
   assert.ok(manifest.weights.some((w) => w.name.startsWith('predictions_1/')), 'TF.js-style _1 suffix present');
-  r = node(`${root}tools/convert-tfjs.mjs`, [`${dir}/model.json`, `${work}/tfjs.gcw`]);
+  r = node(`${root}tools/weights/convert-tfjs.mjs`, [`${dir}/model.json`, `${work}/tfjs.gcw`]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /22910480 parameters/);
   assert.ok(readFileSync(`${work}/tfjs.gcw`).equals(readFileSync(weights.f16)), 'TF.js layers format');
@@ -115,7 +115,7 @@ test('the converter ignores naming styles and formats: old names, new names, TF.
   const bad = JSON.parse(readFileSync(`${dir}/model.json`, 'utf8'));
   bad.weightsManifest[0].weights[3].shape = [7];
   writeFileSync(`${dir}/bad.json`, JSON.stringify(bad));
-  r = node(`${root}tools/convert-tfjs.mjs`, [`${dir}/bad.json`, `${work}/bad.gcw`]);
+  r = node(`${root}tools/weights/convert-tfjs.mjs`, [`${dir}/bad.json`, `${work}/bad.gcw`]);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /CONVERT|shape/);
 });

@@ -64,7 +64,7 @@ for (const { name, file, error } of manifest) {
 }
 
 test('the WebAssembly build reads every fixture as the native build does', () => {
-  assert.ok(existsSync(h5walkWasmPath), `${h5walkWasmPath} is missing: run tools/build.sh wasm`);
+  assert.ok(existsSync(h5walkWasmPath), `${h5walkWasmPath} is missing: run tools/build/build.sh wasm`);
   let lines = 0;
   for (const { name, file } of manifest) {
     const wasm = walkWasm(file);

@@ -19,7 +19,7 @@ function run(cmd, args) {
 /** The project's readers on a file: {status, stdout, stderr}. */
 export const walkOwn = (file) => run(h5walkPath, [file]);
 
-// the same readers compiled to WebAssembly (tools/build.sh wasm), run under Node
+// the same readers compiled to WebAssembly (tools/build/build.sh wasm), run under Node
 export const h5walkWasmPath = `${root}build/wasm-st/h5walk.js`;
 export const walkWasm = (file) => run(process.execPath, ['--no-experimental-fetch', h5walkWasmPath, file]);
 

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 
-export { testWeights } from '../../tools/test-weights.mjs';
+export { testWeights } from '../../tools/fixtures/test-weights.mjs';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));

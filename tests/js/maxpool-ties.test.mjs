@@ -25,7 +25,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { cli, dataDir, imagesDir, readF32, relL2, testWeights } from './helpers.mjs';
 import { decodePng } from './png.mjs';
-import { loadNodeCore, shutdownCore } from '../../tools/node-core.mjs';
+import { loadNodeCore, shutdownCore } from '../../tools/test/node-core.mjs';
 
 const weights = testWeights(1);
 const IMAGE = `${imagesDir}/skimage_chelsea.png`;

@@ -21,7 +21,7 @@ const IMAGE = 'skimage_chelsea.png';
 
 async function createEngine(flavour, threads = 2) {
   const dir = `${root}build/wasm-${flavour}/`;
-  // Emscripten 3.1.6's ES6 output uses CommonJS require/__dirname under Node (see tools/node-core.mjs)
+  // Emscripten 3.1.6's ES6 output uses CommonJS require/__dirname under Node (see tools/test/node-core.mjs)
   globalThis.require ??= createRequire(import.meta.url);
   globalThis.__dirname ??= dir;
   const { default: factory } = await import(pathToFileURL(`${dir}gradcam.mjs`).href);

@@ -1,7 +1,7 @@
 // privacy.test.mjs - no file the package or the demo ships asks for anything off the page's own
 // origin at run time: every absolute http(s) URL (and protocol-relative //host/ URL) in the
 // files of dist/ (web/*.js and the emitted Emscripten glue of both wasm builds, the same bytes
-// tools/package.mjs copies) and of web/demo/ is found and classified. A URL that starts a string
+// tools/release/package.mjs copies) and of web/demo/ is found and classified. A URL that starts a string
 // literal, an HTML attribute value or a CSS url() (what fetch, import(), new Worker, importScripts,
 // src, href and url() are given) fails the test; XML namespace names are identifiers, never
 // fetched; a URL inside prose (a comment, an error or
@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { root } from './helpers.mjs';
-import { JS_FILES, WASM_FILES } from '../../tools/package.mjs';
+import { JS_FILES, WASM_FILES } from '../../tools/release/package.mjs';
 
 const URL_RE = /(?:https?:)?\/\/(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:\/[^\s"'`()<>\\]*)?|https?:\/\/[^\s"'`()<>\\]+/gi;
 

@@ -3,7 +3,7 @@
 // 1. feature detection: the relaxed probe validates only where relaxed SIMD is (a Node started
 //    with --no-experimental-wasm-relaxed-simd refuses it), and chooseBuild() (web/index.js, the
 //    one place that chooses) falls back to wasm-mt when it does not validate or when
-//    relaxedSimd: false forces it off; the Node loader (tools/node-core.mjs) chooses the same;
+//    relaxedSimd: false forces it off; the Node loader (tools/test/node-core.mjs) chooses the same;
 // 2. the package's engine on the relaxed build against the native CLI with --arithmetic fma.
 //
 // The tolerance. Both sides multiply and add in one rounding (x86 FMA3 natively; relaxed_madd,
@@ -29,7 +29,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { cli, dataDir, imagesDir, pixelDiff, relL2, root, testWeights } from './helpers.mjs';
 import { decodePng } from './png.mjs';
-import { allowRelaxedSimd, loadNodeCore, nodeFlavour, shutdownCore } from '../../tools/node-core.mjs';
+import { allowRelaxedSimd, loadNodeCore, nodeFlavour, shutdownCore } from '../../tools/test/node-core.mjs';
 import { chooseBuild, detectFeatures } from '../../web/index.js';
 import { Engine } from '../../web/engine.js';
 
@@ -42,7 +42,7 @@ mkdirSync(work, { recursive: true });
 
 /** detectFeatures() and nodeFlavour() in a fresh Node with the given V8 flag. */
 function childFeatures(flag) {
-  const code = `import('${pathToFileURL(`${root}tools/node-core.mjs`).href}').then(async (n) => {
+  const code = `import('${pathToFileURL(`${root}tools/test/node-core.mjs`).href}').then(async (n) => {
     const { detectFeatures } = await import('${pathToFileURL(`${root}web/index.js`).href}');
     console.log(JSON.stringify({ relaxedSimd: detectFeatures().relaxedSimd, simd: detectFeatures().simd, flavour: n.nodeFlavour() }));
   })`;

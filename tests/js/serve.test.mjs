@@ -1,14 +1,14 @@
-// serve.test.mjs - `npm start` (tools/serve.mjs): starts (weights or not), prints its URL,
+// serve.test.mjs - `npm start` (tools/release/serve.mjs): starts (weights or not), prints its URL,
 // serves the demo with COOP/COEP/CORP and the right MIME types, and nothing outside its mounts.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { root } from './helpers.mjs';
-import { WASM_FILES } from '../../tools/package.mjs';
+import { WASM_FILES } from '../../tools/release/package.mjs';
 
 async function start(args) {
-  const child = spawn(process.execPath, [`${root}tools/serve.mjs`, '--port', '0', '--no-build', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [`${root}tools/release/serve.mjs`, '--port', '0', '--no-build', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 10000);

@@ -127,7 +127,7 @@ export async function loadWeights(file) {
 }
 
 /**
- * Reads the raw form of a synthetic model (tools/gen-test-weights.mjs --raw: model.json with the
+ * Reads the raw form of a synthetic model (tools/fixtures/gen-test-weights.mjs --raw: model.json with the
  * graph and weights.f32) straight from its bytes, heads included: P.head = {pooling, dense:
  * [{kernel, bias, activation}]} in order, P.rescaling = {scale, offset} | null. The base's layers
  * are matched by name (the residual convolutions and their BNs, unnamed in the graph, by order).

@@ -1,5 +1,5 @@
 // Independent reference implementation ("oracle") of Keras' Xception, built with TF.js layers on
-// the pure-JS cpu backend. It shares no code with the C core (nor with tools/gen-test-weights.mjs):
+// the pure-JS cpu backend. It shares no code with the C core (nor with tools/fixtures/gen-test-weights.mjs):
 // the architecture is written out again here from Keras' keras/applications/xception.py, and the
 // weights are assigned the way Keras' own HDF5 loader assigns them (by order, shapes checked).
 //

@@ -1,5 +1,5 @@
 // onnx.mjs - Keras Xception as an ONNX model, written from a float32 weights file of this
-// project (.gcw), for the benchmark's ONNX Runtime Web contender (tools/bench.mjs).
+// project (.gcw), for the benchmark's ONNX Runtime Web contender (tools/bench/bench.mjs).
 //
 // A protobuf writer of the few ONNX messages needed (ModelProto, GraphProto, NodeProto,
 // AttributeProto, TensorProto, ValueInfoProto; field numbers from onnx.proto) and the network

@@ -1,5 +1,5 @@
 // page.mjs - the benchmark page's code (tools/bench/page.html), driven step by step by
-// tools/bench.mjs through page.evaluate(): every timing is taken here, in the page.
+// tools/bench/bench.mjs through page.evaluate(): every timing is taken here, in the page.
 //   peak()            the wasm SIMD ceiling (peak.mjs) in Web Workers of this page
 //   ours*()           this project's threaded wasm core (web/core.js on the build the package
 //                     would take here: build/wasm-relaxed where relaxed SIMD validates, else
@@ -128,7 +128,7 @@ export async function tfInit({ weightsUrl, threads }) {
   const multithread = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   model = buildXception(SIZE, SIZE);
-  // the weights, in model.weights order, as written by tools/bench.mjs from the same .h5
+  // the weights, in model.weights order, as written by tools/bench/bench.mjs from the same .h5
   const manifest = await (await fetch(`${weightsUrl}.json`)).json();
   const buf = await (await fetch(`${weightsUrl}.bin`)).arrayBuffer();
   const mw = model.weights;
@@ -211,7 +211,7 @@ export function tfSaliency() {
  *    anything else throws);
  *  - a Conv2DBackpropFilter kernel for the wasm backend that returns zeros: tf.layers' Conv2D
  *    goes through tf.fused.conv2d, whose custom gradient computes the filter's gradient eagerly
- *    although an input gradient drops it. (Checked against the cpu backend by tools/bench.mjs.)
+ *    although an input gradient drops it. (Checked against the cpu backend by tools/bench/bench.mjs.)
  */
 export function tfInstallGradShims() {
   tf.registerGradient({

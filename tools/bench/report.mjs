@@ -1,9 +1,9 @@
-// report.mjs - the benchmark's table (tools/bench.mjs), from its result object: forward passes
+// report.mjs - the benchmark's table (tools/bench/bench.mjs), from its result object: forward passes
 // of every contender with their ratios and targets, the peaks, explanations, cold start,
 // sizes and heap. Returns the text; the caller prints it and stores it in the JSON.
 
 /**
- * @param {object} result what tools/bench.mjs measured (with result.derived)
+ * @param {object} result what tools/bench/bench.mjs measured (with result.derived)
  * @param {{THREADS: number, RUNS: number, WARMUP: number, CASES: object[]}} o
  */
 export function benchTable(result, { THREADS, RUNS, WARMUP, CASES }) {

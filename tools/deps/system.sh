@@ -5,7 +5,7 @@ set -euo pipefail
 
 # python3-h5py, python3-numpy: the test fixtures' writer (tools/fixtures/*.py) and the oracle's HDF5 reader.
 # clang, its sanitizer and libFuzzer runtimes and llvm-symbolizer: the ASan/UBSan test build and
-# the fuzz targets (tools/asan.sh, tools/fuzz.sh); python3-h5py: writes the HDF5 test files and reads
+# the fuzz targets (tools/test/asan.sh, tools/test/fuzz.sh); python3-h5py: writes the HDF5 test files and reads
 # them as the oracle of the project's own reader (tests/js/h5-reader.test.mjs, /usr/bin/python3)
 packages=(emscripten cmake ninja-build libstb-dev libcpuinfo-dev libhdf5-dev pkg-config xz-utils patch
           clang libclang-rt-14-dev llvm-14 python3-h5py python3-numpy "$@")

@@ -13,7 +13,7 @@ const CACHE = `xception-gradcam-app-${VERSION}`;
 const here = (p) => new URL(p, self.location.href).href;
 
 // Where the package's modules and the WebAssembly builds are, relative to this file (in the
-// repository; tools/site.mjs rewrites the line marked "layout" for the static site).
+// repository; tools/release/site.mjs rewrites the line marked "layout" for the static site).
 const PACKAGE = { js: '../', wasm: '../../build/' }; // layout
 
 /** The page's modules (tests/js/demo-files.test.mjs checks this list against parts/). */
@@ -26,7 +26,7 @@ const SHELL = [
   ...PARTS.map((p) => `parts/${p}.js`),
   ...['cat', 'cat-and-dog', 'coffee', 'eagle', 'astronaut', 'rocket'].flatMap((s) => [`samples/${s}.jpg`, `samples/thumbs/${s}.jpg`]),
   ...['index.js', 'worker.js', 'engine.js', 'errors.js', 'core.js', 'convert.js', 'kept.js'].map((f) => PACKAGE.js + f),
-  // the three builds (tools/package.mjs WASM_FILES; tests/js/serve.test.mjs checks this list)
+  // the three builds (tools/release/package.mjs WASM_FILES; tests/js/serve.test.mjs checks this list)
   ...['wasm-st/gradcam.mjs', 'wasm-st/gradcam.wasm', 'wasm-mt/gradcam.mjs', 'wasm-mt/gradcam.wasm',
     'wasm-mt/gradcam.worker.js', 'wasm-relaxed/gradcam.mjs', 'wasm-relaxed/gradcam.wasm',
     'wasm-relaxed/gradcam.worker.js'].map((f) => PACKAGE.wasm + f),

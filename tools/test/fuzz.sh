@@ -12,7 +12,7 @@
 # crashes located in libhdf5 (Debian's library, whose bugs the project does not fix) are
 # printed but only crashes in the project's code fail.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
 smoke=0
@@ -26,8 +26,8 @@ targets=("${all_targets[@]}")
 log() { echo "[fuzz] $*"; }
 
 # clang with libFuzzer and the sanitizer runtimes; llvm-symbolizer for readable stacks
-# shellcheck source=tools/clang-build.sh
-. tools/clang-build.sh
+# shellcheck source=tools/build/clang-build.sh
+. tools/build/clang-build.sh
 dir=build/fuzz
 log "building the fuzz targets"
 clang_build fuzz "$dir" GRADCAM_FUZZ 19 "${all_targets[@]}" fuzz_seeds

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const OFFICIAL_URL = 'https://storage.googleapis.com/tensorflow/keras-applications/xception/'
   + 'xception_weights_tf_dim_ordering_tf_kernels.h5';
 const OFFICIAL_MD5 = '0a58e3b7378bc2990ea3b43d5981f1f6'; // keras.applications.xception file_hash
@@ -87,8 +87,8 @@ async function download(url, dest) {
 function cli() {
   const exe = join(root, 'build', 'native', 'gradcam');
   if (existsSync(exe)) return exe;
-  console.log('weights: building the native CLI first (tools/build.sh native)...');
-  const r = spawnSync('bash', [join(root, 'tools', 'build.sh'), 'native'], { stdio: 'inherit' });
+  console.log('weights: building the native CLI first (tools/build/build.sh native)...');
+  const r = spawnSync('bash', [join(root, 'tools', 'build', 'build.sh'), 'native'], { stdio: 'inherit' });
   if (r.status !== 0 || !existsSync(exe)) die('the native build failed; see the messages above');
   return exe;
 }

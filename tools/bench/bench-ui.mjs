@@ -7,17 +7,17 @@
 // test-output/bench/ui-latest.json (rerender_ms, class_switch_block14_ms,
 // layer_switch_overhead_ms, cancel_ms, and the details).
 //
-//   node tools/bench-ui.mjs [--runs N]
+//   node tools/bench/bench-ui.mjs [--runs N]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
-import { DEFAULT_MOUNTS, startServer } from './serve.mjs';
-import { testWeights } from './test-weights.mjs';
+import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from '../test/chromium.mjs';
+import { DEFAULT_MOUNTS, startServer } from '../release/serve.mjs';
+import { testWeights } from '../fixtures/test-weights.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const args = process.argv.slice(2);
 const runs = args.includes('--runs') ? Number(args[args.indexOf('--runs') + 1]) : 7;
 if (!Number.isInteger(runs) || runs < 1) { console.error('bench:ui: --runs needs a positive integer'); process.exit(2); }

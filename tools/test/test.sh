@@ -1,25 +1,25 @@
 #!/usr/bin/env bash
 # npm test: build whatever is missing (system packages, dependencies, native + wasm), then run
 # every test: the C unit tests and the leak check (ctest), the same C tests built with
-# AddressSanitizer + UBSan (tools/asan.sh), a short smoke of each fuzz target (tools/fuzz.sh),
+# AddressSanitizer + UBSan (tools/test/asan.sh), a short smoke of each fuzz target (tools/test/fuzz.sh),
 # and the Node tests (oracle
 # comparisons, wasm builds, converters, scripts, the npm package's engine), and the browser
 # tests of the npm package in headless Chromium (tests/browser).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 start=$(date +%s)
 
-bash tools/build.sh all
+bash tools/build/build.sh all
 
 echo "[test] C unit tests (ctest)"
 ctest --test-dir build/native --output-on-failure
 
-echo "[test] C tests under AddressSanitizer + UBSan (tools/asan.sh, build/asan)"
-bash tools/asan.sh
+echo "[test] C tests under AddressSanitizer + UBSan (tools/test/asan.sh, build/asan)"
+bash tools/test/asan.sh
 
-echo "[test] fuzz targets: ${GRADCAM_FUZZ_SMOKE:-30} s each from their seeds (tools/fuzz.sh --smoke)"
-bash tools/fuzz.sh --smoke "${GRADCAM_FUZZ_SMOKE:-30}"
+echo "[test] fuzz targets: ${GRADCAM_FUZZ_SMOKE:-30} s each from their seeds (tools/test/fuzz.sh --smoke)"
+bash tools/test/fuzz.sh --smoke "${GRADCAM_FUZZ_SMOKE:-30}"
 
 echo "[test] Node tests"
 node --test --test-reporter=spec tests/js/

@@ -2,17 +2,17 @@
 // Convert a TF.js layers-format copy of Keras Xception (model.json + group1-shard*of*.bin)
 // into the project weights format, using the WebAssembly core's converter (the same code the
 // browser runs).
-//   node tools/convert-tfjs.mjs MODEL_DIR/model.json OUT.gcw [--dtype f16|f32]
+//   node tools/weights/convert-tfjs.mjs MODEL_DIR/model.json OUT.gcw [--dtype f16|f32]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { loadNodeCore } from './node-core.mjs';
-import { tfjsTensors } from '../web/convert.js';
+import { loadNodeCore } from '../test/node-core.mjs';
+import { tfjsTensors } from '../../web/convert.js';
 
 const args = process.argv.slice(2);
 const dtypeAt = args.indexOf('--dtype');
 const dtype = dtypeAt >= 0 ? args.splice(dtypeAt, 2)[1] : 'f16';
 if (args.length !== 2) {
-  console.error('usage: node tools/convert-tfjs.mjs MODEL_DIR/model.json OUT.gcw [--dtype f16|f32]');
+  console.error('usage: node tools/weights/convert-tfjs.mjs MODEL_DIR/model.json OUT.gcw [--dtype f16|f32]');
   process.exit(2);
 }
 const [modelPath, out] = args;

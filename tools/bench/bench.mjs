@@ -18,10 +18,10 @@
 //   - the native CLI of this project (gradcam bench), same weights, same input values
 //   - time to the first explanation from a cold page (the npm package's worker API)
 // The forward passes of the wasm contenders alternate run by run, so that background load hits
-// them alike. Prints a table and writes test-output/bench/bench-<time>.json (and latest.json). Same synthetic weights for everyone (tools/test-weights.mjs, seed 1; speed does
+// them alike. Prints a table and writes test-output/bench/bench-<time>.json (and latest.json). Same synthetic weights for everyone (tools/fixtures/test-weights.mjs, seed 1; speed does
 // not depend on the values).
 //
-//   node tools/bench.mjs [--runs N (7)] [--warmup N (2)] [--threads N (2)] [--no-native]
+//   node tools/bench/bench.mjs [--runs N (7)] [--warmup N (2)] [--threads N (2)] [--no-native]
 //                        [--no-tfjs] [--no-ort] [--no-cpu-fallback] [--no-cold] [--cold-runs N (5)] [--quick]
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -30,13 +30,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
-import { DEFAULT_MOUNTS, startServer } from './serve.mjs';
-import { testWeights } from './test-weights.mjs';
-import { benchImageRGBA } from './bench/input.mjs';
-import { benchTable } from './bench/report.mjs';
+import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from '../test/chromium.mjs';
+import { DEFAULT_MOUNTS, startServer } from '../release/serve.mjs';
+import { testWeights } from '../fixtures/test-weights.mjs';
+import { benchImageRGBA } from './input.mjs';
+import { benchTable } from './report.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const GFLOP = 16.7; // per 299x299 forward pass
 const outDir = `${root}test-output/bench`;
 
@@ -57,7 +57,7 @@ const withCpuFallback = withTf && !argv.includes('--no-cpu-fallback');
 const withCold = !argv.includes('--no-cold');
 const COLD_RUNS = opt('--cold-runs', quick ? 1 : 5);
 if (!(RUNS >= 1 && WARMUP >= 0 && THREADS >= 1)) {
-  console.error('usage: node tools/bench.mjs [--runs N] [--warmup N] [--threads N] [--no-native] [--no-tfjs] [--no-ort] [--no-cpu-fallback] [--no-cold] [--cold-runs N] [--quick]');
+  console.error('usage: node tools/bench/bench.mjs [--runs N] [--warmup N] [--threads N] [--no-native] [--no-tfjs] [--no-ort] [--no-cpu-fallback] [--no-cold] [--cold-runs N] [--quick]');
   process.exit(2);
 }
 
@@ -72,8 +72,8 @@ const stats = (a) => {
 const NEEDED = ['build/native/gradcam', 'build/wasm-mt/gradcam.mjs', 'build/wasm-mt/gradcam.wasm', 'build/wasm-st/gradcam.wasm',
   'build/wasm-relaxed/gradcam.mjs', 'build/wasm-relaxed/gradcam.wasm'];
 if (NEEDED.some((f) => !existsSync(root + f))) {
-  log('building (tools/build.sh)');
-  const r = spawnSync('bash', [`${root}tools/build.sh`], { stdio: 'inherit' });
+  log('building (tools/build/build.sh)');
+  const r = spawnSync('bash', [`${root}tools/build/build.sh`], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(1);
 }
 if (withTf && !existsSync(`${root}node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm`)) {
@@ -94,7 +94,7 @@ async function tfjsWeights() {
   const base = `${outDir}/data/tfjs-seed1`;
   if (existsSync(`${base}.bin`) && existsSync(`${base}.json`) && statSync(`${base}.bin`).mtimeMs >= statSync(tw.h5).mtimeMs) return base;
   log('writing the TF.js copy of the weights (oracle loader, model.weights order)');
-  const { buildXception, initBackend, loadKerasH5 } = await import('../tests/oracle/xception.mjs');
+  const { buildXception, initBackend, loadKerasH5 } = await import('../../tests/oracle/xception.mjs');
   await initBackend();
   const model = buildXception(299, 299);
   await loadKerasH5(model, tw.h5);
@@ -116,7 +116,7 @@ async function onnxModel() {
   if (existsSync(file) && statSync(file).mtimeMs >= statSync(weights).mtimeMs
     && statSync(file).mtimeMs >= statSync(`${root}tools/bench/onnx.mjs`).mtimeMs) return file;
   log('writing the ONNX copy of the network (tools/bench/onnx.mjs)');
-  const { xceptionOnnx } = await import('./bench/onnx.mjs');
+  const { xceptionOnnx } = await import('./onnx.mjs');
   writeFileSync(file, xceptionOnnx(weights).bytes);
   return file;
 }

@@ -3,10 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
-import { Core } from '../web/core.js';
-import { chooseBuild, detectFeatures } from '../web/index.js';
+import { Core } from '../../web/core.js';
+import { chooseBuild, detectFeatures } from '../../web/index.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Node 20's V8 validates relaxed SIMD only with --experimental-wasm-relaxed-simd (later Node
  *  versions have it on): turn it on for this process, before any module is compiled. */
@@ -30,7 +30,7 @@ export function nodeFlavour(o = {}) {
 export async function loadNodeCore(flavour = 'st', buildDir) {
   const dir = buildDir ? `${buildDir.replace(/\/$/, '')}/` : `${root}build/wasm-${flavour}/`;
   const js = `${dir}gradcam.mjs`;
-  if (!existsSync(js)) throw new Error(`${js} is missing: run tools/build.sh wasm (npm test does it)`);
+  if (!existsSync(js)) throw new Error(`${js} is missing: run tools/build/build.sh wasm (npm test does it)`);
   // Emscripten 3.1.6's ES6 output still uses CommonJS' require and __dirname when it runs in
   // Node; give them to it (browsers never take this path).
   globalThis.require ??= createRequire(import.meta.url);

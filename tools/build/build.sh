@@ -6,9 +6,9 @@
 #     build/wasm-st  gradcam.js + gradcam.wasm, SIMD, single thread   (emcc)
 #     build/wasm-mt  gradcam.js + gradcam.wasm + gradcam.worker.js, SIMD + pthreads
 #     build/wasm-relaxed  the same files, SIMD + pthreads + relaxed SIMD (emcc driving clang 16)
-# Usage: tools/build.sh [all|native|wasm|wasm-st|wasm-mt|wasm-relaxed]   (default all)
+# Usage: tools/build/build.sh [all|native|wasm|wasm-st|wasm-mt|wasm-relaxed]   (default all)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 what=${1:-all}
 case "$what" in all|native|wasm|wasm-st|wasm-mt|wasm-relaxed) ;;

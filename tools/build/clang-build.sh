@@ -1,4 +1,4 @@
-# clang-build.sh - sourced by tools/asan.sh and tools/fuzz.sh: the clang build of the project
+# clang-build.sh - sourced by tools/test/asan.sh and tools/test/fuzz.sh: the clang build of the project
 # with one sanitizer option, on the cached XNNPACK/pthreadpool build (uninstrumented).
 # clang_build TAG DIR CMAKE_OPTION NICENESS [NINJA_TARGET...]
 #   installs what is missing (tools/deps/system.sh: clang, compiler-rt, llvm), configures DIR

@@ -7,10 +7,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { loadNodeCore, shutdownCore } from './node-core.mjs';
-import { testWeights } from './test-weights.mjs';
+import { loadNodeCore, shutdownCore } from '../test/node-core.mjs';
+import { testWeights } from '../fixtures/test-weights.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const runsAt = process.argv.indexOf('--runs');
 const runs = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 5;
 // --case TEXT: only the cases whose label contains TEXT (repeatable)
@@ -18,7 +18,7 @@ const caseFilter = process.argv.flatMap((a, i) => (a === '--case' ? [process.arg
 const only = process.argv.includes('--native-only') ? 'native' : process.argv.includes('--wasm-only') ? 'wasm' : null;
 
 if (!existsSync(`${root}build/native/gradcam`) || !existsSync(`${root}build/wasm-mt/gradcam.mjs`)) {
-  const r = spawnSync('bash', [`${root}tools/build.sh`], { stdio: 'inherit' });
+  const r = spawnSync('bash', [`${root}tools/build/build.sh`], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(1);
 }
 const real = `${root}weights/xception.gcw`;

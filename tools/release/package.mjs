@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const dist = join(root, 'dist');
 
 export const JS_FILES = ['index.js', 'index.d.ts', 'worker.js', 'engine.js', 'errors.js', 'core.js', 'convert.js', 'kept.js'];

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm start - serve the demo page (web/demo/) on http://127.0.0.1:PORT.
 //
-// Builds what is missing first (tools/build.sh), then serves a few folders of the repository
+// Builds what is missing first (tools/build/build.sh), then serves a few folders of the repository
 // read-only, with the headers that make the page cross-origin isolated (COOP/COEP/CORP), so
 // the threaded WebAssembly build can be used, and with the right MIME types (.mjs, .wasm).
 // It starts even without weights/xception.gcw: the page says how to get them.
@@ -9,7 +9,7 @@
 // its service worker (web/demo/sw.js) may control the whole origin (Service-Worker-Allowed),
 // since the page uses the package and the wasm files from outside web/demo/.
 //
-//   node tools/serve.mjs [--port N] [--host H] [--no-isolation] [--no-build]
+//   node tools/release/serve.mjs [--port N] [--host H] [--no-isolation] [--no-build]
 //   PORT=N npm start
 //
 // Also a module: startServer({port, host, isolation, mounts, plain}) for the browser tests
@@ -21,7 +21,7 @@ import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WASM_FILES } from './package.mjs';
 
-export const root = fileURLToPath(new URL('..', import.meta.url));
+export const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** URL prefix -> folder of the repository. Nothing else is served. */
 export const DEFAULT_MOUNTS = {
@@ -184,8 +184,8 @@ async function main() {
   const o = parseArgs(process.argv.slice(2));
   const missing = NEEDED.filter((f) => !existsSync(join(root, f)));
   if (missing.length && o.build) {
-    console.log(`[serve] building what is missing (${missing.join(', ')}): tools/build.sh`);
-    const r = spawnSync('bash', [join(root, 'tools/build.sh'), 'all'], { stdio: 'inherit' });
+    console.log(`[serve] building what is missing (${missing.join(', ')}): tools/build/build.sh`);
+    const r = spawnSync('bash', [join(root, 'tools/build/build.sh'), 'all'], { stdio: 'inherit' });
     if (r.status !== 0) {
       console.error('[serve] error: the build failed; see above');
       process.exit(1);

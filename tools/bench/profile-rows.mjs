@@ -9,10 +9,10 @@
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { testWeights } from './test-weights.mjs';
-import { loadNodeCore, shutdownCore } from './node-core.mjs';
+import { testWeights } from '../fixtures/test-weights.mjs';
+import { loadNodeCore, shutdownCore } from '../test/node-core.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const arg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
@@ -68,7 +68,7 @@ function run(cmd, args, opts = {}) {
 
 // the dependency prefix the regular build of that flavour uses
 const flavour = wasm ? 'wasm-mt' : 'native';
-if (!existsSync(`${root}build/${flavour}/CMakeCache.txt`)) run('bash', [`${root}tools/build.sh`, wasm ? 'wasm' : 'native'], { stdio: 'inherit' });
+if (!existsSync(`${root}build/${flavour}/CMakeCache.txt`)) run('bash', [`${root}tools/build/build.sh`, wasm ? 'wasm' : 'native'], { stdio: 'inherit' });
 const cache = run('cmake', ['-L', '-N', `${root}build/${flavour}`]).stdout;
 const deps = (cache.match(/^GRADCAM_DEPS:PATH=(.*)$/m) || [])[1];
 if (!deps) { console.error(`profile: no GRADCAM_DEPS in build/${flavour}`); process.exit(1); }
@@ -76,7 +76,7 @@ const dir = `${root}build/${wasm ? 'profile-wasm-mt' : 'profile'}`;
 const configure = ['cmake', '-S', root, '-B', dir, '-G', 'Ninja', `-DGRADCAM_DEPS=${deps}`, '-DGRADCAM_PROFILE=ON'];
 if (wasm) run('emcmake', [...configure, '-DGRADCAM_THREADS=ON']);
 else run(configure[0], configure.slice(1));
-// emcc 3.1.6 needs Debian's acorn (as in tools/build.sh)
+// emcc 3.1.6 needs Debian's acorn (as in tools/build/build.sh)
 const env = { ...process.env, NODE_PATH: ['/usr/share/nodejs', process.env.NODE_PATH].filter(Boolean).join(':') };
 run('ninja', ['-C', dir, '-j2', wasm ? 'gradcam_wasm' : 'gradcam'], { env });
 

@@ -13,14 +13,14 @@
 // sends `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy:
 // require-corp` gets the threaded one.
 //
-//   node tools/site.mjs [--out DIR] [--no-weights] [--weights FILE]
+//   node tools/release/site.mjs [--out DIR] [--no-weights] [--weights FILE]
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assemble, WASM_FILES } from './package.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Replace the one line of `text` that ends with the marker comment; throws if it is not there once. */
 function relayout(text, file, marker, line) {
@@ -103,8 +103,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   const built = [...Object.keys(WASM_FILES).map((f) => `build/${f}/gradcam.wasm`), 'node_modules/h5wasm/package.json'];
   if (built.some((f) => !existsSync(join(root, f)))) {
-    console.log('[site] building what is missing first (tools/build.sh all)');
-    const b = spawnSync('bash', [join(root, 'tools/build.sh'), 'all'], { stdio: 'inherit' });
+    console.log('[site] building what is missing first (tools/build/build.sh all)');
+    const b = spawnSync('bash', [join(root, 'tools/build/build.sh'), 'all'], { stdio: 'inherit' });
     if (b.status !== 0) {
       console.error('[site] error: the build failed; see above');
       process.exit(1);

@@ -3,13 +3,13 @@
 # regression inputs) built with clang -fsanitize=address,undefined -fno-sanitize-recover=all in
 # build/asan. XNNPACK and pthreadpool stay uninstrumented (linked from the dependency cache).
 # Any sanitizer report fails the test that produced it.
-# Usage: tools/asan.sh [CTEST_ARGS...]   (npm test runs it)
+# Usage: tools/test/asan.sh [CTEST_ARGS...]   (npm test runs it)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
-# shellcheck source=tools/clang-build.sh
-. tools/clang-build.sh
+# shellcheck source=tools/build/clang-build.sh
+. tools/build/clang-build.sh
 dir=build/asan
 clang_build asan "$dir" GRADCAM_SANITIZE 10
 
