@@ -2,6 +2,7 @@
  * Shared by the CLI and the browser so both draw exactly the same pixels. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 

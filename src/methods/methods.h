@@ -1,7 +1,8 @@
 /* methods.h - the explanation methods: one registry row each (registry.c) with the function
  * that computes it (cam.c, perturb.c, input.c); explain.c prepares what a row asks for
  * (activations, the gradient or its spatial sums at the layer, the input) and finishes the map.
- * Adding a method: its enum value in gradcam.h, its row in registry.c, its function, a test.
+ * Adding a method: its enum value in gradcam.h, its row (and the function's prototype) in
+ * registry.c, its function in one of the method files, a test.
  * Not public. */
 #ifndef GRADCAM_METHODS_H
 #define GRADCAM_METHODS_H
@@ -47,24 +48,8 @@ extern const gc_method_row gc_method_rows[GC_METHOD_COUNT];
 /* A parameter's value in p by its registry name (NaN for an unknown name). */
 double gc_explain_params_get(const gc_explain_params *p, const char *name);
 
-/* cam.c */
+/* Grad-CAM's weights (cam.c), also Guided Grad-CAM's factor (input.c) */
 gc_status gc_cam_gradcam(gc_method_ctx *c);
-gc_status gc_cam_gradcam_pp(gc_method_ctx *c);
-gc_status gc_cam_hirescam(gc_method_ctx *c);
-gc_status gc_cam_xgradcam(gc_method_ctx *c);
-gc_status gc_cam_layercam(gc_method_ctx *c);
-gc_status gc_cam_eigencam(gc_method_ctx *c);
-gc_status gc_cam_eigengradcam(gc_method_ctx *c);
-/* perturb.c */
-gc_status gc_cam_scorecam(gc_method_ctx *c);
-gc_status gc_cam_ablationcam(gc_method_ctx *c);
-/* input.c */
-gc_status gc_in_saliency(gc_method_ctx *c);
-gc_status gc_in_guided_backprop(gc_method_ctx *c);
-gc_status gc_in_guided_gradcam(gc_method_ctx *c);
-gc_status gc_in_smoothgrad(gc_method_ctx *c);
-gc_status gc_in_integrated_gradients(gc_method_ctx *c);
-gc_status gc_in_gradient_input(gc_method_ctx *c);
 
 /* shared (explain.c) */
 void gc_weighted_sum(const float *A, const double *w, size_t hw, int K, float *cam);

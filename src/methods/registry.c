@@ -9,6 +9,23 @@
 
 #include "methods.h"
 
+/* The methods' functions (cam.c, perturb.c, input.c). */
+gc_status gc_cam_gradcam(gc_method_ctx *c);
+gc_status gc_cam_gradcam_pp(gc_method_ctx *c);
+gc_status gc_cam_hirescam(gc_method_ctx *c);
+gc_status gc_cam_xgradcam(gc_method_ctx *c);
+gc_status gc_cam_layercam(gc_method_ctx *c);
+gc_status gc_cam_eigencam(gc_method_ctx *c);
+gc_status gc_cam_eigengradcam(gc_method_ctx *c);
+gc_status gc_cam_scorecam(gc_method_ctx *c);
+gc_status gc_cam_ablationcam(gc_method_ctx *c);
+gc_status gc_in_saliency(gc_method_ctx *c);
+gc_status gc_in_guided_backprop(gc_method_ctx *c);
+gc_status gc_in_guided_gradcam(gc_method_ctx *c);
+gc_status gc_in_smoothgrad(gc_method_ctx *c);
+gc_status gc_in_integrated_gradients(gc_method_ctx *c);
+gc_status gc_in_gradient_input(gc_method_ctx *c);
+
 #define NO_PARAMS 0, {{0}}
 #define LAYER 1
 #define INPUT 0

@@ -28,7 +28,7 @@
   } while (0)
 
 int main(void) {
-  CHECK_TABLE(colormap, gc_colormap, GC_COLORMAP_COUNT, "jet", "viridis", "inferno", "turbo", "gray");
+  CHECK_TABLE(colormap, gc_colormap, GC_COLORMAP_COUNT, "jet", "viridis", "inferno", "turbo", "gray", "diverging");
   CHECK_TABLE(target, gc_target, 2, "logit", "prob");
   CHECK_TABLE(blend, gc_blend, 2, "additive", "alpha");
   CHECK_TABLE(baseline, gc_baseline, 2, "blur", "mean");

@@ -122,12 +122,23 @@ async function onnxModel() {
 }
 
 // ---- native CLI ---------------------------------------------------------------------------------
+// the explanations timed, each as (forward + explain) / forward; `runs` overrides RUNS for the
+// slow multi-pass ones, `params` are the method's (registry names), `metrics` adds the metrics
 const CASES = [
   { key: 'gradcam_block14', label: 'Grad-CAM block14', method: 'gradcam', layer: 'block14_sepconv2_act', target: 1.05 },
-  { key: 'gradcam_block8', label: 'Grad-CAM block8', method: 'gradcam', layer: 'block8_sepconv3_act', target: 2.0 },
+  { key: 'gradcam_block8', label: 'Grad-CAM block8', method: 'gradcam', layer: 'block8_sepconv3_act', target: 2.0, anyLayer: true },
+  { key: 'gradcam_block3', label: 'Grad-CAM block3', method: 'gradcam', layer: 'block3_sepconv2_act', target: 2.0, anyLayer: true },
+  { key: 'gradcam_block1', label: 'Grad-CAM block1_conv1 (earliest)', method: 'gradcam', layer: 'block1_conv1_act', target: 2.0, anyLayer: true },
   { key: 'saliency', label: 'input gradient (saliency)', method: 'saliency', target: 2.5 },
   { key: 'guided_gradcam', label: 'Guided Grad-CAM (block14)', method: 'guided-gradcam', layer: 'block14_sepconv2_act' },
+  { key: 'smoothgrad8', label: 'SmoothGrad n=8', method: 'smoothgrad', params: { samples: 8 }, target: 8, runs: 3 },
+  { key: 'ig16', label: 'Integrated Gradients m=16', method: 'integrated-gradients', params: { steps: 16 }, target: 14, runs: 3 },
+  { key: 'scorecam32', label: 'Score-CAM N=32 (block14)', method: 'scorecam', layer: 'block14_sepconv2_act', params: { channels: 32 }, target: 12, runs: 3 },
+  { key: 'metrics16', label: 'Grad-CAM + deletion/insertion metrics, 16 steps', method: 'gradcam', layer: 'block14_sepconv2_act', metrics: 16, target: 8, runs: 3 },
 ];
+// --quick (the tests' smoke) leaves out the slow multi-pass cases
+const QUICK_SKIP = (c) => quick && c.runs !== undefined;
+const cliParams = (c) => Object.entries(c.params || {}).flatMap(([k, v]) => [`--${k === 'steps' ? 'ig-steps' : k}`, String(v)]);
 
 function nativeBench(extra = []) {
   const r = spawnSync(`${root}build/native/gradcam`, ['bench', '--weights', weights, '--threads', String(THREADS),
@@ -158,8 +169,8 @@ if (withNative) {
   const f = nativeBench();
   result.native = { forward: { median: f.median_ms, min: f.min_ms, max: f.max_ms, n: f.runs }, threads: f.threads,
     arithmetic: f.arithmetic, explain: {} };
-  for (const c of CASES) {
-    const j = nativeBench(['--method', c.method, ...(c.layer ? ['--layer', c.layer] : [])]);
+  for (const c of CASES.filter((x) => !x.metrics && !QUICK_SKIP(x))) {
+    const j = nativeBench(['--method', c.method, ...(c.layer ? ['--layer', c.layer] : []), ...cliParams(c)]);
     result.native.explain[c.key] = { forward_ms: j.median_ms, explain_ms: j.explain_ms, ratio: j.ratio };
   }
 }
@@ -280,14 +291,16 @@ try {
 
   log('explanations (ours): forward then explain, 1 warm-up');
   result.ours.explain = {};
-  for (const c of CASES) {
+  for (const c of CASES.filter((x) => !QUICK_SKIP(x))) {
+    log(`ours: ${c.label}`);
     const f = [], e = [];
-    for (let i = 0; i < 1 + RUNS; i++) {
-      const [a, b] = await ev('oursExplain', { method: c.method, layer: c.layer });
+    for (let i = 0; i < 1 + Math.min(RUNS, c.runs ?? RUNS); i++) {
+      const [a, b] = await ev('oursExplain', { method: c.method, layer: c.layer, params: c.params, metrics: c.metrics });
       if (i > 0) { f.push(a); e.push(b); }
     }
     const fs = stats(f), es = stats(e);
-    result.ours.explain[c.key] = { forward: fs, explain: es, ratio: (fs.median + es.median) / fs.median };
+    const heap = await ev('oursHeapBytes'); // the heap never shrinks: the peak so far
+    result.ours.explain[c.key] = { forward: fs, explain: es, ratio: (fs.median + es.median) / fs.median, heap_mb: heap / 1048576 };
   }
   result.ours.heap_bytes = await ev('oursHeapBytes');
 
@@ -380,10 +393,19 @@ result.forward = {
   build: result.ours.init.build, peak_fraction: d.ours_fraction_of_build_peak, peak_op: buildPeak.op,
 };
 result.logits_match_ort = result.ort?.logits_rel_l2 ?? null;
+const ratioOf = (key) => result.ours.explain[key]?.ratio ?? null;
+const anyLayer = CASES.filter((c) => c.anyLayer).map((c) => ratioOf(c.key)).filter((v) => v != null);
+result.ratios = {
+  block14: ratioOf('gradcam_block14'), any_layer_max: anyLayer.length ? Math.max(...anyLayer) : null,
+  saliency: ratioOf('saliency'), smoothgrad8: ratioOf('smoothgrad8'), ig16: ratioOf('ig16'),
+  scorecam32: ratioOf('scorecam32'), metrics16: ratioOf('metrics16'),
+};
+result.heap_peak_mb = result.ours.heap_bytes / 1048576;
 const target = (value, limit) => (value == null ? null : { target: limit, value, met: value <= limit });
 d.targets = {
   forward_vs_tfjs: target(d.ours_over_tfjs, 0.45),
   forward_vs_ort: target(d.ours_over_ort, 0.8),
+  heap_peak_mb: target(result.heap_peak_mb, 400),
   ...Object.fromEntries(CASES.filter((c) => c.target).map((c) => {
     const v = result.ours.explain[c.key].ratio;
     return [c.key, { target: c.target, value: v, met: v <= c.target }];

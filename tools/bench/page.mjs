@@ -98,11 +98,12 @@ export function oursTop1() {
 }
 
 /** Forward, then the explanation: [forward ms, explain ms]. */
-export function oursExplain({ method, layer }) {
+export function oursExplain({ method, layer, params = {}, metrics = 0 }) {
   const t0 = now();
   core.forwardTensor(X, SIZE, SIZE);
   const t1 = now();
-  core.explain({ method, layer });
+  const map = core.explain({ method, layer, ...params });
+  if (metrics) core.metrics(map, map.classIndex, { steps: metrics });
   return [t1 - t0, now() - t1];
 }
 

@@ -62,10 +62,11 @@ export function benchTable(result, { THREADS, RUNS, WARMUP, CASES }) {
   out(`${'explanation (forward + explain)'.padEnd(44)} ${'explain'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}   ratio to forward`);
   for (const c of CASES) {
     const e = result.ours.explain[c.key];
+    if (!e) continue; // left out (--quick)
     const nat = result.native?.explain[c.key];
     out(`${`ours ${c.label}`.padEnd(44)} ${f1(e.explain.median).padStart(8)} ${f1(e.explain.min).padStart(8)} ${f1(e.explain.max).padStart(8)}   `
       + `${f2(e.ratio)}${c.target ? ` (target <= ${c.target}: ${e.ratio <= c.target ? 'met' : 'MISSED'})` : ''}`
-      + `${nat ? `   native ${f2(nat.ratio)}` : ''}`);
+      + `${nat ? `   native ${f2(nat.ratio)}` : ''}   heap ${e.heap_mb.toFixed(0)} MB`);
   }
   if (result.tfjs) {
     const g = result.tfjs.gradcam_block14;
@@ -105,6 +106,7 @@ export function benchTable(result, { THREADS, RUNS, WARMUP, CASES }) {
     + `${result.sizes.ort.length ? `; ONNX Runtime ${result.sizes.ort.map((s) => `${s.file.split('/').pop()} ${(s.bytes / 1024).toFixed(0)} KB (gzip ${(s.gzip_bytes / 1024).toFixed(0)} KB)`).join(', ')}` : ''}`
     + `; TF.js ${result.sizes.tfjs.map((s) => `${s.file.split('/').pop()} ${(s.bytes / 1024).toFixed(0)} KB (gzip ${(s.gzip_bytes / 1024).toFixed(0)} KB)`).join(', ')}`);
   out(`peak wasm heap: ours ${(result.ours.heap_bytes_after_forward / 2 ** 20).toFixed(0)} MB after forward passes, ${(result.ours.heap_bytes / 2 ** 20).toFixed(0)} MB after all explanations`
+    + ` (target <= 400 MB: ${result.ours.heap_bytes / 2 ** 20 <= 400 ? 'met' : 'MISSED'})`
     + `${result.tfjs?.memory?.heap_bytes ? `; TF.js ${(result.tfjs.memory.heap_bytes / 2 ** 20).toFixed(0)} MB (tensors live at the end: ${(result.tfjs.memory.tensors_bytes / 2 ** 20).toFixed(0)} MB)` : ''}`);
   if (result.foreign_requests.length) out(`WARNING: requests not for 127.0.0.1 were refused: ${result.foreign_requests.join(', ')}`);
   if (result.browser_errors?.length) out(`browser errors: ${result.browser_errors.slice(0, 5).join(' | ')}`);
