@@ -90,7 +90,8 @@ static gc_status check(gc_model *m, const gc_explain_params *p, int *cls) {
     gc_model_top_k(m, 1, &top);
     c = top.index;
   }
-  if (needs_class && c >= m->nclasses) {
+  if (!m->nclasses) c = -1; /* a headless model: no class to name */
+  if (c >= m->nclasses && m->nclasses) { /* checked for class-free methods too: the result names it */
     gc_set_error(m->error, sizeof m->error, "class %d is not in 0..%d", c, m->nclasses - 1);
     return GC_ERR_CLASS_OUT_OF_RANGE;
   }

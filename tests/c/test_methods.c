@@ -444,6 +444,13 @@ static void test_contrast_and_detail(void) {
   CHECK_STATUS(gc_model_explain(model, &ep, &map, NULL), GC_ERR_INVALID_ARGUMENT);
   ep.contrast_class = 1000;
   CHECK_STATUS(gc_model_explain(model, &ep, &map, NULL), GC_ERR_CLASS_OUT_OF_RANGE);
+  /* a class out of range is refused by a class-free method too (the result would name it) */
+  ep.contrast_class = -1;
+  ep.method = GC_METHOD_EIGENCAM;
+  const int saved_class = ep.class_index;
+  ep.class_index = 1000;
+  CHECK_STATUS(gc_model_explain(model, &ep, &map, NULL), GC_ERR_CLASS_OUT_OF_RANGE);
+  ep.class_index = saved_class;
   /* methods without channel weights report none */
   ep.contrast_class = -1;
   ep.method = GC_METHOD_LAYERCAM;
