@@ -126,10 +126,10 @@ async function start() {
   const candidates = weightsCandidates();
   const first = candidates.next().catch((e) => { console.warn(e); return { done: true }; });
   try {
-    const h5wasmUrl = LAYOUT.h5wasm ? new URL(LAYOUT.h5wasm, location.href).href : undefined;
-    // a long method the user cancels or replaces restarts the worker when it has not stopped
-    // within about one forward pass (the core stops only between its stages today)
-    S.gc = await GradCam.load({ wasmBase: LAYOUT.wasm, threads, onProgress: coreProgress, h5wasmUrl, restartOnAbort: 400 });
+    // a long method the user cancels or replaces stops before the core's next pass on a
+    // cross-origin isolated page; elsewhere the worker is replaced when it has not stopped
+    // within about one forward pass
+    S.gc = await GradCam.load({ wasmBase: LAYOUT.wasm, threads, onProgress: coreProgress, restartOnAbort: 400 });
   } catch (e) {
     setTask('core', null);
     status('The network could not start in this browser.');
