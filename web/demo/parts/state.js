@@ -16,7 +16,7 @@ export const S = {
   settings: {}, // method -> the methodOptions chosen
   view: 'explain',
 };
-window.demo = S; // for the console and the tests
+if (typeof window !== 'undefined') window.demo = S; // for the console and the tests
 
 export function setState(s) { document.body.dataset.state = s; }
 export function bump(counter) { document.body.dataset[counter] = String(Number(document.body.dataset[counter] || 0) + 1); }
