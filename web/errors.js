@@ -117,7 +117,12 @@ export const EXPLAIN_DEFAULTS = Object.freeze({
 
 const isInt = (lo, hi) => (v) => Number.isInteger(v) && v >= lo && v <= hi;
 const bad = (code, message) => new GradCamError(code, message);
-const show = (v) => (typeof v === 'string' ? `'${v}'` : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+/** A value in a message: strings quoted, objects as JSON, cut at 80 characters. */
+function show(v) {
+  let t;
+  try { t = typeof v === 'string' ? `'${v}'` : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v); } catch { t = String(v); }
+  return t.length > 80 ? `${t.slice(0, 77)}...` : t;
+}
 const TARGETS = ['logit', 'prob'];
 
 /** A class index of the loaded model (`classes` of them; null: no model yet, checked later). */

@@ -17,8 +17,8 @@ const here = (p) => new URL(p, self.location.href).href;
 const PACKAGE = { js: '../', wasm: '../../build/' }; // layout
 
 /** The page's modules (tests/js/demo-files.test.mjs checks this list against parts/). */
-const PARTS = ['batch', 'camera', 'compare', 'controls', 'dom', 'explain-view', 'features', 'jobs', 'layers-view',
-  'layout', 'plots', 'state', 'status', 'text', 'views', 'weights', 'zip'];
+const PARTS = ['batch', 'camera', 'compare', 'contrast', 'controls', 'dom', 'explain-view', 'features', 'inside', 'jobs',
+  'layers-view', 'layout', 'maps', 'plots', 'sanity', 'state', 'status', 'text', 'views', 'weights', 'zip'];
 
 /** The package's modules (tests/js/demo-files.test.mjs checks this list against web/*.js). */
 const MODULES = ['core.js', 'engine.js', 'errors.js', 'explain.js', 'import.js', 'index.js', 'kept.js', 'protocol.js', 'queue.js',
@@ -34,7 +34,7 @@ const SHELL = [
     'wasm-mt/gradcam.worker.js'].map((f) => PACKAGE.wasm + f),
 ].map(here);
 
-const WEIGHTS = /\.(gcw|h5|hdf5)$/i;
+const WEIGHTS = /\.(gcw|h5|hdf5|keras|bin)$/i;
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {

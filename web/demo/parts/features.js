@@ -83,7 +83,7 @@ export function showChannel(c) {
 }
 
 async function run() {
-  const missing = needs();
+  const missing = needs({ guess: false });
   if (missing) { $('features-caption').textContent = missing; return; }
   const layer = $('features-layer').value;
   const job = startJob({ label: `reading the feature maps of ${layer}`, where: $('features-caption') });
@@ -108,7 +108,7 @@ async function run() {
 }
 
 export function setupFeatures() {
-  defineView('features', { run, key: () => (S.image ? `${S.image.id}:${$('features-layer').value}` : 'none') });
+  defineView('features', { run, key: () => (S.image && S.weights.loaded ? `${S.image.id}:${$('features-layer').value}` : 'none') });
   const sel = $('features-layer');
   sel.addEventListener('change', () => again('features'));
   $('features-all').addEventListener('change', () => { fillLayers(sel, $('features-all').checked, sel.value); again('features'); });

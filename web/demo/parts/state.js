@@ -13,6 +13,8 @@ export const S = {
   camera: null,
   live: false,
   weights: { loaded: false, pending: false },
+  model: null, // info().model of the loaded weights: {inputSize, classes, head, source, inferred}
+  labels: null, // a class names file the user picked (a File), given to the weights loaded next
   settings: {}, // method -> the methodOptions chosen
   view: 'explain',
 };
