@@ -138,9 +138,10 @@ async function start() {
   const first = candidates.next().catch((e) => { console.warn(e); return { done: true }; });
   try {
     // a long method the user cancels or replaces stops before the core's next pass on a
-    // cross-origin isolated page; elsewhere the worker is replaced when it has not stopped
-    // within about one forward pass
-    S.gc = await GradCam.load({ wasmBase: LAYOUT.wasm, threads, onProgress: coreProgress, restartOnAbort: 400 });
+    // cross-origin isolated page (the page shares a cancel flag with the worker); elsewhere the
+    // worker is replaced when it has not stopped within about one forward pass
+    const restartOnAbort = globalThis.crossOriginIsolated ? false : 400;
+    S.gc = await GradCam.load({ wasmBase: LAYOUT.wasm, threads, onProgress: coreProgress, restartOnAbort });
   } catch (e) {
     setTask('core', null);
     status('The network could not start in this browser.');
