@@ -29,7 +29,6 @@ export const DEFAULT_MOUNTS = {
   '/build/wasm-mt/': 'build/wasm-mt',
   '/weights/': 'weights',
   '/images/': 'tests/data/images',
-  '/node_modules/h5wasm/': 'node_modules/h5wasm',
   '/dist/': 'dist',
 };
 
@@ -153,7 +152,7 @@ export function startServer({ port = 8080, host = '127.0.0.1', isolation = true,
 
 // ---- npm start ------------------------------------------------------------------------
 const NEEDED = ['build/wasm-st/gradcam.mjs', 'build/wasm-st/gradcam.wasm', 'build/wasm-mt/gradcam.mjs',
-  'build/wasm-mt/gradcam.wasm', 'build/wasm-mt/gradcam.worker.js', 'build/native/gradcam', 'node_modules/h5wasm/package.json'];
+  'build/wasm-mt/gradcam.wasm', 'build/wasm-mt/gradcam.worker.js', 'build/native/gradcam'];
 
 function parseArgs(argv) {
   const o = { port: Number(process.env.PORT) || 8080, host: '127.0.0.1', isolation: true, build: true, verbose: false };

@@ -95,7 +95,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exit(2);
     }
   }
-  const built = ['build/wasm-st/gradcam.wasm', 'build/wasm-mt/gradcam.wasm', 'node_modules/h5wasm/package.json'];
+  const built = ['build/wasm-st/gradcam.wasm', 'build/wasm-mt/gradcam.wasm'];
   if (built.some((f) => !existsSync(join(root, f)))) {
     console.log('[site] building what is missing first (tools/build.sh all)');
     const b = spawnSync('bash', [join(root, 'tools/build.sh'), 'all'], { stdio: 'inherit' });

@@ -188,8 +188,9 @@ export class Core {
     return out;
   }
   /** Class i's name: the model's (its file's, or set by setClassNames), the ImageNet name for the
-   *  ImageNet head, else "class i". */
+   *  ImageNet head, else "class i"; null for an index that is not one of its classes. */
   className(i) {
+    if (!Number.isInteger(i) || i < 0 || i >= this.classCount()) return null;
     const p = this.model ? this.M._gcw_model_class_name(this.model, i) : this.M._gcw_class_name(i);
     return p ? this.M.UTF8ToString(p) : `class ${i}`;
   }

@@ -73,7 +73,7 @@ describe('demo page, teaching views (threaded)', () => {
   test('Compare methods: the CAM family in one grid, each map equal to a single explain; the pixel methods on request; one PNG', async () => {
     await andWait(page, 'compared', () => page.click('#view-tabs button[data-view="compare"]'));
     const cam = await page.evaluate(() => window.gradcam.methods().filter((m) => m.usesLayer && m.channels === 1).map((m) => m.name));
-    assert.deepEqual(cam, ['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam', 'eigencam', 'scorecam']);
+    assert.deepEqual(cam, ['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam', 'eigencam', 'scorecam', 'eigengradcam', 'ablationcam']);
     assert.deepEqual(await page.evaluate(() => window.demo.compare.map((x) => x.method)), cam);
     assert.equal(await page.$$eval('#compare-grid .cell', (c) => c.length), cam.length);
     const times = await page.$$eval('#compare-grid .cell .hint', (c) => c.map((x) => x.textContent));
@@ -84,7 +84,8 @@ describe('demo page, teaching views (threaded)', () => {
     await look(page, 'compare');
     await andWait(page, 'compared', () => page.check('#compare-pixels'));
     const all = await page.evaluate(() => window.demo.compare.map((x) => x.method));
-    assert.equal(all.length, 12);
+    assert.deepEqual(all, await page.evaluate(() => window.gradcam.methods().map((m) => m.name)), 'every method of the registry');
+    assert.equal(all.length, 15);
     for (const r of await mapsAgainstApi(page, 'compare')) assert.equal(r.differing, 0, `${r.method} at ${r.layer} (${r.size})`);
     const png = await download(page, () => page.click('#compare-save'));
     assert.match(png.name, /^cat-and-dog-.+-methods\.png$/);

@@ -63,10 +63,16 @@ test('another class, another layer: no forward pass, and the same maps as a fres
 test('after multi-pass methods (Score-CAM, SmoothGrad, metrics) the kept pass is still the image\'s', async () => {
   const ref = await fresh(img, { method: 'hirescam', layer: 'block13_add' });
   const progress = [];
+  const passes = [];
   const s = await engine.explain(img.rgba, img.width, img.height, { method: 'scorecam', methodOptions: { channels: 4 }, metrics: { steps: 2 } },
-    { onProgress: (p) => progress.push(p.stage) });
+    { onProgress: (p) => (typeof p.passes === 'object' ? passes.push(p) : progress.push(p.stage)) });
   assert.equal(s.reusedForward, true);
   assert.deepEqual(progress, ['map', 'metrics', 'done']);
+  // inside both stages the core reported its passes (done < total, counting up)
+  for (const stage of ['map', 'metrics']) {
+    const ps = passes.filter((p) => p.stage === stage).map((p) => p.passes);
+    assert.ok(ps.length >= 1 && ps.every((q, i) => q.done < q.total && (i === 0 || q.done > ps[i - 1].done)), `${stage}: ${JSON.stringify(ps)}`);
+  }
   await engine.explain(img.rgba, img.width, img.height, { method: 'smoothgrad', methodOptions: { samples: 2 } });
   const again = await engine.explain(img.rgba, img.width, img.height, { method: 'hirescam', layer: 'block13_add' });
   assert.equal(again.reusedForward, true);
