@@ -178,7 +178,7 @@ export class Core {
       for (let i = 0; i < count; i++) {
         const namePtr = m ? M._gcw_model_layer_name(m, i) : M._gcw_layer_name(i);
         this._check(m ? M._gcw_model_layer_shape(m, namePtr, height, width, dims)
-          : M._gcw_layer_shape(namePtr, height || 299, width || 299, dims));
+          : M._gcw_layer_shape(namePtr, height, width, dims)); // 0, 0: the ImageNet model's input size
         const d = this._i32s(dims, 5);
         out.push({ name: this.M.UTF8ToString(namePtr), shape: d.slice(1, 1 + d[0]) });
       }
@@ -194,7 +194,7 @@ export class Core {
     const p = this.model ? this.M._gcw_model_class_name(this.model, i) : this.M._gcw_class_name(i);
     return p ? this.M.UTF8ToString(p) : `class ${i}`;
   }
-  classCount() { return this.model ? this.M._gcw_model_classes(this.model) : 1000; }
+  classCount() { return this.model ? this.M._gcw_model_classes(this.model) : 0; }
 
   /** What the loaded model is: {base, inputSize: [h, w], classes, head, source, inferred}. */
   modelInfo() {

@@ -241,7 +241,7 @@ export class Engine {
     const model = this.core.model ? this.core.modelInfo() : null;
     return {
       layers: this.layers().map((l) => l.name), methods: this.methods(), colormaps: this.colormaps(),
-      classes: model ? model.classes : null, inputSize: model ? model.inputSize[0] : 299,
+      classes: model ? model.classes : null, inputSize: model ? model.inputSize[0] : null,
     };
   }
 

@@ -138,13 +138,15 @@ function checkClass(name, v, classes) {
 
 /**
  * Check classify()/activation() options: topK in 1..classes, inputSize in INPUT_SIZE (default:
- * the model's). Throws a GradCamError.
+ * the model's; none before a model is loaded, when the call fails with NOT_LOADED anyway).
+ * Throws a GradCamError.
  */
 export function checkClassOptions({ topK, inputSize }, classes, defaultSize) {
   if (topK != null && classes && !isInt(1, classes)(topK)) {
     throw bad(ErrorCode.INVALID_ARGUMENT, `topK must be an integer in 1..${classes} (the model's classes), not ${show(topK)}`);
   }
   const size = inputSize ?? defaultSize;
+  if (size == null) return { topK: topK ?? undefined, inputSize: undefined };
   if (!isInt(INPUT_SIZE.min, INPUT_SIZE.max)(size)) {
     throw bad(ErrorCode.INVALID_ARGUMENT, `inputSize must be an integer in ${INPUT_SIZE.min}..${INPUT_SIZE.max} (the network's input side, ${defaultSize} by default), not ${show(size)}`);
   }

@@ -149,7 +149,7 @@ export class GradCam extends WorkerCalls {
     const t0 = performance.now();
     try {
       const m = this._info && this._info.model;
-      checkClassOptions({ topK, inputSize }, m ? m.classes : null, m ? m.inputSize[0] : P.INPUT_SIZE.min);
+      checkClassOptions({ topK, inputSize }, m ? m.classes : null, m ? m.inputSize[0] : null);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -234,7 +234,7 @@ export class GradCam extends WorkerCalls {
     const m = this._info && this._info.model;
     return {
       layers: this._layers.map((l) => l.name), methods: this._methods, colormaps: this._colormaps,
-      classes: m ? m.classes : null, inputSize: m ? m.inputSize[0] : 299,
+      classes: m ? m.classes : null, inputSize: m ? m.inputSize[0] : null,
     };
   }
 

@@ -6,7 +6,7 @@ export const S = {
   gc: null,
   methods: [], // [{name, usesLayer, channels, description}]
   image: null, // {source: Blob|ImageData, name, id}
-  classes: null, // all 1000, best first
+  classes: null, // every class of the model, best first
   classIndex: null,
   result: null, // the explanation on screen
   forwardMs: 0, // the last measured forward pass, for estimates

@@ -137,7 +137,7 @@ function describeModel(model) {
   const n = model.classes;
   $('model-state').textContent = `Model: ${model.source}; input ${model.inputSize.join('×')}; `
     + `${n ? `${n} classes` : 'no classifier (only Feature maps and Eigen-CAM work)'}; head ${model.head}${model.inferred ? ' (inferred from the weights)' : ''}.`;
-  $('kinds').textContent = n === 1000 ? '1000 kinds of things' : n ? `${n} kinds of things` : 'patterns';
+  $('kinds').textContent = n ? `${n} kinds of things` : 'patterns';
   $('class-count').textContent = String(n);
   $('best-count').textContent = n >= 5 ? 'five' : String(n);
 }
