@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { andWait, goodWeightsDir, openDemo, state, T } from './demo-helpers.mjs';
+import { andWait, demoWithPhoto, goodWeightsDir, T } from './demo-helpers.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gradcam-cancel-'));
 const goodDir = goodWeightsDir(tmp);
@@ -28,11 +28,8 @@ describe('Cancel in the demo: the core stops before its next pass (threaded, iso
   let b;
   let page;
   before(async () => {
-    b = await openDemo({ weightsDir: goodDir });
+    b = await demoWithPhoto(goodDir, 'coffee');
     page = b.page;
-    await page.goto(`${b.url}/web/demo/?nosw`);
-    await state(page, ['ready']);
-    await andWait(page, 'explained', () => page.click('#samples button[data-sample="coffee"]'));
   });
   after(async () => { await b?.close(); });
 

@@ -16,32 +16,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kerasFixture, presetFixture } from '../js/fixtures.mjs';
-import { andWait, axe, goodWeightsDir, openDemo, PHONE, PROJECTOR, shots, state, T } from './demo-helpers.mjs';
+import { relL2 } from '../js/helpers.mjs';
+import { andWait, axe, demoWithPhoto, goodWeightsDir, look, T } from './demo-helpers.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gradcam-core-views-'));
 const goodDir = goodWeightsDir(tmp);
 const labels = join(tmp, 'pets.txt');
 writeFileSync(labels, 'cat\ndog\n');
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Relative L2 of a (Float32Array-like) against b, in float64. */
-const relL2 = (a, b) => {
-  let n = 0;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) { n += (a[i] - b[i]) ** 2; d += b[i] ** 2; }
-  return Math.sqrt(n / (d || 1e-300));
-};
-
-async function look(page, name) {
-  await page.screenshot({ path: `${shots}/demo-1280-${name}.png`, fullPage: true });
-  assert.deepEqual(await axe(page), [], `${name} at 1280x800`);
-  await page.setViewportSize(PHONE);
-  await page.screenshot({ path: `${shots}/demo-390-${name}.png` });
-  assert.deepEqual(await axe(page), [], `${name} at 390x844`);
-  const f = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: innerWidth }));
-  assert.ok(f.scroll <= f.inner, `${name} at 390: ${f.scroll} > ${f.inner}`);
-  await page.setViewportSize(PROJECTOR);
-}
 
 /** Open a view from the keyboard: focus its tab, press Enter (two key presses from the tabs). */
 async function openByKeyboard(page, view, counterName) {
@@ -56,11 +38,8 @@ describe('demo page, the views on the core\'s detail, contrast and sanity check 
   let b;
   let page;
   before(async () => {
-    b = await openDemo({ weightsDir: goodDir });
+    b = await demoWithPhoto(goodDir, 'cat-and-dog');
     page = b.page;
-    await page.goto(`${b.url}/web/demo/?nosw`);
-    await state(page, ['ready']);
-    await andWait(page, 'explained', () => page.click('#samples button[data-sample="cat-and-dog"]'));
     await page.selectOption('#layer', 'block12_add');
     await page.waitForFunction(() => window.demo.result && window.demo.result.layer === 'block12_add', null, { timeout: T });
   });
@@ -114,7 +93,7 @@ describe('demo page, the views on the core\'s detail, contrast and sanity check 
       assert.equal(Number(k), r.wTop[i][0]);
       assert.ok(close(w, r.wTop[i][1]), c);
     });
-    await look(page, 'inside');
+    await look(page, 'inside', { fullPage: true });
   });
 
   test('Two classes: each guess\'s Grad-CAM and the contrastive map ReLU(sum_k (w_a - w_b) A^k)', async () => {
@@ -145,7 +124,7 @@ describe('demo page, the views on the core\'s detail, contrast and sanity check 
     // another pair from the keyboard-usable selects
     await andWait(page, 'contrasted', () => page.selectOption('#contrast-b', { index: 2 }));
     assert.equal(await page.evaluate(() => window.demo.contrast.b), await page.evaluate(() => window.demo.classes[2].index));
-    await look(page, 'contrast');
+    await look(page, 'contrast', { fullPage: true });
   });
 
   test('Sanity check: the table equals gc.sanityCheck(); random weights change Grad-CAM; the model is untouched and the copies freed', async () => {
@@ -175,7 +154,7 @@ describe('demo page, the views on the core\'s detail, contrast and sanity check 
     assert.equal(r.texts.length, 15);
     assert.deepEqual(afterLogits, before, 'the loaded model is untouched');
     assert.equal(heap2, heap1, 'a second run needs no more memory: the randomised copies are freed');
-    await look(page, 'sanity');
+    await look(page, 'sanity', { fullPage: true });
   });
 
   test('a dropped Keras model with a class names file: its names and its words; a notop model: no guesses, feature maps', async () => {

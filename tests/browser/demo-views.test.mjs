@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root } from '../js/helpers.mjs';
 import {
-  andWait, axe, checkPng, download, goodWeightsDir, openDemo, PHONE, PROJECTOR, readZip, shots, state,
+  andWait, checkPng, demoWithPhoto, download, goodWeightsDir, look, readZip, shots,
 } from './demo-helpers.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gradcam-views-'));
@@ -24,18 +24,6 @@ const goodDir = goodWeightsDir(tmp);
 const notImage = join(tmp, 'notes.png');
 writeFileSync(notImage, 'not a picture');
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Screenshots of the view at both sizes, and axe on both. */
-async function look(page, name) {
-  await page.screenshot({ path: `${shots}/demo-1280-${name}.png` });
-  assert.deepEqual(await axe(page), [], `${name} at 1280x800`);
-  await page.setViewportSize(PHONE);
-  await page.screenshot({ path: `${shots}/demo-390-${name}.png` });
-  assert.deepEqual(await axe(page), [], `${name} at 390x844`);
-  const f = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: innerWidth }));
-  assert.ok(f.scroll <= f.inner, `${name} at 390: ${f.scroll} > ${f.inner}`);
-  await page.setViewportSize(PROJECTOR);
-}
 
 /** Each shown result's raw map against a single gc.explain() with the same method, layer and class. */
 const mapsAgainstApi = (page, list) => page.evaluate(async (which) => {
@@ -58,15 +46,12 @@ describe('demo page, teaching views (threaded)', () => {
   let b;
   let page;
   before(async () => {
-    b = await openDemo({ weightsDir: goodDir });
+    b = await demoWithPhoto(goodDir, 'cat-and-dog');
     page = b.page;
-    await page.goto(`${b.url}/web/demo/?nosw`);
-    await state(page, ['ready']);
     // the slow methods with few passes, as a teacher would set them for a quick comparison
     await page.evaluate(() => Object.assign(window.demo.settings, {
       scorecam: { channels: 4 }, smoothgrad: { samples: 2 }, 'integrated-gradients': { steps: 2 },
     }));
-    await andWait(page, 'explained', () => page.click('#samples button[data-sample="cat-and-dog"]'));
   });
   after(async () => { await b?.close(); });
 

@@ -5,11 +5,9 @@
 // row per step, one column per method, each map with its rank correlation to the trained
 // network's map.
 import { $, el, putImage } from './dom.js';
-import { startJob } from './jobs.js';
 import { bump, S } from './state.js';
-import { showError } from './status.js';
 import { methodName } from './text.js';
-import { again, defineView, guessName, needs } from './views.js';
+import { again, defineView, guessName, needs, withJob } from './views.js';
 
 /** The methods compared: Grad-CAM and two pixel methods (guided backpropagation is the paper's
  *  example of a map that hardly changes). */
@@ -39,35 +37,27 @@ async function run() {
   const methods = SANITY_METHODS.filter((m) => S.methods.some((x) => x.name === m));
   const from = cascade(S.gc.layers());
   const options = { methods, from, classIndex: S.classIndex, layer: 'block14_sepconv2_act', colormap: 'jet', seed: 1 };
-  const job = startJob({ label: 'Sanity check', where: $('sanity-caption') });
   $('sanity-caption').textContent = `${guessName()}: ${methods.length} methods, the trained network and ${from.length} randomised copies.`;
   table.replaceChildren();
-  try {
-    const r = await S.gc.sanityCheck(S.image.source, {
-      ...options, signal: job.signal,
-      onProgress: (p) => {
-        if (p.passes) job.passes(p.passes);
-        else if (p.stage !== 'done') job.step(p.done, p.total, p.stage === 'randomize' ? `randomising from ${p.from}` : `${methodName(p.method)}, ${stepName(p.from)}`, S.forwardMs);
-      },
-    });
-    if (!job.isCurrent()) return;
-    job.end();
-    const head = el('tr', {}, el('th', { scope: 'col', textContent: 'Weights' }), ...methods.map((m) => el('th', { scope: 'col', textContent: methodName(m) })));
-    const rows = r.steps.map((st) => el('tr', {}, el('th', { scope: 'row', textContent: stepName(st.from) }), ...st.maps.map((m) => {
-      const c = el('canvas', { attrs: { role: 'img', 'aria-label': `${methodName(m.method)}, ${stepName(st.from)}` } });
-      putImage(c, m.heatmap);
-      const sim = st.from === null ? 'the reference' : `alike: ${m.similarity.toFixed(2)}`;
-      return el('td', {}, c, el('p', { textContent: sim, dataset: { similarity: String(m.similarity) } }));
-    })));
-    table.replaceChildren(el('caption', { className: 'hint', textContent: '"alike": the rank correlation of the map with the trained network\'s (1: the same order of importance, 0: unrelated).' }),
-      el('thead', {}, head), el('tbody', {}, ...rows));
-    S.sanity = { options, result: r };
-    bump('sanity');
-  } catch (e) {
-    if (!job.isCurrent() || e.code === 'ABORTED') return;
-    job.end();
-    showError(e);
-  }
+  const r = await withJob({ label: 'Sanity check', where: $('sanity-caption') }, (job) => S.gc.sanityCheck(S.image.source, {
+    ...options, signal: job.signal,
+    onProgress: (p) => {
+      if (p.passes) job.passes(p.passes);
+      else if (p.stage !== 'done') job.step(p.done, p.total, p.stage === 'randomize' ? `randomising from ${p.from}` : `${methodName(p.method)}, ${stepName(p.from)}`, S.forwardMs);
+    },
+  }));
+  if (!r) return;
+  const head = el('tr', {}, el('th', { scope: 'col', textContent: 'Weights' }), ...methods.map((m) => el('th', { scope: 'col', textContent: methodName(m) })));
+  const rows = r.steps.map((st) => el('tr', {}, el('th', { scope: 'row', textContent: stepName(st.from) }), ...st.maps.map((m) => {
+    const c = el('canvas', { attrs: { role: 'img', 'aria-label': `${methodName(m.method)}, ${stepName(st.from)}` } });
+    putImage(c, m.heatmap);
+    const sim = st.from === null ? 'the reference' : `alike: ${m.similarity.toFixed(2)}`;
+    return el('td', {}, c, el('p', { textContent: sim, dataset: { similarity: String(m.similarity) } }));
+  })));
+  table.replaceChildren(el('caption', { className: 'hint', textContent: '"alike": the rank correlation of the map with the trained network\'s (1: the same order of importance, 0: unrelated).' }),
+    el('thead', {}, head), el('tbody', {}, ...rows));
+  S.sanity = { options, result: r };
+  bump('sanity');
 }
 
 export function setupSanity() {

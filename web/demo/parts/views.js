@@ -47,6 +47,26 @@ export function needs({ guess = true } = {}) {
 }
 
 /**
+ * Run `fn(job)` as one job (its panel after `where`): its result, or null when the job was
+ * cancelled or superseded, or failed (then the error is shown).
+ */
+export async function withJob({ label, where }, fn) {
+  const job = startJob({ label, where });
+  try {
+    const r = await fn(job);
+    if (!job.isCurrent()) return null;
+    job.end();
+    return r;
+  } catch (e) {
+    if (job.isCurrent() && e.code !== 'ABORTED') {
+      job.end();
+      showError(e);
+    }
+    return null;
+  }
+}
+
+/**
  * Run `items` one after the other as one job with "Step k of n", each through `fn(item, signal)`.
  * Returns the results, or null when it was cancelled or superseded.
  */
