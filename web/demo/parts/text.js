@@ -76,6 +76,9 @@ export function legendWords(method, className, scale) {
     case 'rgb':
       return { bar: false, low: '', high: '', note: `Grey: no effect. Coloured edges: details whose change would raise the score of ${c} (the colour says which of red, green or blue).` };
     case 'pixel':
+      if (method === 'gradient-input') {
+        return { bar: true, low: 'contributed nothing', high: `contributed most to ${c}${top}`, note: 'Each pixel times how much the score moves with it.' };
+      }
       return method === 'integrated-gradients'
         ? { bar: true, low: 'contributed nothing', high: `contributed most to ${c}${top}`, note: 'Each pixel\'s share of the score, from a black photo to this one.' }
         : { bar: true, low: 'changes nothing', high: `changes the score of ${c} most${top}`, note: 'How much the score moves when a pixel changes a little.' };
