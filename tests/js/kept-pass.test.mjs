@@ -138,3 +138,18 @@ test('activation(): the kept pass, equal to the core\'s activation after a fresh
   assert.ok(same(b.data, engine.core.activation('block1_conv1_act').data));
   await assert.rejects(engine.activation(img.rgba, img.width, img.height, 'block99_act'), { code: 'LAYER_UNKNOWN' });
 });
+
+test('cancelled() polled by the core stops a multi-pass method between its passes; the kept pass is then forgotten', async () => {
+  await fresh(img, { method: 'gradcam' });
+  let seen = 0;
+  const t0 = performance.now();
+  await assert.rejects(engine.explain(img.rgba, img.width, img.height, { method: 'integrated-gradients', methodOptions: { steps: 64 } }, {
+    onProgress: (p) => { if (typeof p.passes === 'object') seen = p.passes.done; },
+    cancelled: () => seen >= 2,
+  }), { code: 'ABORTED', message: 'the operation was aborted' });
+  const ms = performance.now() - t0;
+  console.log(`  Integrated Gradients (64 steps) cancelled after pass ${seen} of 64: ${ms.toFixed(0)} ms`);
+  assert.equal(seen, 2, 'stopped right after the pass that asked');
+  const next = await engine.explain(img.rgba, img.width, img.height, { method: 'gradcam' });
+  assert.equal(next.reusedForward, false, 'the cancelled call left the model without its pass');
+});
