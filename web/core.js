@@ -15,8 +15,6 @@ export class CoreError extends Error {
   }
 }
 
-const DTYPES = { f32: 0, float32: 0, f16: 1, float16: 1 };
-
 export class Core {
   /** @param {object} module an instantiated Emscripten module (createGradCamModule()) */
   constructor(module) {
@@ -70,22 +68,30 @@ export class Core {
     return this.M.HEAPU8.buffer.byteLength;
   }
 
-  // ---- weights --------------------------------------------------------------------------
-  /** Load weights in the project format. */
+  // ---- weights ----------------------------------------------------------------------------
+  /** Load weights in the project format (.gcw), or any single model file the core reads. */
   load(bytes, { threads = 1 } = {}) {
     const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-    this.free();
     const buf = this._alloc(u8.length);
+    try {
+      this.M.HEAPU8.set(u8, buf);
+      return this.loadHeap(buf, u8.length, { threads });
+    } finally {
+      this.M._free(buf);
+    }
+  }
+
+  /** Load from bytes already in the module's memory (the caller keeps and frees them). */
+  loadHeap(ptr, size, { threads = 1 } = {}) {
+    this.free();
     const out = this._alloc(4);
     const err = this._alloc(256);
     try {
-      this.M.HEAPU8.set(u8, buf);
       this.M.HEAPU8[err] = 0;
-      const s = this.M._gcw_load(buf, u8.length, threads, out, err, 256);
+      const s = this.M._gcw_load(ptr, size, threads, out, err, 256);
       this._check(s, this.M.UTF8ToString(err));
       this.model = this._u32(out);
     } finally {
-      this.M._free(buf);
       this.M._free(out);
       this.M._free(err);
     }
@@ -176,7 +182,7 @@ export class Core {
       for (let i = 0; i < count; i++) {
         const namePtr = m ? M._gcw_model_layer_name(m, i) : M._gcw_layer_name(i);
         this._check(m ? M._gcw_model_layer_shape(m, namePtr, height, width, dims)
-          : M._gcw_layer_shape(namePtr, height || 299, width || 299, dims));
+          : M._gcw_layer_shape(namePtr, height, width, dims)); // 0, 0: the ImageNet model's input size
         const d = this._i32s(dims, 5);
         out.push({ name: this.M.UTF8ToString(namePtr), shape: d.slice(1, 1 + d[0]) });
       }
@@ -186,12 +192,13 @@ export class Core {
     return out;
   }
   /** Class i's name: the model's (its file's, or set by setClassNames), the ImageNet name for the
-   *  ImageNet head, else "class i". */
+   *  ImageNet head, else "class i"; null for an index that is not one of its classes. */
   className(i) {
+    if (!Number.isInteger(i) || i < 0 || i >= this.classCount()) return null;
     const p = this.model ? this.M._gcw_model_class_name(this.model, i) : this.M._gcw_class_name(i);
     return p ? this.M.UTF8ToString(p) : `class ${i}`;
   }
-  classCount() { return this.model ? this.M._gcw_model_classes(this.model) : 1000; }
+  classCount() { return this.model ? this.M._gcw_model_classes(this.model) : 0; }
 
   /** What the loaded model is: {base, inputSize: [h, w], classes, head, source, inferred}. */
   modelInfo() {
@@ -230,6 +237,7 @@ export class Core {
   /** The core's method registry: [{name, label, summary, formula, reference, usesLayer, channels,
    *  needsClass, multiPass, params: [{name, cli, label, min, max, default, integer, special}]}]. */
   methods() {
+    if (this.M.gradcamMethods) return this.M.gradcamMethods;
     const M = this.M;
     const text = (p) => (p ? M.UTF8ToString(p) : null);
     const out = [];
@@ -250,6 +258,7 @@ export class Core {
         multiPass: !!M._gcw_method_flag(i, 3), params,
       });
     }
+    M.gradcamMethods = out; // one registry per module: every model on it shares it
     return out;
   }
 
@@ -335,24 +344,42 @@ export class Core {
     }
   }
 
-  /** A copy of a .gcw file with the layers from `layer` to the output randomised (sanity check). */
-  randomizedWeights(bytes, layer, seed = 1) {
-    const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-    const buf = this._alloc(u8.length);
+  /** A second model on the same module: this one with its layers from `layer` to the output
+   *  given fresh random weights (the sanity check's cascading randomisation; the same seed gives
+   *  the same weights). Free it with free() when done. */
+  randomized(layer, seed = 1, { threads = 1 } = {}) {
+    this._need();
     const name = this._str(layer);
     const out = this._alloc(8);
     const err = this._alloc(256);
     try {
+      this.M.HEAPU8[err] = 0;
+      this._check(this.M._gcw_model_randomized(this.model, name, seed >>> 0, out, out + 4, err, 256), this.M.UTF8ToString(err));
+      const ptr = this._u32(out);
+      try {
+        return new Core(this.M).loadHeap(ptr, this._u32(out + 4), { threads });
+      } finally {
+        this.M._free(ptr);
+      }
+    } finally {
+      for (const q of [name, out, err]) this.M._free(q);
+    }
+  }
+
+  /** Class names from a labels file's bytes (one per line, a JSON list or object, Keras'
+   *  imagenet_class_index.json), as many as the model has classes (else LABELS). */
+  setLabels(bytes) {
+    this._need();
+    const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    const buf = this._alloc(u8.length);
+    const err = this._alloc(256);
+    try {
       this.M.HEAPU8.set(u8, buf);
       this.M.HEAPU8[err] = 0;
-      this._check(this.M._gcw_weights_randomized(buf, u8.length, name, seed >>> 0, out, out + 4, err, 256),
-        this.M.UTF8ToString(err));
-      const ptr = this._u32(out), size = this._u32(out + 4);
-      const copy = this.M.HEAPU8.slice(ptr, ptr + size);
-      this.M._free(ptr);
-      return copy;
+      this._check(this.M._gcw_model_set_labels(this.model, buf, u8.length, err, 256), this.M.UTF8ToString(err));
     } finally {
-      for (const q of [buf, name, out, err]) this.M._free(q);
+      this.M._free(buf);
+      this.M._free(err);
     }
   }
 
@@ -409,50 +436,6 @@ export class Core {
       this.M.gradcamProgress = null;
       this.M._free(mp);
       this.M._free(out);
-    }
-  }
-
-  // ---- conversion -----------------------------------------------------------------------
-  /**
-   * Convert Keras Xception weights to the project format.
-   * @param {Iterable<{layer: string, weight: string, shape: number[], data: Float32Array}>} tensors
-   *        in the source file's layer order (Keras HWIO layouts)
-   * @param {'f16'|'f32'} dtype
-   * @returns {Uint8Array}
-   */
-  convert(tensors, dtype = 'f16') {
-    if (!(dtype in DTYPES)) throw new CoreError('INVALID_ARGUMENT', `dtype must be f16 or f32, not ${dtype}`, 1);
-    const out = this._alloc(4);
-    this._check(this.M._gcw_converter_new(out));
-    const conv = this._u32(out);
-    const err = this._alloc(256);
-    this.M.HEAPU8[err] = 0;
-    try {
-      for (const t of tensors) {
-        const layer = this._str(t.layer);
-        const weight = this._str(t.weight);
-        const shape = this._alloc(16);
-        const data = this._alloc(t.data.length * 4);
-        try {
-          new Int32Array(this.M.HEAPU8.buffer, shape, 4).set(t.shape.slice(0, 4));
-          new Float32Array(this.M.HEAPU8.buffer, data, t.data.length).set(t.data);
-          const s = this.M._gcw_converter_add(conv, layer, weight, t.shape.length, shape, data);
-          this._check(s, `${t.layer}/${t.weight} ${JSON.stringify(t.shape)}`);
-        } finally {
-          for (const p of [layer, weight, shape, data]) this.M._free(p);
-        }
-      }
-      const s = this.M._gcw_converter_finish(conv, DTYPES[dtype], out, err + 128, err, 128);
-      this._check(s, this.M.UTF8ToString(err));
-      const ptr = this._u32(out);
-      const size = this._u32(err + 128);
-      const bytes = this.M.HEAPU8.slice(ptr, ptr + size);
-      this.M._free(ptr);
-      return bytes;
-    } finally {
-      this.M._gcw_converter_free(conv);
-      this.M._free(out);
-      this.M._free(err);
     }
   }
 }

@@ -2,20 +2,24 @@
 
 /** Every code a GradCamError can carry. */
 export declare const ErrorCode: Readonly<{
-  /** The bytes are not usable Xception weights (`detail` names the core's reason, e.g. WEIGHTS_CHECKSUM). */
+  /** The bytes are not a usable Xception model (`detail` names the core's reason: WEIGHTS_CHECKSUM,
+   *  CONVERT (not a model read here, or not Xception), H5 / ZIP / JSON (a damaged file), ...). */
   WEIGHTS_INVALID: 'WEIGHTS_INVALID';
   /** The weights URL could not be fetched (network error, HTTP status) or the file not read. */
   WEIGHTS_FETCH_FAILED: 'WEIGHTS_FETCH_FAILED';
-  /** Keras .h5 weights were given but h5wasm could not be imported (see LoadOptions.h5wasmUrl). */
-  H5WASM_UNAVAILABLE: 'H5WASM_UNAVAILABLE';
   /** The .wasm / .mjs files could not be fetched, compiled or started (see LoadOptions.wasmBase). */
   WASM_LOAD_FAILED: 'WASM_LOAD_FAILED';
   /** Not a decodable image, zero-size, not loaded yet (img/video), or too large. */
   IMAGE_INVALID: 'IMAGE_INVALID';
   /** No layer by that name (see layers()). */
   LAYER_UNKNOWN: 'LAYER_UNKNOWN';
-  /** A class index that is not an integer in 0..999. */
+  /** A class index that is not an integer in 0..classes-1 of the loaded model. */
   CLASS_OUT_OF_RANGE: 'CLASS_OUT_OF_RANGE';
+  /** Class names that cannot be read, are not text, or are not one per class of the model. */
+  LABELS_INVALID: 'LABELS_INVALID';
+  /** The model has no classifier (a notop file): classify and the class methods are refused;
+   *  activation() and eigencam work. */
+  NO_HEAD: 'NO_HEAD';
   /** An explanation method this build does not offer (see methods()). */
   METHOD_UNKNOWN: 'METHOD_UNKNOWN';
   /** An option of the wrong type or value (e.g. topK 0, an unknown colormap or methodOptions key,
@@ -23,7 +27,7 @@ export declare const ErrorCode: Readonly<{
   INVALID_ARGUMENT: 'INVALID_ARGUMENT';
   /** No weights are loaded (none given to load(), or the last loadWeights() failed). */
   NOT_LOADED: 'NOT_LOADED';
-  /** The call's AbortSignal fired. */
+  /** The call's AbortSignal fired (or the core stopped between its passes when told to). */
   ABORTED: 'ABORTED';
   /** The instance was disposed. */
   DISPOSED: 'DISPOSED';
@@ -68,8 +72,8 @@ export declare function chooseBuild(features: Pick<Features, 'relaxedSimd'>, cho
   { dir: 'wasm-st' | 'wasm-mt' | 'wasm-relaxed'; mode: 'threaded' | 'single'; build: 'relaxed' | 'simd' };
 
 export type Progress = {
-  /** compile: the .wasm download and compilation; download: the weights (URL or Blob);
-   *  convert: Keras .h5 tensors converted; pack: the network prepared from the weights. */
+  /** compile: the .wasm download and compilation; download: the weights (URL or Blob, every file);
+   *  convert: Keras tensors read by the core's import; pack: the network prepared from the weights. */
   phase: 'compile' | 'download' | 'convert' | 'pack';
   /** bytes (compile, download), tensors (convert), or 0/1 (pack) */
   loaded: number;
@@ -77,9 +81,16 @@ export type Progress = {
   total: number;
 };
 
-/** Weights: a URL (relative to the page), or the bytes of a .gcw file (project format) or of
- *  the official Keras xception_weights_tf_dim_ordering_tf_kernels.h5 (converted in the worker). */
-export type WeightsSource = string | URL | ArrayBuffer | ArrayBufferView | Blob;
+/** A model: a URL (relative to the page; a TF.js model.json's shards are fetched next to it), or
+ *  the bytes of a .gcw or of any Keras Xception file (Keras 1/2 .h5, a full-model .h5, Keras 3
+ *  .weights.h5 or .keras), recognised by content and converted in the worker; or an array of
+ *  files: a TF.js model.json and its shards, in any order. */
+export type WeightsSource = string | URL | ArrayBuffer | ArrayBufferView | Blob | Array<ArrayBuffer | ArrayBufferView | Blob>;
+
+/** Class names: a URL or the bytes of a labels file (one name per line, a JSON list, a JSON
+ *  object {index: name}, or Keras' imagenet_class_index.json), or the names themselves. As many
+ *  as the model has classes, else LABELS_INVALID. */
+export type LabelsSource = string | URL | ArrayBuffer | ArrayBufferView | Blob | string[];
 
 /** Anything with pixels. An HTMLImageElement is awaited until decoded; an HTMLVideoElement
  *  gives its current frame; a Blob/File is decoded in the worker. Plain {data, width, height}
@@ -97,8 +108,10 @@ export type ImageInput =
   | { data: Uint8Array | Uint8ClampedArray; width: number; height: number };
 
 export interface LoadOptions {
-  /** Weights to load now; without them the instance starts empty (loadWeights() later). */
+  /** The model to load now; without it the instance starts empty (loadWeights() later). */
   weights?: WeightsSource;
+  /** Class names for it (default: the file's, ImageNet's for the ImageNet head, else "class i"). */
+  labels?: LabelsSource;
   /** Folder holding wasm-st/, wasm-mt/ and wasm-relaxed/. Default: the folder of this module
    *  (import.meta.url). A relative value is resolved against the page. */
   wasmBase?: string | URL;
@@ -114,12 +127,9 @@ export interface LoadOptions {
   onProgress?: (p: Progress) => void;
   /** Aborts the load (rejects with ABORTED, the worker is ended). */
   signal?: AbortSignal;
-  /** Precision of weights converted from Keras .h5. Default 'f16' (half the memory; the
+  /** Precision of weights converted from Keras files. Default 'f16' (half the memory; the
    *  network still computes in float32). */
   dtype?: 'f16' | 'f32';
-  /** ES module URL of h5wasm (dist/esm/hdf5_hl.js), for .h5 weights when the default lookup
-   *  (the bare name 'h5wasm', then node_modules next to this package) does not find it. */
-  h5wasmUrl?: string;
   /** URL of worker.js, when a bundler moved it. Default new URL('./worker.js', import.meta.url). */
   workerUrl?: string | URL;
   /** Milliseconds after an abort of the running call at which a worker that has not answered
@@ -128,17 +138,20 @@ export interface LoadOptions {
 }
 
 export interface ClassScore {
-  /** ImageNet class index 0..999 (Keras order) */
+  /** class index 0..classes-1 of the model (Keras order) */
   index: number;
-  /** class name as Keras' decode_predictions gives it, e.g. "tabby" */
+  /** the model's class name (for ImageNet as Keras' decode_predictions gives it, e.g. "tabby";
+   *  "class i" when the model has no names) */
   name: string;
   prob: number;
   logit: number;
 }
 
 export interface ClassifyOptions {
-  /** How many classes in `top`, best first. Default 5. */
+  /** How many classes in `top`, best first: 1..classes. Default 5 (or the classes when fewer). */
   topK?: number;
+  /** Input side (71..1024); default the model's. */
+  inputSize?: number;
   signal?: AbortSignal;
 }
 
@@ -152,42 +165,86 @@ export interface ClassifyResult {
   timings: { decode: number; forward: number; total: number };
 }
 
-/** Explanation methods of the core (methods() lists them with descriptions). */
+/** Explanation methods of the core's registry (methods() lists them with their definitions). */
+// methods: generated from the core's registry by tools/release/gen-methods.mjs
 export type Method =
-  | 'gradcam' | 'gradcam++' | 'hirescam' | 'xgradcam' | 'layercam' | 'eigencam' | 'scorecam'
-  | 'saliency' | 'guided-backprop' | 'guided-gradcam' | 'smoothgrad' | 'integrated-gradients';
+  | 'gradcam'
+  | 'gradcam++'
+  | 'hirescam'
+  | 'xgradcam'
+  | 'layercam'
+  | 'eigencam'
+  | 'scorecam'
+  | 'saliency'
+  | 'guided-backprop'
+  | 'guided-gradcam'
+  | 'smoothgrad'
+  | 'integrated-gradients'
+  | 'eigengradcam'
+  | 'ablationcam'
+  | 'gradient-input';
+// methods: end
 export type Colormap = 'jet' | 'viridis' | 'inferno' | 'turbo' | 'gray' | 'diverging';
 /** 'max': keras.io's scale (divide by the maximum; signed maps min-max); 'percentile': the
  *  pixel-attribution papers' (clipped at the 99th percentile of |v|; signed and RGB maps around 0.5). */
 export type Scale = 'max' | 'percentile';
 
-export interface MethodInfo {
-  name: Method;
-  /** Whether the `layer` option changes the result: the CAM family (gradcam ... scorecam) and
-   *  guided-gradcam (its Grad-CAM factor). The others work on the input pixels. */
-  usesLayer: boolean;
-  /** 3 for the RGB maps of guided-backprop and guided-gradcam (no metrics for them), else 1. */
-  channels: 1 | 3;
-  /** One sentence, with the paper. */
-  description: string;
+/** A method's setting, from the core's registry. */
+export interface MethodParam {
+  /** the methodOptions key, e.g. 'samples' */
+  name: string;
+  /** the CLI's option without its dashes, e.g. 'ig-steps' */
+  cli: string;
+  label: string;
+  min: number;
+  max: number;
+  default: number;
+  /** whole numbers only */
+  integer: boolean;
+  /** a word that means `min` (Score-CAM's channels: 'all' = every channel), or null */
+  special: string | null;
 }
 
-/** Settings of particular methods; each is optional (the defaults in brackets) and checked:
- *  an unknown key is INVALID_ARGUMENT. */
+/** A method of the core's registry (src/methods/registry.c). */
+export interface MethodInfo {
+  name: Method;
+  /** display name, e.g. 'Grad-CAM' */
+  label: string;
+  /** One sentence, for pickers and tooltips. */
+  description: string;
+  /** the exact definition computed */
+  formula: string;
+  /** the paper, e.g. 'Selvaraju et al. 2017' */
+  reference: string;
+  /** Whether the `layer` option changes the result (the CAM family and guided-gradcam). */
+  usesLayer: boolean;
+  /** 3 for RGB maps (no metrics for them), else 1. */
+  channels: 1 | 3;
+  /** false: the same map for every class (eigencam), which works without a classifier */
+  needsClass: boolean;
+  /** runs extra forward passes (slow; reports each pass) */
+  multiPass: boolean;
+  params: MethodParam[];
+}
+
+/** Settings of particular methods, from the core's registry: each is optional (the default in
+ *  brackets) and checked against the chosen method's settings (others are INVALID_ARGUMENT). */
+// method options: generated from the core's registry by tools/release/gen-methods.mjs
 export interface MethodOptions {
-  /** Score-CAM: the N channels with the highest mean activation used as masks [32], 1..2048. */
-  channels?: number;
-  /** SmoothGrad: noisy copies of the input [8], 1..256. */
+  /** Score-CAM: channels used as masks (all: every channel) [32], 0..4096 or 'all'. */
+  channels?: number | 'all';
+  /** SmoothGrad: noisy samples [8], 1..256. */
   samples?: number;
-  /** SmoothGrad: noise standard deviation as a fraction of the input's range [0.15], 0..10. */
+  /** SmoothGrad: noise as a fraction of the input range [0.15], 0..10 (any number). */
   sigma?: number;
   /** SmoothGrad: noise seed [1], 0..2147483647. */
   seed?: number;
   /** Integrated Gradients: steps from the black image [16], 1..512. */
   steps?: number;
-  /** The score explained: the class logit (pre-softmax) or its softmax probability ['logit']. */
+  /** Every method: the score explained, the class logit (pre-softmax) or its probability ['logit']. */
   target?: 'logit' | 'prob';
 }
+// method options: end
 
 export interface MetricsOptions {
   /** Points of the deletion / insertion curves are 0, 1/steps, ..., 1 of the pixels [16], 1..64. */
@@ -210,19 +267,23 @@ interface ExplainOptionsBase {
   blend?: 'additive' | 'alpha';
   /** How the map's values become colours. Default 'max'. */
   scale?: Scale;
-  /** Called before each stage (forward unless the kept pass is reused, map per class, metrics)
-   *  and at the end (done === total). */
+  /** Called before each stage (forward unless the kept pass is reused, map per class, metrics),
+   *  for every pass of a multi-pass stage, and at the end (done === total). */
   onProgress?: (p: ExplainProgress) => void;
+  /** Explain y^class - y^contrastClass ("why this class rather than that one"): 0..classes-1. */
+  contrastClass?: number;
+  /** Also return what a channel-weighted method weighed (result.detail). Default false. */
+  detail?: boolean;
   /** Settings of the chosen method. */
   methodOptions?: MethodOptions;
   /** Also compute faithfulness metrics (true: steps 16, baseline 'blur'); 1-channel methods only,
    *  else INVALID_ARGUMENT. They run 2 * steps + 3 batched forward passes. Default false. */
   metrics?: boolean | MetricsOptions;
-  /** Side of the square the image is resized to for the network: 71..1024, default 299 (what
-   *  Xception was trained at). Smaller is faster and coarser, e.g. 71 for quick previews. */
+  /** Side of the square the image is resized to for the network: 71..1024, default the model's
+   *  (299 for ImageNet Xception). Smaller is faster and coarser, e.g. 71 for quick previews. */
   inputSize?: number;
-  /** Rejects with ABORTED; a running explain stops after its current step (forward pass,
-   *  one class's map, metrics). */
+  /** Rejects with ABORTED; a running explain stops after its current stage (forward pass, one
+   *  class's map, metrics), and on a cross-origin isolated page before the core's next pass. */
   signal?: AbortSignal;
 }
 
@@ -236,18 +297,19 @@ export interface ExplainProgress {
   classIndex?: number;
   /** map: the method */
   method?: Method;
-  /** metrics: its forward passes (2 * steps + 3) */
-  passes?: number;
+  /** metrics: its forward passes (2 * steps + 3); inside a multi-pass stage, the core's count
+   *  of its passes: {done, total} */
+  passes?: number | { done: number; total: number };
 }
 
 export interface ExplainOptions extends ExplainOptionsBase {
-  /** The class to explain (0..999). Default (also for null): the best class. */
+  /** The class to explain (0..classes-1). Default (also for null): the best class. */
   classIndex?: number | null;
   topK?: undefined;
 }
 
 export interface ExplainTopKOptions extends ExplainOptionsBase {
-  /** Explain each of the k best classes (1..1000): the result is an array, best class first. */
+  /** Explain each of the k best classes (1..classes): the result is an array, best class first. */
   topK: number;
   classIndex?: undefined | null;
 }
@@ -269,13 +331,19 @@ export interface ExplainMetrics {
 }
 
 export interface ExplainResult {
-  /** The classification: the top 5 (topK when larger), as classify() gives it. */
+  /** The classification: the top 5 (topK when larger), as classify() gives it; [] without a classifier. */
   classes: ClassScore[];
-  /** The class explained, with its name, probability and logit. */
-  classIndex: number;
-  className: string;
-  prob: number;
-  logit: number;
+  /** The class explained, with its name, probability and logit (null without a classifier). */
+  classIndex: number | null;
+  className: string | null;
+  prob: number | null;
+  logit: number | null;
+  /** With contrastClass: the class subtracted, and its name. */
+  contrastClass?: number;
+  contrastName?: string;
+  /** With detail: what the method weighed (channel-weighted methods: gradcam, gradcam++,
+   *  xgradcam, scorecam, ablationcam), null for the others. */
+  detail?: ExplainDetail | null;
   /** The layer used, or 'input' for the methods that do not use one. */
   layer: string;
   method: Method;
@@ -297,6 +365,50 @@ export interface ExplainResult {
   /** Milliseconds: decode (pixels in the worker), forward (the one forward pass, shared by topK
    *  results), explain (this class's map), render, metrics, total (call to answer). */
   timings: { decode: number; forward: number; explain: number; render: number; metrics?: number; total: number };
+}
+
+export interface ExplainDetail {
+  /** the K channel weights w_k of the layer */
+  weights: Float32Array;
+  /** sum_k w_k A^k before the ReLU, at the layer's resolution */
+  preRelu: { width: number; height: number; data: Float32Array };
+}
+
+export interface SanityCheckOptions {
+  /** Methods to check. Default ['gradcam']. */
+  methods?: Method[];
+  /** Layers from which the model is randomised to its output, top down (cascading), e.g.
+   *  ['predictions', 'block14_sepconv1_bn', 'block13_residual']: one step each. */
+  from: string[];
+  /** Seed of the random weights. Default 1. */
+  seed?: number;
+  /** The class explained at every step. Default: the model's best. */
+  classIndex?: number;
+  layer?: string;
+  inputSize?: number;
+  /** Per method: its settings. */
+  methodOptions?: { [method: string]: MethodOptions };
+  colormap?: Colormap;
+  scale?: Scale;
+  signal?: AbortSignal;
+  onProgress?: (p: { phase: 'sanity'; done: number; total: number; stage: string; from?: string | null; method?: Method }) => void;
+}
+
+export interface SanityCheckResult {
+  classIndex: number | null;
+  className: string | null;
+  seed: number;
+  /** Step 0 is the model itself (from: null), then one per layer of `from`. */
+  steps: {
+    from: string | null;
+    maps: {
+      method: Method;
+      cam: { width: number; height: number; channels: 1 | 3; data: Float32Array };
+      heatmap: ImageData;
+      /** Spearman rank correlation of |map| with step 0's (1 at step 0). */
+      similarity: number | null;
+    }[];
+  }[];
 }
 
 export interface RenderOptions {
@@ -331,8 +443,23 @@ export interface ActivationResult {
 export interface LayerInfo {
   /** Keras layer name, e.g. 'block14_sepconv2_act' */
   name: string;
-  /** activation shape [1, H, W, C] for a 299x299 input */
+  /** activation shape [1, H, W, C] at the model's input size (the head's layers: [1, N]) */
   shape: number[];
+}
+
+/** What the loaded model is. */
+export interface ModelInfo {
+  base: 'xception';
+  /** the input size images are resized to by default: [height, width] */
+  inputSize: [number, number];
+  /** its classifier's classes: 2 for a Dense(1) head (class 1 is +logit), 0 without a classifier */
+  classes: number;
+  /** the head in words, e.g. 'GlobalAveragePooling2D -> Dense(1000, softmax)' */
+  head: string;
+  /** what the file was, e.g. 'Keras 3 model archive (.keras)' */
+  source: string;
+  /** true when the head was inferred from the weights' shapes (a Keras 3 .weights.h5) */
+  inferred: boolean;
 }
 
 export interface Info {
@@ -347,23 +474,38 @@ export interface Info {
   version: string;
   /** whether weights are loaded */
   loaded: boolean;
+  /** the loaded model, or null */
+  model: ModelInfo | null;
+}
+
+export interface LoadResult {
+  /** what the file was: 'gcw', 'keras1-h5', 'keras2-h5', 'keras2-model-h5', 'keras3-weights-h5',
+   *  'keras3-keras', 'tfjs-layers' */
+  format: string;
+  /** bytes of the .gcw loaded */
+  bytes: number;
+  params: number;
+  model: ModelInfo;
+  /** with keepConverted and a Keras input: the converted .gcw (class names included) */
+  converted?: ArrayBuffer;
 }
 
 export declare class GradCam {
   /** Start a worker, load the WebAssembly core (threaded or single-thread) and the weights. */
   static load(options?: LoadOptions): Promise<GradCam>;
   private constructor();
-  /** Load or replace the weights. After a failed load no weights are loaded. */
-  /** Load (or replace) the weights. With `keepConverted: true`, a Keras .h5 input also gives
-   *  back the converted project-format file (`converted`) to store and load next time. */
-  loadWeights(weights: WeightsSource, options?: { signal?: AbortSignal; onProgress?: (p: Progress) => void; dtype?: 'f16' | 'f32'; h5wasmUrl?: string; keepConverted?: boolean }):
-    Promise<{ format: 'gcw' | 'h5'; bytes: number; params: number; converted?: ArrayBuffer }>;
+  /** Load (or replace) the model; after a failed load none is loaded. With `keepConverted: true`,
+   *  a Keras input also gives back the converted .gcw (`converted`) to store and load next time. */
+  loadWeights(weights: WeightsSource, options?: { signal?: AbortSignal; onProgress?: (p: Progress) => void; dtype?: 'f16' | 'f32'; labels?: LabelsSource; keepConverted?: boolean }):
+    Promise<LoadResult>;
   classify(image: ImageInput, options?: ClassifyOptions): Promise<ClassifyResult>;
   /** Explain a class (default: the best): forward pass, map, heatmap and overlay at the image's
    *  size, metrics if asked. Options are checked before the call is queued. */
   explain(image: ImageInput, options?: ExplainOptions): Promise<ExplainResult>;
   /** Explain each of the `topK` best classes after one forward pass: one result per class, best first. */
   explain(image: ImageInput, options: ExplainTopKOptions): Promise<ExplainResult[]>;
+  /** Adebayo et al.'s sanity check: the maps of the model and of copies with randomised top layers. */
+  sanityCheck(image: ImageInput, options: SanityCheckOptions): Promise<SanityCheckResult>;
   /** Colour an explanation's map again (no network pass): in the worker's core, on the image it
    *  keeps, or the explanation's image sent again. Also takes a bare `{cam}` with `image`. */
   render(explanation: Pick<ExplainResult, 'cam'> & Partial<Pick<ExplainResult, 'imageKey'>>, options?: RenderOptions): Promise<RenderResult>;

@@ -1,22 +1,19 @@
 // worker.js - the dedicated module Web Worker that does all the computation of one GradCam
-// instance. It runs one call at a time (the page side queues them), in this protocol:
-//   page -> worker  {type: 'call', id, op, args}     op: init | weights | classify | explain | render | activation |
-//                                                    memory | threads | forget | dispose
-//                   {type: 'abort', id}              cancel the running call (downloads, conversion)
-//   worker -> page  {type: 'result', id, value}      typed arrays in `value` are transferred
-//                   {type: 'error', id, error: {code, message, detail}}
-//                   {type: 'progress', id, progress: {phase, loaded, total}}   (init, weights)
-//                   {type: 'progress', id, progress: {phase: 'explain', done, total, stage, ...}}   (explain:
-//                     before each stage: forward, map, metrics; done === total at the end)
-// init answers with the compiled WebAssembly.Module too, so the page can start a fresh worker
-// without compiling again (GradCam's restartOnAbort) by passing it back as args.wasmModule.
+// instance. It runs one call at a time (the page side queues them); the messages and operations
+// are defined in protocol.js. init answers with the compiled WebAssembly.Module too, so the page
+// can start a fresh worker without compiling again (GradCam's restartOnAbort) by passing it back
+// as args.wasmModule. Weights arrive as a URL (a TF.js model.json's shards are fetched next to
+// it), a Blob, bytes, or several files; they are converted here by the core's import API.
 // Images arrive as {kind: 'pixels', data, width, height}, {kind: 'bitmap', bitmap} or
 // {kind: 'blob', blob}; bitmaps and blobs are turned into RGBA pixels here with an
 // OffscreenCanvas, without colour management, at full resolution (the core resizes).
 import { Engine } from './engine.js';
 import { ErrorCode, GradCamError, toGradCamError } from './errors.js';
+import { isJson, shardPaths } from './import.js';
+import * as P from './protocol.js';
 
 let engine = null;
+let flag = null; // the page's cancel flag (protocol.js), when it shares one
 const running = new Map(); // call id -> AbortController
 
 const ops = {
@@ -24,8 +21,9 @@ const ops = {
   // wasm-mt/ when its files cannot be fetched or compiled (a site that copied only the two
   // older folders, an engine that validates the probe but not the module). A restarted worker
   // gets the module compiled before (wasmModule) and the build it came from.
-  async init({ wasmBase, dir, mode, build, threads, simd, wasmModule: compiled }, ctl, progress) {
+  async init({ wasmBase, dir, mode, build, threads, simd, wasmModule: compiled, cancelFlag }, ctl, progress) {
     if (engine) throw new GradCamError(ErrorCode.INTERNAL, 'init called twice');
+    flag = cancelFlag || null;
     let loaded;
     try {
       loaded = await loadBuild(wasmBase, dir, ctl, progress, compiled);
@@ -45,42 +43,47 @@ const ops = {
     };
   },
 
-  async weights({ source, dtype, h5wasmUrl, keepConverted }, ctl, progress) {
+  async weights({ source, labels, dtype, keepConverted }, ctl, progress, id) {
     need();
-    let bytes;
-    if (source.url !== undefined) {
-      bytes = await fetchBytes(source.url, ctl.signal, (loaded, total) => progress({ phase: 'download', loaded, total }), ErrorCode.WEIGHTS_FETCH_FAILED);
-    } else if (source.blob !== undefined) {
-      bytes = await readBlob(source.blob, ctl.signal, (loaded, total) => progress({ phase: 'download', loaded, total }));
-    } else {
-      bytes = new Uint8Array(source.bytes);
-    }
+    const download = (loaded, total) => progress({ phase: 'download', loaded, total });
+    const files = await readSource(source, ctl.signal, download);
+    const labelBytes = labels ? (await readSource(labels, ctl.signal, () => {}, true))[0].bytes : null;
     abortCheck(ctl.signal);
-    const r = await engine.loadWeights(bytes, { dtype, h5wasm: () => importH5wasm(h5wasmUrl), onProgress: progress, signal: ctl.signal, keepConverted });
-    return { ...r, info: engine.info() };
+    const r = await engine.loadWeights(files, {
+      dtype, labels: labelBytes, onProgress: progress, signal: ctl.signal, cancelled: P.cancelled(flag, id), keepConverted,
+    });
+    return { ...r, info: engine.info(), layers: engine.layers() };
   },
 
-  async classify({ image, topK }) {
+  async classify({ image, topK, inputSize }) {
     need();
     const t0 = performance.now();
     const { data, width, height } = await pixelsOf(image);
     const decode = performance.now() - t0;
-    const r = engine.classify(data, width, height, { topK });
+    const r = engine.classify(data, width, height, { topK, inputSize });
     r.timings.decode = decode;
     return r;
   },
 
   // forward -> explain -> render (-> metrics) for one class or the topK best; the maps, heatmaps
   // and overlays are transferred
-  async explain({ image, options }, ctl, progress) {
+  async explain({ image, options }, ctl, progress, id) {
     need();
     const t0 = performance.now();
     const { data, width, height } = await pixelsOf(image);
     const decode = performance.now() - t0;
     abortCheck(ctl.signal);
-    const r = await engine.explain(data, width, height, options, { signal: ctl.signal, onProgress: progress });
+    const r = await engine.explain(data, width, height, options, { signal: ctl.signal, onProgress: progress, cancelled: P.cancelled(flag, id) });
     for (const x of Array.isArray(r) ? r : [r]) x.timings.decode = decode;
     return r;
+  },
+
+  // the sanity check: maps of the model and of copies with randomised top layers
+  async sanity({ image, options }, ctl, progress, id) {
+    need();
+    const { data, width, height } = await pixelsOf(image);
+    abortCheck(ctl.signal);
+    return engine.sanityCheck(data, width, height, options, { signal: ctl.signal, onProgress: progress, cancelled: P.cancelled(flag, id) });
   },
 
   // a map rendered again on the image of the kept pass (or the image sent along): no network pass
@@ -148,15 +151,15 @@ function abortCheck(signal) {
 }
 
 /** GET a URL into one Uint8Array, reporting progress; errors become `failCode`. */
-async function fetchBytes(url, signal, onProgress, failCode = ErrorCode.WASM_LOAD_FAILED) {
+async function fetchBytes(url, signal, onProgress, failCode = ErrorCode.WASM_LOAD_FAILED, what = null) {
   let res;
   try {
     res = await fetch(url, { signal, credentials: 'same-origin' });
   } catch (e) {
     abortCheck(signal);
-    throw new GradCamError(failCode, `could not fetch ${url}: ${e.message || e}`);
+    throw new GradCamError(failCode, `could not fetch ${what ? `the ${what} ` : ''}${url}: ${e.message || e}`);
   }
-  if (!res.ok) throw new GradCamError(failCode, `could not fetch ${url}: HTTP ${res.status} ${res.statusText}`.trim());
+  if (!res.ok) throw new GradCamError(failCode, `could not fetch ${what ? `the ${what} ` : ''}${url}: HTTP ${res.status} ${res.statusText}`.trim());
   const length = Number(res.headers.get('content-length')) || 0;
   // a compressed response's Content-Length counts compressed bytes: then report no total
   const total = res.headers.get('content-encoding') ? 0 : length;
@@ -187,7 +190,42 @@ async function fetchBytes(url, signal, onProgress, failCode = ErrorCode.WASM_LOA
   return all;
 }
 
-async function readBlob(blob, signal, onProgress) {
+const baseName = (url) => decodeURIComponent(new URL(url).pathname.split('/').pop() || 'the weights file');
+
+/**
+ * The files of a weights or labels source: [{name, bytes}]. A URL of a TF.js model.json brings
+ * the shards its weightsManifest lists, fetched relative to it; download progress counts every
+ * file's bytes.
+ */
+async function readSource(source, signal, onProgress, labels = false) {
+  const failCode = labels ? ErrorCode.LABELS_INVALID : ErrorCode.WEIGHTS_FETCH_FAILED;
+  const what = labels ? 'class names' : 'weights';
+  if (source.url !== undefined) {
+    const main = await fetchBytes(source.url, signal, onProgress, failCode, what);
+    const files = [{ name: baseName(source.url), bytes: main }];
+    const shards = labels || !isJson(main) ? [] : shardPaths(main);
+    let before = main.length;
+    for (const path of shards) {
+      const url = new URL(path, source.url).href;
+      const bytes = await fetchBytes(url, signal, (loaded, total) => onProgress(before + loaded, total && before + total), failCode, what);
+      before += bytes.length;
+      files.push({ name: path, bytes });
+    }
+    return files;
+  }
+  const list = source.files ?? [source];
+  const total = list.reduce((n, f) => n + (f.blob ? f.blob.size : f.bytes.byteLength), 0);
+  const out = [];
+  let before = 0;
+  for (const f of list) {
+    const bytes = f.blob ? await readBlob(f.blob, signal, (loaded) => onProgress(before + loaded, total), failCode, what) : new Uint8Array(f.bytes);
+    before += bytes.length;
+    out.push({ name: f.name || (f.blob && f.blob.name) || (labels ? 'the class names file' : 'the weights file'), bytes });
+  }
+  return out;
+}
+
+async function readBlob(blob, signal, onProgress, failCode, what) {
   const total = blob.size;
   const out = new Uint8Array(total);
   const reader = blob.stream().getReader();
@@ -204,29 +242,9 @@ async function readBlob(blob, signal, onProgress) {
     }
   } catch (e) {
     if (e instanceof GradCamError) { reader.cancel().catch(() => {}); throw e; }
-    throw new GradCamError(ErrorCode.WEIGHTS_FETCH_FAILED, `could not read the weights file: ${e.message || e}`);
+    throw new GradCamError(failCode, `could not read the ${what} file: ${e.message || e}`);
   }
   return out;
-}
-
-/** Import h5wasm lazily: the given URL, else the bare name (bundlers), else where npm puts it
- *  next to this package, else the repository's node_modules. */
-async function importH5wasm(url) {
-  const candidates = url ? [url] : [
-    'h5wasm',
-    new URL('../../h5wasm/dist/esm/hdf5_hl.js', import.meta.url).href,
-    new URL('../node_modules/h5wasm/dist/esm/hdf5_hl.js', import.meta.url).href,
-  ];
-  const errors = [];
-  for (const c of candidates) {
-    try {
-      return await import(/* @vite-ignore */ /* webpackIgnore: true */ c);
-    } catch (e) {
-      errors.push(`${c}: ${e.message || e}`);
-    }
-  }
-  throw new GradCamError(ErrorCode.H5WASM_UNAVAILABLE,
-    `reading Keras .h5 weights needs the h5wasm package, which could not be imported (pass its ES module URL as h5wasmUrl): ${errors.join('; ')}`);
 }
 
 async function pixelsOf(image) {
@@ -278,14 +296,13 @@ self.onmessage = async (ev) => {
   const { id, op, args } = msg;
   const ctl = new AbortController();
   running.set(id, ctl);
-  const progress = (p) => self.postMessage({ type: 'progress', id, progress: p });
+  const progress = (p) => self.postMessage(P.progress(id, p));
   try {
-    if (!(op in ops)) throw new GradCamError(ErrorCode.INTERNAL, `unknown operation ${op}`);
-    const value = await ops[op](args || {}, ctl, progress);
-    self.postMessage({ type: 'result', id, value }, transferables(value));
+    if (!P.OPS.includes(op) || !(op in ops)) throw new GradCamError(ErrorCode.INTERNAL, `unknown operation ${op}`);
+    const value = await ops[op](args || {}, ctl, progress, id);
+    self.postMessage(P.result(id, value), transferables(value));
   } catch (e) {
-    const err = toGradCamError(e);
-    self.postMessage({ type: 'error', id, error: { code: err.code, message: err.message, detail: err.detail } });
+    self.postMessage(P.error(id, toGradCamError(e)));
   } finally {
     running.delete(id);
   }

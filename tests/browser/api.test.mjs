@@ -1,14 +1,14 @@
 // api.test.mjs - the npm package's API in headless Chromium, on a page served by
 // tools/release/serve.mjs with COOP/COEP (threaded SIMD build, chosen with relaxedSimd: false: the
 // relaxed SIMD build Chromium would take has its own test, relaxed.test.mjs) and without
-// (single-thread fallback):
-// classify and explain results equal the native CLI's, every image input kind, .h5 converted
-// in the browser, errors, abort, dispose, queued calls, a responsive main thread during
-// classify and explain, no request off 127.0.0.1.
+// (single-thread fallback): classify and explain results equal the native CLI's, every image
+// input kind, Keras .h5 and a TF.js model (by URL, and as files in any order) converted in the
+// browser by the core's import, class names, errors, abort, dispose, queued calls, a responsive
+// main thread during classify and explain, no request off 127.0.0.1.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { cli, dataDir, imagesDir, relL2, testWeights } from '../js/helpers.mjs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cli, createSingleEngine, dataDir, imagesDir, node, relL2, root, testWeights } from '../js/helpers.mjs';
 import { decodePng } from '../js/png.mjs';
 import { openBrowser } from './browser.mjs';
 
@@ -16,13 +16,19 @@ const weights = testWeights(1);
 const name = (p) => p.split('/').pop();
 const W = { f32: `/test-data/${name(weights.f32)}`, f16: `/test-data/${name(weights.f16)}`, h5: `/test-data/${name(weights.h5)}` };
 const IMAGE = 'skimage_chelsea.png';
+// a TF.js layers copy of the test weights (model.json + shards), served as /test-data/tfjs-seed1/
+if (!existsSync(`${dataDir}/tfjs-seed1/model.json`)) {
+  const g = node(`${root}tools/gen-test-weights.mjs`, ['--format', 'tfjs', '--out', `${dataDir}/tfjs-seed1`, '--seed', '1']);
+  assert.equal(g.status, 0, g.stderr);
+}
+const registry = await (async () => { const e = await createSingleEngine(); const m = e.methods(); e.dispose(); return m; })();
 
 function nativeRun(weightsFile, image) {
   const r = cli(['predict', '--weights', weightsFile, '--image', `${imagesDir}/${image}`, '--json', '--top', '5'], { json: true });
   assert.equal(r.status, 0, r.stderr);
   return { logits: Float32Array.from(r.json.logits), top: r.json.top.map((t) => t.index) };
 }
-const native = { f32: nativeRun(weights.f32, IMAGE), coffee: nativeRun(weights.f32, 'skimage_coffee.png') };
+const native = { f32: nativeRun(weights.f32, IMAGE), f16: nativeRun(weights.f16, IMAGE), coffee: nativeRun(weights.f32, 'skimage_coffee.png') };
 
 // explain() against `gradcam explain --json --out-heatmap --out-overlay` on the same photo. As in
 // tests/js/package-engine.test.mjs: the issue's bound is 1e-5 (relative L2), and the native
@@ -152,9 +158,8 @@ describe('cross-origin isolated page (threaded SIMD build)', () => {
     assert.equal(layers.length, 94);
     assert.deepEqual(layers.find((l) => l.name === 'block14_sepconv2_act').shape, [1, 10, 10, 2048]);
     assert.deepEqual(layers.find((l) => l.name === 'block13_sepconv2_bn').shape, [1, 19, 19, 1024]);
-    assert.deepEqual(methods.map((m) => m.name), ['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam', 'eigencam',
-      'scorecam', 'saliency', 'guided-backprop', 'guided-gradcam', 'smoothgrad', 'integrated-gradients']);
-    assert.deepEqual(methods.filter((m) => !m.usesLayer).map((m) => m.name), ['saliency', 'guided-backprop', 'smoothgrad', 'integrated-gradients']);
+    // the core's registry, as the engine gives it in Node (tests/js/registry.test.mjs checks it against C)
+    assert.deepEqual(methods, registry);
     assert.deepEqual(methods.filter((m) => m.channels === 3).map((m) => m.name), ['guided-backprop', 'guided-gradcam']);
     assert.ok(methods.every((m) => m.description.length > 40), 'a description each');
     assert.deepEqual(colormaps, ['jet', 'viridis', 'inferno', 'turbo', 'gray', 'diverging']);
@@ -436,7 +441,7 @@ describe('cross-origin isolated page (threaded SIMD build)', () => {
     checkAgainstNative('after errors', r.stillWorks);
     assert.equal(r.corrupt.code, 'WEIGHTS_INVALID');
     assert.equal(r.corrupt.detail, 'WEIGHTS_CHECKSUM');
-    assert.equal(r.notWeights.code, 'WEIGHTS_INVALID');
+    assert.deepEqual([r.notWeights.code, r.notWeights.detail], ['WEIGHTS_INVALID', 'CONVERT']);
     assert.equal(r.afterFailedLoad.code, 'NOT_LOADED');
     assert.equal(r.explainAfterFailedLoad.code, 'NOT_LOADED');
     assert.equal(r.missingUrl.code, 'WEIGHTS_FETCH_FAILED');
@@ -447,19 +452,62 @@ describe('cross-origin isolated page (threaded SIMD build)', () => {
     checkAgainstNative('after reloading weights', r.again);
   });
 
-  test('Keras .h5 weights converted in the browser equal the .gcw path', async () => {
+  test('Keras .h5 weights converted in the browser by the core\'s import equal the .gcw path', async () => {
     const r = await b.page.evaluate(async ([h5, img]) => {
       const phases = new Set();
       const t0 = performance.now();
       const info = await gc.loadWeights(h5, { dtype: 'f32', onProgress: (p) => phases.add(p.phase) });
       const ms = performance.now() - t0;
       const res = T.plain(await gc.classify(await T.blob(img)));
-      return { info, phases: [...phases], ms, res };
+      return { info, phases: [...phases], ms, res, model: gc.info().model };
     }, [W.h5, `/images/${IMAGE}`]);
     console.log(`  .h5 download + conversion + packing in the browser: ${r.ms.toFixed(0)} ms`);
-    assert.equal(r.info.format, 'h5');
+    assert.equal(r.info.format, 'keras2-h5');
+    assert.deepEqual(r.info.model, r.model);
     assert.deepEqual(r.phases, ['download', 'convert', 'pack']);
     checkAgainstNative('.h5 converted in the browser', r.res);
+  });
+
+  test('a TF.js model.json by URL (its shards fetched beside it) and as files in any order; class names', async () => {
+    let r;
+    try {
+      r = await b.page.evaluate(async ([dir, img]) => {
+      const manifest = await (await fetch(`${dir}/model.json`)).json();
+      const paths = manifest.weightsManifest.flatMap((g) => g.paths);
+      const out = { shards: paths.length };
+      const phases = [];
+      out.byUrl = await gc.loadWeights(`${dir}/model.json`, { onProgress: (p) => phases.push(p.phase) });
+      out.phases = [...new Set(phases)];
+      out.byUrlTop = T.plain(await gc.classify(await T.blob(img)));
+      const files = await Promise.all(paths.map(async (p) => new File([await (await fetch(`${dir}/${p}`)).blob()], p)));
+      const json = new File([await (await fetch(`${dir}/model.json`)).blob()], 'model.json');
+      const names = Array.from({ length: 1000 }, (_, i) => `thing ${i}`);
+      out.byFiles = await gc.loadWeights([...files.reverse(), json], { labels: names });
+      out.named = T.plain(await gc.classify(await T.blob(img)));
+      out.labelsText = await gc.loadWeights([json, ...files], { labels: new Blob([names.map((n) => n.toUpperCase()).join('\n')]) });
+      out.namedText = (await gc.classify(await T.blob(img), { topK: 1 })).top[0].name;
+      out.badLabels = await T.err(gc.loadWeights([json, ...files], { labels: ['a', 'b'] }));
+      out.afterBadLabels = await T.err(gc.classify(await T.blob(img)));
+      out.missingShard = await T.err(gc.loadWeights([json, ...files.slice(1)]));
+      return out;
+      }, ['/test-data/tfjs-seed1', `/images/${IMAGE}`]);
+    } finally {
+      // the tests after this one use the .gcw
+      await b.page.evaluate((w) => gc.loadWeights(w), W.f32);
+    }
+    assert.ok(r.shards > 1, 'several shards');
+    assert.deepEqual([r.byUrl.format, r.byFiles.format], ['tfjs-layers', 'tfjs-layers']);
+    assert.deepEqual(r.phases, ['download', 'convert', 'pack']);
+    // converted to float16 (the default dtype): the native CLI on the .gcw float16 file
+    checkAgainstNative('TF.js model.json by URL', r.byUrlTop, native.f16);
+    checkAgainstNative('TF.js files', r.named, native.f16);
+    assert.deepEqual(r.named.top.map((t) => t.name), native.f16.top.map((i) => `thing ${i}`), 'the names given');
+    assert.equal(r.namedText, `THING ${native.f16.top[0]}`);
+    assert.deepEqual([r.badLabels.code, r.badLabels.detail], ['LABELS_INVALID', 'LABELS']);
+    assert.match(r.badLabels.message, /2 .*1000|1000 .*2/);
+    assert.equal(r.afterBadLabels.code, 'NOT_LOADED', 'no model after labels that do not fit');
+    assert.equal(r.missingShard.code, 'WEIGHTS_INVALID');
+    assert.match(r.missingShard.message, /group1-shard/);
   });
 
   test('abort during the weights download, and dispose', async () => {

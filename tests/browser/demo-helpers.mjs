@@ -74,6 +74,28 @@ export async function andWait(page, name, action, { final = name === 'explained'
 
 export const shot = (page, name) => page.screenshot({ path: `${shots}/demo-${name}.png` });
 
+/** The demo (no service worker) with the test weights, ready, and a sample photo explained. */
+export async function demoWithPhoto(weightsDir, sample) {
+  const b = await openDemo({ weightsDir });
+  await b.page.goto(`${b.url}/web/demo/?nosw`);
+  await state(b.page, ['ready']);
+  await andWait(b.page, 'explained', () => b.page.click(`#samples button[data-sample="${sample}"]`));
+  return b;
+}
+
+/** Screenshots of a view at 1280x800 and 390x844, axe-core on both, and no sideways scrolling
+ *  on the phone. */
+export async function look(page, name, { fullPage = false } = {}) {
+  await page.screenshot({ path: `${shots}/demo-1280-${name}.png`, fullPage });
+  assert.deepEqual(await axe(page), [], `${name} at 1280x800`);
+  await page.setViewportSize(PHONE);
+  await page.screenshot({ path: `${shots}/demo-390-${name}.png` });
+  assert.deepEqual(await axe(page), [], `${name} at 390x844`);
+  const f = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: innerWidth }));
+  assert.ok(f.scroll <= f.inner, `${name} at 390: ${f.scroll} > ${f.inner}`);
+  await page.setViewportSize(PROJECTOR);
+}
+
 /** axe-core on the page as it is: its violations as "rule: target" lines. The page's CSP
  *  forbids injected scripts, so axe is evaluated through the DevTools protocol. */
 const AXE = readFileSync(`${root}node_modules/axe-core/axe.min.js`, 'utf8');

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root } from '../js/helpers.mjs';
 import {
-  andWait, axe, checkPng, download, goodWeightsDir, openDemo, PHONE, PROJECTOR, readZip, shots, state,
+  andWait, checkPng, demoWithPhoto, download, goodWeightsDir, look, readZip, shots,
 } from './demo-helpers.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'gradcam-views-'));
@@ -24,18 +24,6 @@ const goodDir = goodWeightsDir(tmp);
 const notImage = join(tmp, 'notes.png');
 writeFileSync(notImage, 'not a picture');
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Screenshots of the view at both sizes, and axe on both. */
-async function look(page, name) {
-  await page.screenshot({ path: `${shots}/demo-1280-${name}.png` });
-  assert.deepEqual(await axe(page), [], `${name} at 1280x800`);
-  await page.setViewportSize(PHONE);
-  await page.screenshot({ path: `${shots}/demo-390-${name}.png` });
-  assert.deepEqual(await axe(page), [], `${name} at 390x844`);
-  const f = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: innerWidth }));
-  assert.ok(f.scroll <= f.inner, `${name} at 390: ${f.scroll} > ${f.inner}`);
-  await page.setViewportSize(PROJECTOR);
-}
 
 /** Each shown result's raw map against a single gc.explain() with the same method, layer and class. */
 const mapsAgainstApi = (page, list) => page.evaluate(async (which) => {
@@ -58,22 +46,19 @@ describe('demo page, teaching views (threaded)', () => {
   let b;
   let page;
   before(async () => {
-    b = await openDemo({ weightsDir: goodDir });
+    b = await demoWithPhoto(goodDir, 'cat-and-dog');
     page = b.page;
-    await page.goto(`${b.url}/web/demo/?nosw`);
-    await state(page, ['ready']);
     // the slow methods with few passes, as a teacher would set them for a quick comparison
     await page.evaluate(() => Object.assign(window.demo.settings, {
       scorecam: { channels: 4 }, smoothgrad: { samples: 2 }, 'integrated-gradients': { steps: 2 },
     }));
-    await andWait(page, 'explained', () => page.click('#samples button[data-sample="cat-and-dog"]'));
   });
   after(async () => { await b?.close(); });
 
   test('Compare methods: the CAM family in one grid, each map equal to a single explain; the pixel methods on request; one PNG', async () => {
     await andWait(page, 'compared', () => page.click('#view-tabs button[data-view="compare"]'));
     const cam = await page.evaluate(() => window.gradcam.methods().filter((m) => m.usesLayer && m.channels === 1).map((m) => m.name));
-    assert.deepEqual(cam, ['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam', 'eigencam', 'scorecam']);
+    assert.deepEqual(cam, ['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam', 'eigencam', 'scorecam', 'eigengradcam', 'ablationcam']);
     assert.deepEqual(await page.evaluate(() => window.demo.compare.map((x) => x.method)), cam);
     assert.equal(await page.$$eval('#compare-grid .cell', (c) => c.length), cam.length);
     const times = await page.$$eval('#compare-grid .cell .hint', (c) => c.map((x) => x.textContent));
@@ -84,7 +69,8 @@ describe('demo page, teaching views (threaded)', () => {
     await look(page, 'compare');
     await andWait(page, 'compared', () => page.check('#compare-pixels'));
     const all = await page.evaluate(() => window.demo.compare.map((x) => x.method));
-    assert.equal(all.length, 12);
+    assert.deepEqual(all, await page.evaluate(() => window.gradcam.methods().map((m) => m.name)), 'every method of the registry');
+    assert.equal(all.length, 15);
     for (const r of await mapsAgainstApi(page, 'compare')) assert.equal(r.differing, 0, `${r.method} at ${r.layer} (${r.size})`);
     const png = await download(page, () => page.click('#compare-save'));
     assert.match(png.name, /^cat-and-dog-.+-methods\.png$/);

@@ -1,5 +1,6 @@
 // hardening.test.mjs - the public API in headless Chromium (cross-origin isolated page, threaded
-// build) under stress: the `chromium` rows of tests/BAD-INPUTS.md; a request too large for the
+// build) under stress: the `chromium` rows of tests/BAD-INPUTS.md (the odd images, and every
+// damaged or edited model and class names file of the `engine, chromium` rows); a request too large for the
 // 2 GB wasm heap (OUT_OF_MEMORY, then the tab and the instance go on); 200 consecutive explains
 // with the wasm heap (gc.memory()) and the page's JS heap sampled; 50 overlapping explain
 // calls answered in order, each equal to the same call made alone; dispose during a run.
@@ -9,11 +10,15 @@ import { readFileSync } from 'node:fs';
 import { imagesDir, testWeights } from '../js/helpers.mjs';
 import { animatedGif, flatJpeg, png } from '../js/bad-files.mjs';
 import { CHROMIUM_IDS, jsResult, readRows } from '../js/bad-inputs.mjs';
+import { badModel, MODEL_ROWS } from '../js/bad-models.mjs';
+import { dataDir } from '../js/helpers.mjs';
 import { openBrowser } from './browser.mjs';
 
 const weights = testWeights(1);
 const W16 = `/test-data/${weights.f16.split('/').pop()}`;
 const rows = readRows().filter((r) => r.path === 'chromium');
+const modelRows = readRows().filter((r) => r.path === 'engine, chromium');
+const served = (path) => `/test-data/${path.slice(dataDir.length + 1)}`;
 const b64 = (buf) => Buffer.from(buf).toString('base64');
 
 // the files of the chromium image rows, and the reference each accepted one must equal
@@ -119,6 +124,39 @@ describe('the public API under stress (threaded build, cross-origin isolated pag
         diffs.push(`${row.id}:\n    table:  ${row.result} | ${row.message}\n    actual: ${got.result} | ${got.message}`);
       }
     }
+    assert.deepEqual(diffs, [], `rows that differ:\n${diffs.join('\n')}`);
+  });
+
+  test('BAD-INPUTS.md: every damaged or edited model and class names file (the engine, chromium rows)', async () => {
+    const diffs = [];
+    const files = {};
+    for (const row of modelRows) {
+      assert.ok(MODEL_ROWS[row.id], `${row.id}: no model input`);
+      const f = await badModel(row.id);
+      files[row.id] = { model: served(f.model), labels: f.labels && served(f.labels) };
+    }
+    const got = await b.page.evaluate(async (fs) => {
+      // a second instance: the first keeps its weights for the tests after this one
+      const gm = await window.pkg.GradCam.load({ wasmBase: '/build/', threads: 2 });
+      const out = {};
+      for (const [id, f] of Object.entries(fs)) {
+        const bytes = await (await fetch(f.model)).arrayBuffer();
+        const labels = f.labels ? await (await fetch(f.labels)).arrayBuffer() : undefined;
+        out[id] = await T.err(gm.loadWeights(bytes, { labels }));
+        out[id].loadedAfter = gm.info().loaded;
+      }
+      gm.dispose();
+      return out;
+    }, files);
+    for (const row of modelRows) {
+      const r = got[row.id];
+      assert.ok(r.isGradCamError, `${row.id}: ${JSON.stringify(r).slice(0, 200)}`);
+      assert.equal(r.loadedAfter, false, `${row.id}: no model after a failed load`);
+      if (jsResult(r) !== row.result || r.message !== row.message) {
+        diffs.push(`${row.id}:\n    table:  ${row.result} | ${row.message}\n    actual: ${jsResult(r)} | ${r.message}`);
+      }
+    }
+    console.log(`  ${modelRows.length} model and class names rows in Chromium`);
     assert.deepEqual(diffs, [], `rows that differ:\n${diffs.join('\n')}`);
   });
 

@@ -108,7 +108,8 @@ test('input gradient, saliency, guided backpropagation and Integrated Gradients 
 test('the CAM family at block14_sepconv2_act against the oracle (1e-3)', async () => {
   const c = classes[1];
   const ref = await O.gradAt(await oracle(), x, H, W, 'block14_sepconv2_act', c);
-  const pairs = [['gradcam++', (A, G, s) => O.gradcamPlusPlus(A, G, s, { eps: 1e-7 })], ['hirescam', O.hirescam], ['xgradcam', O.xgradcam],
+  // the core's Grad-CAM++ adds pytorch-grad-cam's 1e-6 (its registry formula says so)
+  const pairs = [['gradcam++', (A, G, s) => O.gradcamPlusPlus(A, G, s, { eps: 1e-6 })], ['hirescam', O.hirescam], ['xgradcam', O.xgradcam],
     ['layercam', O.layercam], ['eigencam', (A, G, s) => O.eigencam(A, s)]];
   for (const [name, fn] of pairs) {
     const mine = explain(name, 'block14_sepconv2_act', c);
@@ -152,7 +153,10 @@ for (const flavour of ['st', 'mt']) {
       }
       for (const m of core.methods()) {
         // a post-ReLU layer: XGrad-CAM divides by each channel's sum, ill-conditioned where activations are signed
-        const opts = { method: m.name, classIndex: c, layer: 'block5_sepconv1_act', channels: 4, samples: 2, steps: 2 };
+        // the method's own settings (the registry's params), few passes
+        const few = { channels: 4, samples: 2, steps: 2 };
+        const opts = { method: m.name, classIndex: c, layer: 'block5_sepconv1_act' };
+        for (const q of m.params) if (q.name in few) opts[q.name] = few[q.name];
         const mine = core.explain(opts);
         const native = explain(m.name, m.usesLayer || m.name === 'guided-gradcam' ? 'block5_sepconv1_act' : null, c,
           { extra: ['--channels', '4', '--samples', '2', '--ig-steps', '2'] });

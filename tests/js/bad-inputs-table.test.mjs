@@ -1,15 +1,18 @@
-// bad-inputs-table.test.mjs - every row of tests/BAD-INPUTS.md whose path is `cli`, `engine`
-// or `tfjs script` is run here and its actual error (code, detail, exact message) or outcome
-// compared with the row; the Chromium rows run in tests/browser/hardening.test.mjs. Also: every
-// row has a runner (here or there) and README.md's troubleshooting table equals the tests' one.
-// All inputs are made here, at test time, from the test weights and tests/js/bad-files.mjs.
+// bad-inputs-table.test.mjs - every row of tests/BAD-INPUTS.md whose path is `cli` or includes
+// `engine` is run here and its actual error (code, detail, exact message) or outcome compared
+// with the row; the Chromium rows (path `chromium`, or `engine, chromium`: the same worker code)
+// run in tests/browser/hardening.test.mjs. Also: every row has a runner (here or there) and
+// README.md's troubleshooting table equals the tests' one. All inputs are made at test time, from
+// the test weights, tests/js/bad-files.mjs and tests/js/bad-models.mjs (damaged and edited
+// Keras files, class names files).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
 import { cli, dataDir, imagesDir, relL2, root, testWeights, createSingleEngine } from './helpers.mjs';
 import { animatedGif, flatJpeg, png } from './bad-files.mjs';
-import { CHROMIUM_IDS, jsResult, readRows, tableText, TABLE_FILE } from './bad-inputs.mjs';
+import { CHROMIUM_IDS, jsResult, PATHS, readRows, tableText, TABLE_FILE } from './bad-inputs.mjs';
+import { badModel, MODEL_ROWS } from './bad-models.mjs';
 
 const weights = testWeights(1);
 const work = `${dataDir}/bad-inputs-table`;
@@ -59,24 +62,6 @@ function setHalf(b, name, index, bits) {
   b.writeUInt16LE(bits, DATA_OFFSET + Number(b.readBigUInt64LE(o + 104)) + 2 * index);
 }
 
-let otherH5;
-async function otherKerasH5() {
-  // an HDF5 weights file of another Keras model (one Dense layer), in Keras' layout
-  if (otherH5) return otherH5;
-  const h5 = (await import('h5wasm/node')).default;
-  await h5.ready;
-  const path = `${work}/dense-model.h5`;
-  const f = new h5.File(path, 'w', { libver: ['earliest', 'v108'] });
-  f.create_attribute('layer_names', ['dense_1'], [1], 'A7');
-  const g = f.create_group('dense_1');
-  g.create_attribute('weight_names', ['dense_1/kernel:0', 'dense_1/bias:0'], [2], 'A16');
-  const s = g.create_group('dense_1');
-  s.create_dataset({ name: 'kernel:0', data: new Float32Array(20).fill(0.5), shape: [4, 5], dtype: '<f4' });
-  s.create_dataset({ name: 'bias:0', data: new Float32Array(5), shape: [5], dtype: '<f4' });
-  f.close();
-  otherH5 = readFileSync(path);
-  return otherH5;
-}
 const notKerasH5 = () => Buffer.concat([Buffer.from('\x89HDF\r\n\x1a\n', 'latin1'), Buffer.alloc(2040)]);
 
 const WEIGHTS = {
@@ -98,7 +83,6 @@ const WEIGHTS = {
   'w-missing-tensor': () => edited((b) => b.write('predictions/biaz', entry('predictions/bias'), 'latin1')),
   'w-nan': () => edited((b) => setHalf(b, 'block5_sepconv2/pointwise_kernel', 12345, 0x7e00)),
   'w-inf': () => edited((b) => setHalf(b, 'block1_conv1_bn/gamma', 3, 0xfc00)),
-  'w-h5-other-model': otherKerasH5,
   'w-h5-not-keras': notKerasH5,
   'w-jpeg': () => readFileSync(`${imagesDir}/darknet_eagle.jpg`),
 };
@@ -136,24 +120,35 @@ const SAME = {
   'i-animated-gif': [() => animatedGif({ colors: [[255, 0, 0], [0, 0, 255]], frames: [0, 1] }), () => flat(4, 4, [255, 0, 0])],
 };
 
-function runCli(name, weightsBytes, imageBytes) {
-  const wPath = weightsBytes ? `${work}/${name}.weights` : weights.f16;
+/** The CLI on a weights file (bytes written as model.gcw, or a path) and an image (bytes, or
+ *  the coffee photo), with a class names file: its result, and its message with the paths
+ *  given as FILE, LABELS and their folder as DIR. */
+function runCli(name, weightsBytes, imageBytes, { weightsPath, labels } = {}) {
+  mkdirSync(`${work}/${name}`, { recursive: true });
+  const wPath = weightsPath ?? (weightsBytes ? `${work}/${name}/model.gcw` : weights.f16);
   if (weightsBytes) writeFileSync(wPath, weightsBytes);
-  const iPath = `${work}/${name}.img`;
+  const iPath = `${work}/${name}/image`;
   if (imageBytes) writeFileSync(iPath, imageBytes);
   const r = cli(['predict', '--weights', wPath, '--image', imageBytes ? iPath : `${imagesDir}/skimage_coffee.png`,
-    '--input-size', '71x71', '--json']);
+    '--input-size', '71x71', '--json', ...(labels ? ['--labels', labels] : [])]);
   assert.ok(r.status !== null && r.status < 128, `${name}: the CLI crashed (status ${r.status}, signal ${r.signal})`);
   if (r.status === 0) return { result: 'accepted', json: JSON.parse(r.stdout) };
   const line = r.stderr.trim();
   assert.equal(line.split('\n').length, 1, `${name}: one line on stderr: ${line}`);
-  const code = (/GC_ERR_[A-Z_]+/.exec(line) || ['no GC_ERR code'])[0];
-  return { result: `exit ${r.status} ${code}`, message: line.split(wPath).join('FILE').split(iPath).join('FILE') };
+  const code = (/GC_ERR_[A-Z0-9_]+/.exec(line) || ['no GC_ERR code'])[0];
+  let message = line.split(wPath).join('FILE').split(iPath).join('FILE');
+  if (labels) message = message.split(labels).join('LABELS');
+  return { result: `exit ${r.status} ${code}`, message: message.split(dirname(wPath)).join('DIR') };
+}
+
+/** A model row's files through the engine: its bytes, with its class names. */
+async function modelOutcome(engine, id) {
+  const f = await badModel(id);
+  return outcome(engine.loadWeights(new Uint8Array(readFileSync(f.model)), { labels: f.labels ? new Uint8Array(readFileSync(f.labels)) : null }));
 }
 
 // ---- the Node engine (wasm-st) --------------------------------------------------------
 const createEngine = createSingleEngine;
-const h5wasm = () => import('h5wasm');
 
 async function outcome(promise) {
   try {
@@ -215,22 +210,9 @@ const FRESH = {
   'r-disposed': (e) => { e.dispose(); return outcome(e.explain(px(8, 8), 8, 8, SMALL)); },
 };
 
-// the TF.js layers-format converter (tools/weights/convert-tfjs.mjs)
-function tfjsMissingShards() {
-  const dir = `${work}/tfjs-missing`;
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(`${dir}/model.json`, JSON.stringify({
-    format: 'layers-model',
-    weightsManifest: [{ paths: ['group1-shard1of2.bin', 'group1-shard2of2.bin'],
-      weights: [{ name: 'block1_conv1/kernel', shape: [3, 3, 3, 32], dtype: 'float32' }] }],
-  }));
-  const r = spawnSync(process.execPath, [`${root}tools/weights/convert-tfjs.mjs`, `${dir}/model.json`, `${work}/out.gcw`], { encoding: 'utf8' });
-  return { result: `exit ${r.status}`, message: r.stderr.trim().split(dir).join('DIR') };
-}
-
 const rows = readRows();
-const NODE_IDS = [...Object.keys(WEIGHTS).flatMap((k) => [k, `${k}-cli`]), ...Object.keys(IMAGES), ...Object.keys(SAME),
-  ...Object.keys(ENGINE), ...Object.keys(FRESH), 'w-tfjs-missing-shards'];
+const NODE_IDS = [...[...Object.keys(WEIGHTS), ...Object.keys(MODEL_ROWS)].flatMap((k) => [k, `${k}-cli`]), ...Object.keys(IMAGES),
+  ...Object.keys(SAME), ...Object.keys(ENGINE), ...Object.keys(FRESH)];
 
 test('BAD-INPUTS.md: at least 25 rows, ids unique, each with a runner; README.md has the same table', () => {
   assert.ok(rows.length >= 25, `${rows.length} rows`);
@@ -239,10 +221,16 @@ test('BAD-INPUTS.md: at least 25 rows, ids unique, each with a runner; README.md
   for (const r of rows) {
     const known = r.path === 'chromium' ? CHROMIUM_IDS.includes(r.id) : NODE_IDS.includes(r.id);
     assert.ok(known, `row ${r.id} (${r.path}) has no runner`);
-    assert.ok(['cli', 'engine', 'tfjs script', 'chromium'].includes(r.path), `${r.id}: path ${r.path}`);
+    assert.ok(PATHS.includes(r.path), `${r.id}: path ${r.path}`);
     assert.ok(r.message.length > 10, `${r.id}: a message or outcome`);
   }
   for (const id of CHROMIUM_IDS) assert.ok(ids.includes(id), `${id} has a runner but no row`);
+  // every model input runs on the three paths: the CLI row and the engine + Chromium row
+  for (const id of Object.keys(MODEL_ROWS)) {
+    assert.equal(rows.find((r) => r.id === id)?.path, 'engine, chromium', `${id}: a row on the engine and Chromium`);
+    assert.equal(rows.find((r) => r.id === `${id}-cli`)?.path, 'cli', `${id}-cli: a CLI row`);
+  }
+  assert.ok(Object.keys(MODEL_ROWS).length >= 15, 'at least 15 inputs of the import\'s paths');
   assert.equal(tableText(`${root}README.md`), tableText(TABLE_FILE), 'README.md\'s troubleshooting table equals tests/BAD-INPUTS.md');
 });
 
@@ -259,6 +247,10 @@ test('BAD-INPUTS.md: every CLI row (stb_image decoding, native weights loading) 
     const id = row.id.replace(/-cli$/, '');
     let got;
     if (WEIGHTS[id]) got = runCli(id, await WEIGHTS[id](), null);
+    else if (MODEL_ROWS[id]) {
+      const f = await badModel(id);
+      got = runCli(id, null, null, { weightsPath: f.model, labels: f.labels });
+    }
     else if (IMAGES[id]) got = runCli(id, null, IMAGES[id]());
     else if (SAME[id]) {
       const a = runCli(id, null, SAME[id][0]());
@@ -280,7 +272,11 @@ test('BAD-INPUTS.md: every engine row (the wasm core in Node, through web/engine
   const engine = await createEngine();
   try {
     for (const row of rows.filter((r) => r.path === 'engine' && WEIGHTS[r.id])) {
-      compare(row, await outcome(engine.loadWeights(new Uint8Array(await WEIGHTS[row.id]()), { h5wasm })), diffs);
+      compare(row, await outcome(engine.loadWeights(new Uint8Array(await WEIGHTS[row.id]()))), diffs);
+    }
+    for (const row of rows.filter((r) => r.path.includes('engine') && MODEL_ROWS[r.id])) {
+      compare(row, await modelOutcome(engine, row.id), diffs);
+      assert.equal(engine.info().loaded, false, `${row.id}: no model after a failed load`);
     }
     await engine.loadWeights(new Uint8Array(good));
     for (const row of rows.filter((r) => r.path === 'engine' && !WEIGHTS[r.id])) {
@@ -296,11 +292,5 @@ test('BAD-INPUTS.md: every engine row (the wasm core in Node, through web/engine
   } finally {
     engine.dispose();
   }
-  assert.deepEqual(diffs, [], `rows that differ:\n${diffs.join('\n')}`);
-});
-
-test('BAD-INPUTS.md: the TF.js converter row', () => {
-  const diffs = [];
-  for (const row of rows.filter((r) => r.path === 'tfjs script')) compare(row, tfjsMissingShards(), diffs);
   assert.deepEqual(diffs, [], `rows that differ:\n${diffs.join('\n')}`);
 });

@@ -10,7 +10,11 @@ export const TABLE_FILE = `${root}tests/BAD-INPUTS.md`;
 const START = '<!-- bad-inputs table: start -->';
 const END = '<!-- bad-inputs table: end -->';
 
-/** The Chromium rows' ids (their runners are in tests/browser/hardening.test.mjs). */
+/** The paths a row can name: `engine, chromium` is one input giving the same result through the
+ *  Node engine and the API in Chromium (the same worker code). */
+export const PATHS = ['cli', 'engine', 'chromium', 'engine, chromium'];
+
+/** The Chromium-only rows' ids (their runners are in tests/browser/hardening.test.mjs). */
 export const CHROMIUM_IDS = ['c-text', 'c-svg', 'c-truncated-png', 'c-png16', 'c-cmyk-jpeg', 'c-animated-gif',
   'c-huge-header', 'c-abort-queued', 'c-disposed', 'c-oom'];
 

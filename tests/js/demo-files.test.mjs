@@ -1,7 +1,7 @@
-// demo-files.test.mjs - the demo page's files: the service worker's list of the page's modules
-// is the folder web/demo/parts/ (its one home is the folder; sw.js must name each file to keep
-// it offline), every module the page imports exists, and no JavaScript file of web/ grows past
-// 500 lines (the project's limit: split by job).
+// demo-files.test.mjs - the demo page's files: the service worker's lists of the page's modules
+// and the package's are the folders web/demo/parts/ and web/ (their one home is the folder; sw.js
+// must name each file to keep it offline), every module the page imports exists, and no
+// JavaScript file of web/ grows past 500 lines (the project's limit: split by job).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -16,6 +16,14 @@ test('sw.js keeps every module of parts/ and nothing else', () => {
   const listed = [...m[1].matchAll(/'([^']+)'/g)].map((x) => `${x[1]}.js`).sort();
   const files = readdirSync(`${demo}parts`).filter((f) => f.endsWith('.js')).sort();
   assert.deepEqual(listed, files);
+});
+
+test('sw.js keeps every module of the package (web/*.js) and nothing else', () => {
+  const sw = readFileSync(`${demo}sw.js`, 'utf8');
+  const m = /const MODULES = \[([^\]]*)\]/.exec(sw);
+  assert.ok(m, 'sw.js has a MODULES list');
+  const listed = [...m[1].matchAll(/'([^']+)'/g)].map((x) => x[1]).sort();
+  assert.deepEqual(listed, readdirSync(`${root}web`).filter((f) => f.endsWith('.js')).sort());
 });
 
 test('every relative import of the demo resolves to a file', () => {

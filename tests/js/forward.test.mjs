@@ -6,7 +6,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import {
-  cli, dataDir, imagesDir, maxAbs, node, randomTensor, readF32, relL2, root, testWeights, topK,
+  cli, createSingleEngine, dataDir, imagesDir, maxAbs, node, randomTensor, readF32, relL2, root, testWeights, topK,
 } from './helpers.mjs';
 import { buildXception, initBackend, loadKerasH5, run } from '../oracle/xception.mjs';
 import { loadNodeCore, shutdownCore } from '../../tools/test/node-core.mjs';
@@ -98,7 +98,7 @@ test('fp16-stored weights keep the top-5 and stay within 1e-2 of the fp32 oracle
   }
 });
 
-test('the converter ignores naming styles and formats: old names, new names, TF.js all give the same file', () => {
+test('the import ignores naming styles and formats: old names, new names, TF.js give the same weights', async () => {
   const oldNames = testWeights(1, { oldNames: true });
   assert.ok(readFileSync(oldNames.f16).equals(readFileSync(weights.f16)), 'conv2d_1.. vs conv2d.. names');
   const dir = `${dataDir}/tfjs-seed1`;
@@ -107,17 +107,33 @@ test('the converter ignores naming styles and formats: old names, new names, TF.
   const manifest = JSON.parse(readFileSync(`${dir}/model.json`, 'utf8')).weightsManifest[0];
   assert.ok(manifest.paths.length > 1, 'several shards');
   assert.ok(manifest.weights.some((w) => w.name.startsWith('predictions_1/')), 'TF.js-style _1 suffix present');
-  r = node(`${root}tools/weights/convert-tfjs.mjs`, [`${dir}/model.json`, `${work}/tfjs.gcw`]);
+  // the native CLI reads model.json and the shards beside it
+  r = cli(['convert', '--in', `${dir}/model.json`, '--out', `${work}/tfjs.gcw`]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /22910480 parameters/);
-  assert.ok(readFileSync(`${work}/tfjs.gcw`).equals(readFileSync(weights.f16)), 'TF.js layers format');
+  // the package's engine, given the files in another order (shards first): the same file
+  const engine = await createSingleEngine();
+  try {
+    const files = [...manifest.paths.map((p) => ({ name: p, bytes: new Uint8Array(readFileSync(`${dir}/${p}`)) })).reverse(),
+      { name: 'model.json', bytes: new Uint8Array(readFileSync(`${dir}/model.json`)) }];
+    const e = await engine.loadWeights(files, { keepConverted: true });
+    assert.equal(e.format, 'tfjs-layers');
+    assert.equal(e.params, 22910480);
+    assert.ok(Buffer.from(e.converted).equals(readFileSync(`${work}/tfjs.gcw`)), 'engine and CLI write the same .gcw');
+    // the same weights as the .h5's conversion: the same logits, bit for bit
+    const px = new Uint8Array(71 * 71 * 4).map((_, i) => (i * 37) & 255);
+    const a = engine.classify(px, 71, 71, { inputSize: 71 }).logits;
+    await engine.loadWeights(new Uint8Array(readFileSync(weights.f16)));
+    assert.deepEqual(engine.classify(px, 71, 71, { inputSize: 71 }).logits, a, 'TF.js layers format');
+  } finally {
+    engine.dispose();
+  }
   // a broken manifest is refused with a message, not a crash
   const bad = JSON.parse(readFileSync(`${dir}/model.json`, 'utf8'));
   bad.weightsManifest[0].weights[3].shape = [7];
   writeFileSync(`${dir}/bad.json`, JSON.stringify(bad));
-  r = node(`${root}tools/weights/convert-tfjs.mjs`, [`${dir}/bad.json`, `${work}/bad.gcw`]);
-  assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /CONVERT|shape/);
+  r = cli(['convert', '--in', `${dir}/bad.json`, '--out', `${work}/bad.gcw`]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /GC_ERR_CONVERT: .*block1_conv1_bn/);
 });
 
 for (const flavour of ['st', 'mt']) {

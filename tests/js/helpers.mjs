@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 
 export { testWeights } from '../../tools/fixtures/test-weights.mjs';
+import { createNodeEngine } from '../../tools/test/node-core.mjs';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -83,15 +84,5 @@ export function randomTensor(seed, h, w) {
 }
 
 /** The npm package's engine (web/engine.js) on the single-thread wasm build, as its worker runs it. */
-export async function createSingleEngine() {
-  const { Engine } = await import('../../web/engine.js');
-  const { createRequire } = await import('node:module');
-  const { pathToFileURL } = await import('node:url');
-  const dir = `${root}build/wasm-st/`;
-  // Emscripten 3.1.6's ES6 output uses CommonJS require/__dirname under Node
-  globalThis.require ??= createRequire(import.meta.url);
-  globalThis.__dirname ??= dir;
-  const { default: factory } = await import(pathToFileURL(`${dir}gradcam.mjs`).href);
-  const wasmModule = await WebAssembly.compile(readFileSync(`${dir}gradcam.wasm`));
-  return Engine.create({ factory, wasmModule, mode: 'single', threads: 1, moduleOptions: { locateFile: (f) => dir + f } });
-}
+export { createNodeEngine } from '../../tools/test/node-core.mjs';
+export const createSingleEngine = () => createNodeEngine('st');

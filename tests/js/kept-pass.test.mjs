@@ -63,10 +63,16 @@ test('another class, another layer: no forward pass, and the same maps as a fres
 test('after multi-pass methods (Score-CAM, SmoothGrad, metrics) the kept pass is still the image\'s', async () => {
   const ref = await fresh(img, { method: 'hirescam', layer: 'block13_add' });
   const progress = [];
+  const passes = [];
   const s = await engine.explain(img.rgba, img.width, img.height, { method: 'scorecam', methodOptions: { channels: 4 }, metrics: { steps: 2 } },
-    { onProgress: (p) => progress.push(p.stage) });
+    { onProgress: (p) => (typeof p.passes === 'object' ? passes.push(p) : progress.push(p.stage)) });
   assert.equal(s.reusedForward, true);
   assert.deepEqual(progress, ['map', 'metrics', 'done']);
+  // inside both stages the core reported its passes (done < total, counting up)
+  for (const stage of ['map', 'metrics']) {
+    const ps = passes.filter((p) => p.stage === stage).map((p) => p.passes);
+    assert.ok(ps.length >= 1 && ps.every((q, i) => q.done < q.total && (i === 0 || q.done > ps[i - 1].done)), `${stage}: ${JSON.stringify(ps)}`);
+  }
   await engine.explain(img.rgba, img.width, img.height, { method: 'smoothgrad', methodOptions: { samples: 2 } });
   const again = await engine.explain(img.rgba, img.width, img.height, { method: 'hirescam', layer: 'block13_add' });
   assert.equal(again.reusedForward, true);
@@ -131,4 +137,19 @@ test('activation(): the kept pass, equal to the core\'s activation after a fresh
   engine.core.forwardImage(img.rgba, img.width, img.height, 4);
   assert.ok(same(b.data, engine.core.activation('block1_conv1_act').data));
   await assert.rejects(engine.activation(img.rgba, img.width, img.height, 'block99_act'), { code: 'LAYER_UNKNOWN' });
+});
+
+test('cancelled() polled by the core stops a multi-pass method between its passes; the kept pass is then forgotten', async () => {
+  await fresh(img, { method: 'gradcam' });
+  let seen = 0;
+  const t0 = performance.now();
+  await assert.rejects(engine.explain(img.rgba, img.width, img.height, { method: 'integrated-gradients', methodOptions: { steps: 64 } }, {
+    onProgress: (p) => { if (typeof p.passes === 'object') seen = p.passes.done; },
+    cancelled: () => seen >= 2,
+  }), { code: 'ABORTED', message: 'the operation was aborted' });
+  const ms = performance.now() - t0;
+  console.log(`  Integrated Gradients (64 steps) cancelled after pass ${seen} of 64: ${ms.toFixed(0)} ms`);
+  assert.equal(seen, 2, 'stopped right after the pass that asked');
+  const next = await engine.explain(img.rgba, img.width, img.height, { method: 'gradcam' });
+  assert.equal(next.reusedForward, false, 'the cancelled call left the model without its pass');
 });

@@ -1,44 +1,27 @@
 // package-engine.test.mjs - the npm package's worker engine (web/engine.js, everything the
 // Web Worker does except decoding images and fetching) in Node, with both WebAssembly
 // flavours: classify and explain equal the native CLI (raw maps, heatmap and overlay PNGs,
-// metrics), Keras .h5 weights converted in the engine equal the CLI's conversion, errors carry
-// the public codes. Also the page-side error class, the explain() option checks and feature
-// detection. (The worker protocol, image inputs and the queue are tested in Chromium:
-// tests/browser.)
+// metrics) for every method of the registry, Keras .h5 weights converted in the engine by the
+// core's import equal the CLI's conversion, errors carry the public codes. Also the page-side
+// error class, the explain() option checks and feature detection. (The worker protocol, image
+// inputs and the queue are tested in Chromium: tests/browser.)
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { cli, dataDir, imagesDir, pixelDiff, relL2, root, testWeights } from './helpers.mjs';
+import { cli, createNodeEngine, dataDir, imagesDir, pixelDiff, relL2, testWeights } from './helpers.mjs';
 import { decodePng } from './png.mjs';
-import { Engine, weightsFormat } from '../../web/engine.js';
 import { checkExplainOptions, ErrorCode, GradCamError, toGradCamError } from '../../web/errors.js';
 import { detectFeatures, GradCam } from '../../web/index.js';
 
 const weights = testWeights(1);
 const IMAGE = 'skimage_chelsea.png';
 
-async function createEngine(flavour, threads = 2) {
-  const dir = `${root}build/wasm-${flavour}/`;
-  // Emscripten 3.1.6's ES6 output uses CommonJS require/__dirname under Node (see tools/test/node-core.mjs)
-  globalThis.require ??= createRequire(import.meta.url);
-  globalThis.__dirname ??= dir;
-  const { default: factory } = await import(pathToFileURL(`${dir}gradcam.mjs`).href);
-  const wasmModule = await WebAssembly.compile(readFileSync(`${dir}gradcam.wasm`));
-  return Engine.create({
-    factory, wasmModule, mode: flavour === 'mt' ? 'threaded' : 'single', threads,
-    moduleOptions: { locateFile: (f) => dir + f },
-  });
-}
-
-// the browser build of h5wasm (in-memory file system), as the worker uses it
-const h5wasm = () => import('h5wasm');
+const createEngine = (flavour, threads = 2) => createNodeEngine(flavour, { threads });
 
 const native = cli(['predict', '--weights', weights.f32, '--image', `${imagesDir}/${IMAGE}`, '--json', '--top', '5'], { json: true });
 
 for (const flavour of ['st', 'mt']) {
-  test(`engine wasm-${flavour}: classify equals the native CLI; .h5 converted by the engine equals .gcw`, async () => {
+  test(`engine wasm-${flavour}: classify equals the native CLI; .h5 converted by the core's import in the engine equals .gcw`, async () => {
     assert.equal(native.status, 0, native.stderr);
     const engine = await createEngine(flavour);
     try {
@@ -46,6 +29,7 @@ for (const flavour of ['st', 'mt']) {
       assert.equal(info.mode, flavour === 'mt' ? 'threaded' : 'single');
       assert.equal(info.threads, flavour === 'mt' ? 2 : 1);
       assert.equal(info.loaded, false);
+      assert.equal(info.model, null);
       assert.equal(engine.layers().length, 94, 'every activation, with the fused *_bn pre-activations');
       assert.equal(engine.layers().find((l) => l.name === 'block14_sepconv2_act').shape.join('x'), '1x10x10x2048');
       assert.equal(engine.layers().find((l) => l.name === 'block5_sepconv1_bn').shape.join('x'), '1x19x19x728');
@@ -58,6 +42,8 @@ for (const flavour of ['st', 'mt']) {
       const r = await engine.loadWeights(new Uint8Array(readFileSync(weights.f32)));
       assert.equal(r.format, 'gcw');
       assert.equal(r.params, 22910480);
+      assert.deepEqual(r.model, engine.info().model);
+      assert.deepEqual([r.model.classes, r.model.inputSize, r.model.head], [1000, [299, 299], 'GlobalAveragePooling2D -> Dense(1000, softmax)']);
       const out = engine.classify(img.rgba, img.width, img.height, { topK: 5 });
       const e = relL2(out.logits, Float32Array.from(native.json.logits));
       console.log(`  wasm-${flavour} engine vs native CLI (${IMAGE}): logits rel L2 ${e.toExponential(2)}, forward ${out.timings.forward.toFixed(0)} ms`);
@@ -69,30 +55,36 @@ for (const flavour of ['st', 'mt']) {
       assert.equal(out.probs.length, 1000);
       assert.ok(Math.abs(out.probs.reduce((a, b) => a + b, 0) - 1) < 1e-4);
 
-      // Keras .h5 converted in the engine (f32) gives the same logits as the CLI-converted .gcw
-      const phases = new Set();
+      // Keras .h5 converted in the engine (f32) by the core's import: the CLI's conversion, the same logits
+      const progress = [];
       const h = await engine.loadWeights(new Uint8Array(readFileSync(weights.h5)), {
-        dtype: 'f32', h5wasm, onProgress: (p) => phases.add(p.phase),
+        dtype: 'f32', keepConverted: true, onProgress: (p) => progress.push(p),
       });
-      assert.equal(h.format, 'h5');
-      assert.deepEqual([...phases], ['convert', 'pack']);
+      assert.equal(h.format, 'keras2-h5');
+      assert.deepEqual([...new Set(progress.map((p) => p.phase))], ['convert', 'pack']);
+      const convert = progress.filter((p) => p.phase === 'convert');
+      assert.deepEqual(convert.map((p) => p.loaded), Array.from({ length: 237 }, (_, i) => i), 'one report per tensor, 236 tensors');
+      assert.ok(convert.every((p) => p.total === 236));
+      const cliConverted = `${exWork}/cli-f32.gcw`;
+      const c = cli(['convert', '--in', weights.h5, '--out', cliConverted, '--dtype', 'f32']);
+      assert.equal(c.status, 0, c.stderr);
+      assert.ok(Buffer.from(h.converted).equals(readFileSync(cliConverted)), 'the engine\'s .gcw is the CLI\'s, byte for byte');
       const out2 = engine.classify(img.rgba, img.width, img.height);
-      assert.ok(relL2(out2.logits, out.logits) <= 1e-6, 'h5 vs gcw');
+      assert.equal(relL2(out2.logits, out.logits), 0, 'h5 vs gcw');
     } finally {
       engine.dispose();
     }
   });
 }
 
-const METHODS = ['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam', 'eigencam', 'scorecam',
-  'saliency', 'guided-backprop', 'guided-gradcam', 'smoothgrad', 'integrated-gradients'];
-
 function checkMethods(methods) {
-  assert.deepEqual(methods.map((m) => m.name), METHODS);
+  // the registry's own consistency is tests/js/registry.test.mjs's; here what the engine adds
+  assert.ok(methods.length >= 15, methods.map((m) => m.name).join());
   for (const m of methods) {
-    assert.equal(m.usesLayer, !['saliency', 'guided-backprop', 'smoothgrad', 'integrated-gradients'].includes(m.name), m.name);
     assert.equal(m.channels, m.name.startsWith('guided-') ? 3 : 1, m.name);
     assert.ok(m.description.length > 40 && m.description.endsWith('.') && !m.description.includes('\n'), m.name);
+    assert.ok(!('summary' in m), 'the summary is the description');
+    for (const q of m.params) assert.ok(q.min <= q.default && q.default <= q.max, `${m.name}.${q.name}`);
   }
 }
 
@@ -124,8 +116,15 @@ const CASES = [
   { name: 'saliency', o: { method: 'saliency', classIndex: 'top2', colormap: 'inferno', alpha: 0.3 } },
   { name: 'smoothgrad', o: { method: 'smoothgrad', methodOptions: { samples: 2, sigma: 0.2, seed: 7, target: 'prob' } } },
   { name: 'integrated-gradients', o: { method: 'integrated-gradients', classIndex: 'top1', methodOptions: { steps: 3 } } },
+  { name: 'eigengradcam-b13', o: { method: 'eigengradcam', layer: 'block13_sepconv2_act', classIndex: 'top2' } },
+  { name: 'ablationcam-b14', o: { method: 'ablationcam' } },
+  { name: 'gradient-input', o: { method: 'gradient-input', classIndex: 'top1' } },
 ];
-const CLI_METHOD_OPTIONS = { channels: '--channels', samples: '--samples', sigma: '--sigma', seed: '--seed', steps: '--ig-steps', target: '--target' };
+// methodOptions -> the CLI's options, from the registry's params (cli names) and --target
+const CLI_METHOD_OPTIONS = { target: '--target' };
+for (const m of (await createEngine('st', 1).then((e) => { const ms = e.methods(); e.dispose(); return ms; }))) {
+  for (const q of m.params) CLI_METHOD_OPTIONS[q.name] = `--${q.cli}`;
+}
 const exTop = native.json.top.map((t) => t.index);
 const classOf = (c) => (c === 'top1' ? exTop[0] : c === 'top2' ? exTop[1] : c);
 const nativeEx = new Map();
@@ -242,7 +241,13 @@ test('engine: explain with topK, abort between stages, and bad options give publ
       [{ topK: 0 }, ErrorCode.INVALID_ARGUMENT], [{ topK: 2, classIndex: 3 }, ErrorCode.INVALID_ARGUMENT],
       [{ colormap: 'rainbow' }, ErrorCode.INVALID_ARGUMENT], [{ alpha: 1.5 }, ErrorCode.INVALID_ARGUMENT],
       [{ blend: 'screen' }, ErrorCode.INVALID_ARGUMENT], [{ methodOptions: { step: 4 } }, ErrorCode.INVALID_ARGUMENT],
-      [{ methodOptions: { samples: 0 } }, ErrorCode.INVALID_ARGUMENT], [{ methodOptions: { target: 'softmax' } }, ErrorCode.INVALID_ARGUMENT],
+      [{ method: 'smoothgrad', methodOptions: { samples: 0 } }, ErrorCode.INVALID_ARGUMENT], [{ methodOptions: { target: 'softmax' } }, ErrorCode.INVALID_ARGUMENT],
+      [{ methodOptions: { samples: 4 } }, ErrorCode.INVALID_ARGUMENT], // not a setting of gradcam
+      [{ method: 'smoothgrad', methodOptions: { sigma: 'lots' } }, ErrorCode.INVALID_ARGUMENT],
+      [{ method: 'integrated-gradients', methodOptions: { steps: 2.5 } }, ErrorCode.INVALID_ARGUMENT],
+      [{ method: 'scorecam', methodOptions: { channels: 'every' } }, ErrorCode.INVALID_ARGUMENT],
+      [{ contrastClass: 1000 }, ErrorCode.CLASS_OUT_OF_RANGE], [{ classIndex: 5, contrastClass: 5 }, ErrorCode.INVALID_ARGUMENT],
+      [{ detail: 'yes' }, ErrorCode.INVALID_ARGUMENT], [{ topK: 1001 }, ErrorCode.INVALID_ARGUMENT],
       [{ metrics: { steps: 65 } }, ErrorCode.INVALID_ARGUMENT], [{ metrics: { baseline: 'zero' } }, ErrorCode.INVALID_ARGUMENT],
       [{ method: 'guided-backprop', metrics: true }, ErrorCode.INVALID_ARGUMENT],
       [{ method: 'guided-gradcam', metrics: { steps: 4 } }, ErrorCode.INVALID_ARGUMENT],
@@ -262,6 +267,10 @@ test('engine: explain with topK, abort between stages, and bad options give publ
     assert.notDeepEqual(prob.cam.data, many[0].cam.data);
     const logit = await engine.explain(...args, { colormap: 'turbo', methodOptions: { target: 'logit' } });
     assert.deepEqual(logit.cam.data, many[0].cam.data);
+    // Score-CAM's channels: 'all' is the registry's special word for its minimum (0: every channel)
+    const every = await engine.explain(...args, { method: 'scorecam', inputSize: 71, methodOptions: { channels: 'all' } });
+    const zero = await engine.explain(...args, { method: 'scorecam', inputSize: 71, methodOptions: { channels: 0 } });
+    assert.deepEqual(every.cam.data, zero.cam.data);
     // still usable after the errors
     assert.deepEqual(logit.overlay.data, many[0].overlay.data);
   } finally {
@@ -270,15 +279,23 @@ test('engine: explain with topK, abort between stages, and bad options give publ
 });
 
 test('checkExplainOptions: defaults, and null means not given', () => {
-  const known = { layers: ['block14_sepconv2_act', 'block8_sepconv3_act'], methods: [{ name: 'gradcam', channels: 1 }], colormaps: ['jet', 'gray'] };
+  const known = {
+    layers: ['block14_sepconv2_act', 'block8_sepconv3_act'], methods: [{ name: 'gradcam', label: 'Grad-CAM', channels: 1, params: [] }],
+    colormaps: ['jet', 'gray'], classes: 5, inputSize: 150,
+  };
   assert.deepEqual(checkExplainOptions(undefined, known), {
-    classIndex: undefined, topK: undefined, layer: 'block14_sepconv2_act', method: 'gradcam', colormap: 'jet', alpha: 0.4,
-    blend: 'additive', scale: 'max', methodOptions: {}, metrics: null, inputSize: 299,
+    classIndex: undefined, topK: undefined, contrastClass: undefined, layer: 'block14_sepconv2_act', method: 'gradcam', colormap: 'jet', alpha: 0.4,
+    blend: 'additive', scale: 'max', methodOptions: {}, metrics: null, detail: false, inputSize: 150,
   });
   assert.deepEqual(checkExplainOptions({ classIndex: null, layer: null, metrics: true, methodOptions: { target: 'prob', seed: undefined } }, known).metrics,
     { steps: 16, baseline: 'blur' });
   assert.deepEqual(checkExplainOptions({ methodOptions: { target: 'prob' } }, known).methodOptions, { target: 'prob' });
   assert.throws(() => checkExplainOptions('gradcam', known), { code: ErrorCode.INVALID_ARGUMENT });
+  // the ranges are the model's: 5 classes here
+  assert.equal(checkExplainOptions({ classIndex: 4 }, known).classIndex, 4);
+  assert.throws(() => checkExplainOptions({ classIndex: 5 }, known), { code: ErrorCode.CLASS_OUT_OF_RANGE, message: /0\.\.4/ });
+  assert.throws(() => checkExplainOptions({ topK: 6 }, known), { code: ErrorCode.INVALID_ARGUMENT, message: /1\.\.5/ });
+  assert.throws(() => checkExplainOptions({ classIndex: 0 }, { ...known, classes: 0 }), { code: ErrorCode.NO_HEAD });
 });
 
 test('engine: bad weights, bad images and bad options give public error codes', async () => {
@@ -288,8 +305,9 @@ test('engine: bad weights, bad images and bad options give public error codes', 
     const corrupt = good.slice();
     corrupt.fill(7, 100000, 100004);
     for (const [name, bytes, detail] of [
-      ['empty', new Uint8Array(0), 'WEIGHTS_TRUNCATED'],
-      ['text', new TextEncoder().encode('<html>404 not found</html>'), 'WEIGHTS_MAGIC'],
+      // not a .gcw: the core's import looks at the content and names what it is
+      ['empty', new Uint8Array(0), 'CONVERT'],
+      ['text', new TextEncoder().encode('<html>404 not found</html>'), 'CONVERT'],
       ['checksum', corrupt, 'WEIGHTS_CHECKSUM'],
       ['truncated', good.subarray(0, good.length - 10), 'WEIGHTS_TRUNCATED'],
     ]) {
@@ -300,12 +318,11 @@ test('engine: bad weights, bad images and bad options give public error codes', 
         return true;
       });
     }
-    // an HDF5 file that is not Keras weights
+    // an HDF5 signature followed by zeros: the core's HDF5 reader refuses it
     const notKeras = new Uint8Array(2048);
     notKeras.set([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
-    assert.equal(weightsFormat(notKeras), 'h5');
-    await assert.rejects(engine.loadWeights(notKeras, { h5wasm }), { code: ErrorCode.WEIGHTS_INVALID });
-    await assert.rejects(engine.loadWeights(notKeras), { code: ErrorCode.H5WASM_UNAVAILABLE });
+    await assert.rejects(engine.loadWeights(notKeras), { code: ErrorCode.WEIGHTS_INVALID, detail: 'H5' });
+    assert.equal(engine.info().loaded, false, 'no model after a failed load');
     // still usable: good weights load after all that
     await engine.loadWeights(good);
     assert.throws(() => engine.classify(new Uint8Array(0), 0, 0), { code: ErrorCode.IMAGE_INVALID });
@@ -331,11 +348,15 @@ test('errors: GradCamError survives postMessage as plain data; core and wasm err
   assert.ok(back instanceof GradCamError && back instanceof Error);
   assert.deepEqual([back.code, back.message, back.detail], ['IMAGE_INVALID', 'bad', 'IMAGE_SIZE']);
   assert.equal(GradCamError.from({ code: 'NOPE', message: 'x' }).code, 'INTERNAL');
-  const core = Object.assign(new Error('layer x'), { name: 'CoreError', code: 'LAYER_UNKNOWN' });
-  assert.equal(toGradCamError(core).code, 'LAYER_UNKNOWN');
+  assert.equal(toGradCamError(Object.assign(new Error('layer x'), { name: 'CoreError', code: 'LAYER_UNKNOWN' })).code, 'LAYER_UNKNOWN');
   assert.equal(toGradCamError(Object.assign(new Error('w'), { name: 'CoreError', code: 'WEIGHTS_SHAPE' })).code, 'WEIGHTS_INVALID');
   assert.equal(toGradCamError(new RangeError('WebAssembly.Memory(): could not allocate memory')).code, 'OUT_OF_MEMORY');
   assert.equal(toGradCamError(new TypeError('x is undefined')).code, 'INTERNAL');
+  const core = (code) => toGradCamError(Object.assign(new Error(`${code} text`), { name: 'CoreError', code }));
+  for (const c of ['H5', 'ZIP', 'JSON', 'CONVERT']) assert.deepEqual([core(c).code, core(c).detail], ['WEIGHTS_INVALID', c]);
+  assert.equal(core('LABELS').code, 'LABELS_INVALID');
+  assert.equal(core('NO_HEAD').code, 'NO_HEAD');
+  assert.deepEqual([core('CANCELLED').code, core('CANCELLED').message], ['ABORTED', 'the operation was aborted']);
   assert.equal(Object.keys(ErrorCode).length, new Set(Object.values(ErrorCode)).size);
 });
 

@@ -64,7 +64,7 @@ function files() {
 test('the URL classifier tells requests from prose', () => {
   const cases = [
     ['fetch("https://cdn.example.com/x.wasm")', 'requested'],
-    ["import('https://esm.example.org/h5wasm.js')", 'requested'],
+    ["import('https://esm.example.org/lib.js')", 'requested'],
     ['new Worker(`https://x.example.net/w.js`)', 'requested'],
     ['<script src="https://x.example.com/a.js"></script>', 'requested'],
     ['<link rel="stylesheet" href="//fonts.example.com/css">', 'requested'],

@@ -1,6 +1,7 @@
 // ui.mjs - the page side of `npm run bench:ui`: what the demo's controls cost through the
-// package's API, on 299x299 photos, in the threaded build (the demo's settings: restartOnAbort
-// 400 ms). Each function returns milliseconds; the driver takes medians.
+// package's API, on 299x299 photos, in the threaded build on a cross-origin isolated page.
+// Each function returns milliseconds; the driver takes medians. Cancel is measured without
+// restartOnAbort: the core itself stops before its next pass (the shared cancel flag).
 import { GradCam } from '/web/index.js';
 
 let gc = null;
@@ -11,7 +12,7 @@ const time = async (fn) => { const t = performance.now(); await fn(); return per
 
 /** Load the package, the weights and the photos (resized to 299x299 on a canvas). */
 export async function setup({ weightsUrl, photoUrls, threads }) {
-  gc = await GradCam.load({ weights: weightsUrl, threads, wasmBase: '/build/', restartOnAbort: 400 });
+  gc = await GradCam.load({ weights: weightsUrl, threads, wasmBase: '/build/' });
   for (const url of photoUrls) {
     const bitmap = await createImageBitmap(await (await fetch(url)).blob());
     const c = new OffscreenCanvas(299, 299);
@@ -82,19 +83,25 @@ export async function layerSwitch(runs, layers) {
   return rows;
 }
 
-/** Cancel of a long method (Integrated Gradients, 16 steps) after `after` ms: from the abort
- *  to the moment the next call (memory()) is answered. */
-export async function cancel(runs, after) {
+/** Cancel of a long method (Integrated Gradients, 16 steps: a forward and a backward pass each)
+ *  at `after` ms plus a spread over two passes (so the abort lands anywhere in a pass): from the
+ *  abort to the moment the next call (memory()) is answered. Also the wasm heap before and after. */
+export async function cancel(runs, after, spread) {
   const out = [];
+  const heap = [(await gc.memory()).wasmHeap];
   for (let i = 0; i < runs; i++) {
     const ctl = new AbortController();
-    const running = gc.explain(photos[i % photos.length], { method: 'integrated-gradients', signal: ctl.signal }).catch((e) => e.code);
-    await new Promise((r) => setTimeout(r, after));
+    let passes = 0;
+    const running = gc.explain(photos[i % photos.length], {
+      method: 'integrated-gradients', signal: ctl.signal, onProgress: (p) => { if (p.passes) passes = p.passes.done; },
+    }).then(() => 'done', (e) => e.code);
+    await new Promise((r) => setTimeout(r, after + (spread * i) / runs));
     const t = performance.now();
     ctl.abort();
-    await running;
+    const code = await running;
     await gc.memory();
-    out.push(performance.now() - t);
+    out.push({ ms: performance.now() - t, passes, code });
   }
-  return { median: median(out), samples: out, restarts: gc.restarts || 0 };
+  heap.push((await gc.memory()).wasmHeap);
+  return { median: median(out.map((x) => x.ms)), samples: out.map((x) => x.ms), passes: out.map((x) => x.passes), heap, restarts: gc.restarts || 0 };
 }

@@ -2,23 +2,27 @@
 // npm run package - assemble the npm package's dist/ folder from web/ and the three WebAssembly
 // builds, print the sizes, and (with --pack) run `npm pack` into build/pack/.
 //
-//   dist/index.js index.d.ts worker.js engine.js errors.js core.js convert.js kept.js
-//   dist/wasm-st/gradcam.mjs gradcam.wasm                          SIMD, single thread
-//   dist/wasm-mt/gradcam.mjs gradcam.wasm gradcam.worker.js         SIMD + threads (pthreads)
-//   dist/wasm-relaxed/gradcam.mjs gradcam.wasm gradcam.worker.js    SIMD + threads + relaxed SIMD
+//   dist/*.js index.d.ts                                       every JavaScript file of web/ (the folder is their home)
+//   dist/wasm-st/gradcam.mjs gradcam.wasm                      SIMD, single thread
+//   dist/wasm-mt/gradcam.mjs gradcam.wasm gradcam.worker.js     SIMD + threads (pthreads)
+//   dist/wasm-relaxed/gradcam.mjs gradcam.wasm gradcam.worker.js SIMD + threads + relaxed SIMD
 //
-// `npm pack` / `npm publish` run this through the prepack script, so dist/ is always fresh.
+// `npm pack` / `npm publish` run this through the prepack script, so dist/ is always fresh; it
+// first writes the method lists of index.d.ts and the READMEs from the core's registry
+// (tools/release/gen-methods.mjs).
 // Needs the wasm builds (npm run build).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { generate } from './gen-methods.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dist = join(root, 'dist');
 
-export const JS_FILES = ['index.js', 'index.d.ts', 'worker.js', 'engine.js', 'errors.js', 'core.js', 'convert.js', 'kept.js'];
+/** The package's modules: every .js of web/ (not the demo's), and the types. */
+export const JS_FILES = [...readdirSync(join(root, 'web')).filter((f) => f.endsWith('.js')).sort(), 'index.d.ts'];
 export const WASM_FILES = {
   'wasm-st': ['gradcam.mjs', 'gradcam.wasm'],
   // package.json ({"type": "commonjs"}): the pthread worker script is a classic script
@@ -65,6 +69,9 @@ export function pack(dest = join(root, 'build', 'pack')) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
+    // the types' and READMEs' method lists, from the core's registry
+    const wrote = await generate();
+    if (wrote.length) console.log(`[package] method lists written from the registry: ${wrote.join(', ')}`);
     if (process.argv.includes('--pack')) {
       // npm pack runs prepack (this script without --pack), which assembles dist/
       const p = pack();

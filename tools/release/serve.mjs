@@ -29,7 +29,6 @@ export const DEFAULT_MOUNTS = {
   ...Object.fromEntries(Object.keys(WASM_FILES).map((f) => [`/build/${f}/`, `build/${f}`])), // the wasm builds
   '/weights/': 'weights',
   '/images/': 'tests/data/images',
-  '/node_modules/h5wasm/': 'node_modules/h5wasm',
   '/dist/': 'dist',
 };
 
@@ -153,7 +152,7 @@ export function startServer({ port = 8080, host = '127.0.0.1', isolation = true,
 
 // ---- npm start ------------------------------------------------------------------------
 const NEEDED = [...Object.entries(WASM_FILES).flatMap(([f, names]) => names.map((n) => `build/${f}/${n}`)),
-  'build/native/gradcam', 'node_modules/h5wasm/package.json'];
+  'build/native/gradcam'];
 
 function parseArgs(argv) {
   const o = { port: Number(process.env.PORT) || 8080, host: '127.0.0.1', isolation: true, build: true, verbose: false };

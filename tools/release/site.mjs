@@ -4,7 +4,6 @@
 //
 //   build/site/index.html demo.js parts/ demo.css sw.js manifest.webmanifest icons/ samples/
 //   build/site/gradcam/      the npm package (dist/: modules, wasm-st/, wasm-mt/, wasm-relaxed/)
-//   build/site/h5wasm/       h5wasm's ES module build, to convert a picked Keras .h5 in the page
 //   build/site/weights/      xception.gcw when weights/xception.gcw exists (npm run weights)
 //
 // Everything lives under the page's own folder, so its service worker covers the whole site
@@ -51,7 +50,7 @@ export function buildSite({ out = join(root, 'build', 'site'), weights = join(ro
   let js = readFileSync(join(demo, 'parts', 'layout.js'), 'utf8');
   js = relayout(js, 'parts/layout.js', '// layout: the package', "export { GradCam } from '../gradcam/index.js'; // layout: the package");
   js = relayout(js, 'parts/layout.js', '// layout',
-    "export const LAYOUT = { wasm: './gradcam/', weights: './weights/xception.gcw', h5wasm: './h5wasm/hdf5_hl.js', root: './' }; // layout");
+    "export const LAYOUT = { wasm: './gradcam/', weights: './weights/xception.gcw', root: './' }; // layout");
   writeFileSync(join(out, 'parts', 'layout.js'), js);
   let sw = readFileSync(join(demo, 'sw.js'), 'utf8');
   sw = relayout(sw, 'sw.js', '// layout', "const PACKAGE = { js: 'gradcam/', wasm: 'gradcam/' }; // layout");
@@ -60,11 +59,6 @@ export function buildSite({ out = join(root, 'build', 'site'), weights = join(ro
   // the package exactly as npm would install it (dist/)
   assemble({ quiet: true });
   cpSync(join(root, 'dist'), join(out, 'gradcam'), { recursive: true });
-  const h5 = join(root, 'node_modules', 'h5wasm', 'dist', 'esm');
-  if (!existsSync(join(h5, 'hdf5_hl.js'))) throw new Error('node_modules/h5wasm is missing: run npm ci (or npm run build)');
-  mkdirSync(join(out, 'h5wasm'));
-  for (const f of readdirSync(h5)) if (f.endsWith('.js')) copyFileSync(join(h5, f), join(out, 'h5wasm', f));
-  copyFileSync(join(root, 'node_modules', 'h5wasm', 'LICENSE.txt'), join(out, 'h5wasm', 'LICENSE.txt'));
 
   mkdirSync(join(out, 'weights'));
   let hasWeights = false;
@@ -74,7 +68,7 @@ export function buildSite({ out = join(root, 'build', 'site'), weights = join(ro
   }
   writeFileSync(join(out, 'weights', 'README.txt'),
     'Put the converted weights here as xception.gcw (npm run weights writes weights/xception.gcw in the\n'
-    + 'repository; copy it here). Without them the page asks for a .gcw or the official Keras .h5 file.\n');
+    + 'repository; copy it here). Without them the page asks for a .gcw or a Keras model file.\n');
   for (const f of ['LICENSE', 'NOTICE']) if (existsSync(join(root, f))) copyFileSync(join(root, f), join(out, f));
 
   let files = 0;
@@ -101,7 +95,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exit(2);
     }
   }
-  const built = [...Object.keys(WASM_FILES).map((f) => `build/${f}/gradcam.wasm`), 'node_modules/h5wasm/package.json'];
+  const built = Object.keys(WASM_FILES).map((f) => `build/${f}/gradcam.wasm`);
   if (built.some((f) => !existsSync(join(root, f)))) {
     console.log('[site] building what is missing first (tools/build/build.sh all)');
     const b = spawnSync('bash', [join(root, 'tools/build/build.sh'), 'all'], { stdio: 'inherit' });

@@ -1,9 +1,12 @@
-// node-core.mjs - load a built WebAssembly core (build/wasm-st, wasm-mt or wasm-relaxed) in Node.
+// node-core.mjs - a built WebAssembly core (build/wasm-st, wasm-mt or wasm-relaxed) in Node,
+// instantiated the way the package's worker does it (web/engine.js instantiate): as a bare Core
+// for the tools and the core's tests, or as the worker's Engine for the package's tests.
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import { Core } from '../../web/core.js';
+import { Engine, instantiate } from '../../web/engine.js';
 import { chooseBuild, detectFeatures } from '../../web/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,10 +27,11 @@ export function nodeFlavour(o = {}) {
 }
 
 /**
+ * A flavour's Emscripten factory and compiled module.
  * @param {'st'|'mt'|'relaxed'} flavour
  * @param {string} [buildDir] another build of that flavour (e.g. the profiling build)
  */
-export async function loadNodeCore(flavour = 'st', buildDir) {
+export async function nodeModule(flavour = 'st', buildDir) {
   const dir = buildDir ? `${buildDir.replace(/\/$/, '')}/` : `${root}build/wasm-${flavour}/`;
   const js = `${dir}gradcam.mjs`;
   if (!existsSync(js)) throw new Error(`${js} is missing: run tools/build/build.sh wasm (npm test does it)`);
@@ -36,9 +40,20 @@ export async function loadNodeCore(flavour = 'st', buildDir) {
   globalThis.require ??= createRequire(import.meta.url);
   globalThis.__dirname ??= dir;
   const { default: factory } = await import(pathToFileURL(js).href);
-  // Hand over the .wasm bytes: under Node 18+ the 3.1.6 glue would otherwise try fetch() on a
-  // file path and fail.
-  return Core.create(factory, { locateFile: (f) => dir + f, wasmBinary: readFileSync(`${dir}gradcam.wasm`) });
+  const wasmModule = await WebAssembly.compile(readFileSync(`${dir}gradcam.wasm`));
+  return { factory, wasmModule, moduleOptions: { locateFile: (f) => dir + f } };
+}
+
+/** The bare core (web/core.js) on a fresh module. */
+export async function loadNodeCore(flavour = 'st', buildDir) {
+  const { factory, wasmModule, moduleOptions } = await nodeModule(flavour, buildDir);
+  return new Core(await instantiate(factory, wasmModule, moduleOptions));
+}
+
+/** The package's worker engine (web/engine.js) on a fresh module, as its worker runs it. */
+export async function createNodeEngine(flavour = 'st', { threads = flavour === 'st' ? 1 : 2 } = {}) {
+  const m = await nodeModule(flavour);
+  return Engine.create({ ...m, mode: flavour === 'st' ? 'single' : 'threaded', threads, build: flavour === 'relaxed' ? 'relaxed' : 'simd' });
 }
 
 /** End the worker threads of a threaded module so Node can exit. */

@@ -1,7 +1,8 @@
 // The demo page for a classroom: pick a photo, read the network's five best guesses, and see
 // which parts of the photo made it guess, with any of the package's methods and layers; and
-// four teaching views (compare methods, layer by layer, feature maps, many photos). Everything
-// goes through the npm package's API; the parts live in parts/ (one job each):
+// seven teaching views (compare methods, layer by layer, feature maps, many photos, inside
+// Grad-CAM, two classes, sanity check). Any Keras Xception model can be dropped in with its class
+// names. Everything goes through the npm package's API; the parts live in parts/ (one job each):
 //   layout.js   where the package, wasm builds and weights are (rewritten by npm run site)
 //   state.js    what the page knows; body[data-state] and counters for people and tests
 //   status.js   the status line, errors next to the picture, announcements
@@ -9,7 +10,8 @@
 //   weights.js  the weights store (Cache Storage, a picked file)
 //   controls.js, explain-view.js, plots.js   the main view
 //   camera.js   camera photo and Live
-//   views.js, compare.js, layers-view.js, features.js, batch.js, zip.js   the teaching views
+//   views.js, compare.js, layers-view.js, features.js, batch.js, zip.js,
+//   inside.js, contrast.js, sanity.js, maps.js   the teaching views
 //   text.js     the page's words about methods, colours and layers
 // Query parameters: ?weights=URL (other weights), ?threads=N, ?nosw (no service worker).
 import { $, el } from './parts/dom.js';
@@ -18,7 +20,7 @@ import { S, setState } from './parts/state.js';
 import { setTask, showError, status } from './parts/status.js';
 import { setupJobs } from './parts/jobs.js';
 import {
-  coreProgress, forgetWeights, noWeights, pickWeights, useWeights, WEIGHTS_NAME, weightsCandidates,
+  coreProgress, forgetWeights, keptLabels, noWeights, pickWeights, sortFiles, useWeights, weightsCandidates,
 } from './parts/weights.js';
 import { setupModelControls } from './parts/controls.js';
 import { analyse, setupExplainView, useImage } from './parts/explain-view.js';
@@ -28,6 +30,9 @@ import { setupCompare } from './parts/compare.js';
 import { setupLayersView } from './parts/layers-view.js';
 import { setupFeatureLayers, setupFeatures } from './parts/features.js';
 import { runBatch, setupBatch } from './parts/batch.js';
+import { setupInside } from './parts/inside.js';
+import { setupContrast } from './parts/contrast.js';
+import { setupSanity } from './parts/sanity.js';
 
 const params = new URLSearchParams(location.search);
 
@@ -40,15 +45,16 @@ const SAMPLES = [
   ['rocket', 'A rocket'],
 ];
 
-/** A file chosen, dropped or pasted: weights, many photos (in that view), or one photo. */
-function takeFiles(files) {
+/** Files chosen, dropped or pasted: a model (with its class names), class names alone, many
+ *  photos (in that view), or one photo. */
+async function takeFiles(files) {
   const list = [...(files || [])];
   if (!list.length) return;
-  const weights = list.find((f) => WEIGHTS_NAME.test(f.name));
-  if (weights) { stopLive(); pickWeights(weights, afterReady); return; }
-  if (document.body.dataset.view === 'batch') { runBatch(list); return; }
+  const { model, labels, images } = await sortFiles(list);
+  if (model.length || labels) { stopLive(); pickWeights(model, labels, afterReady); return; }
+  if (document.body.dataset.view === 'batch') { runBatch(images); return; }
   stopLive();
-  useImage(list[0], list[0].name);
+  useImage(images[0], images[0].name);
 }
 
 function setupInputs() {
@@ -71,7 +77,9 @@ function setupInputs() {
     gallery.append(el('li', {}, b));
   }
   $('image-file').addEventListener('change', (ev) => { const f = [...ev.target.files]; ev.target.value = ''; takeFiles(f); });
-  $('weights-file').addEventListener('change', (ev) => { const f = ev.target.files[0]; ev.target.value = ''; if (f) pickWeights(f, afterReady); });
+  for (const id of ['weights-file', 'model-file', 'labels-file']) {
+    $(id).addEventListener('change', (ev) => { const f = [...ev.target.files]; ev.target.value = ''; takeFiles(f); });
+  }
 
   let depth = 0;
   const overlay = $('drop-overlay');
@@ -120,16 +128,20 @@ async function start() {
   setupLayersView();
   setupFeatures();
   setupBatch();
+  setupInside();
+  setupContrast();
+  setupSanity();
   const threads = params.has('threads') ? Number(params.get('threads')) : undefined;
   setState('loading');
   setTask('core', 'Starting the network…', null);
   const candidates = weightsCandidates();
   const first = candidates.next().catch((e) => { console.warn(e); return { done: true }; });
   try {
-    const h5wasmUrl = LAYOUT.h5wasm ? new URL(LAYOUT.h5wasm, location.href).href : undefined;
-    // a long method the user cancels or replaces restarts the worker when it has not stopped
-    // within about one forward pass (the core stops only between its stages today)
-    S.gc = await GradCam.load({ wasmBase: LAYOUT.wasm, threads, onProgress: coreProgress, h5wasmUrl, restartOnAbort: 400 });
+    // a long method the user cancels or replaces stops before the core's next pass on a
+    // cross-origin isolated page (the page shares a cancel flag with the worker); elsewhere the
+    // worker is replaced when it has not stopped within about one forward pass
+    const restartOnAbort = globalThis.crossOriginIsolated ? false : 400;
+    S.gc = await GradCam.load({ wasmBase: LAYOUT.wasm, threads, onProgress: coreProgress, restartOnAbort });
   } catch (e) {
     setTask('core', null);
     status('The network could not start in this browser.');
@@ -146,6 +158,7 @@ async function start() {
   $('mode').dataset.mode = info.mode;
   setupModelControls();
   setupFeatureLayers();
+  S.labels = await keptLabels().catch(() => null);
   if (params.get('view')) showView(params.get('view'));
   let next = await first;
   while (!next.done) {

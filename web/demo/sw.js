@@ -17,22 +17,26 @@ const here = (p) => new URL(p, self.location.href).href;
 const PACKAGE = { js: '../', wasm: '../../build/' }; // layout
 
 /** The page's modules (tests/js/demo-files.test.mjs checks this list against parts/). */
-const PARTS = ['batch', 'camera', 'compare', 'controls', 'dom', 'explain-view', 'features', 'jobs', 'layers-view',
-  'layout', 'plots', 'state', 'status', 'text', 'views', 'weights', 'zip'];
+const PARTS = ['batch', 'camera', 'compare', 'contrast', 'controls', 'dom', 'explain-view', 'features', 'inside', 'jobs',
+  'layers-view', 'layout', 'maps', 'plots', 'sanity', 'state', 'status', 'text', 'views', 'weights', 'zip'];
+
+/** The package's modules (tests/js/demo-files.test.mjs checks this list against web/*.js). */
+const MODULES = ['core.js', 'engine.js', 'errors.js', 'explain.js', 'import.js', 'index.js', 'kept.js', 'protocol.js', 'queue.js',
+  'sources.js', 'worker.js'];
 
 /** What the page needs, cached when the worker installs. */
 const SHELL = [
   './', 'demo.js', 'demo.css', 'manifest.webmanifest', 'icons/icon-192.png', 'icons/icon.svg',
   ...PARTS.map((p) => `parts/${p}.js`),
   ...['cat', 'cat-and-dog', 'coffee', 'eagle', 'astronaut', 'rocket'].flatMap((s) => [`samples/${s}.jpg`, `samples/thumbs/${s}.jpg`]),
-  ...['index.js', 'worker.js', 'engine.js', 'errors.js', 'core.js', 'convert.js', 'kept.js'].map((f) => PACKAGE.js + f),
+  ...MODULES.map((f) => PACKAGE.js + f),
   // the three builds (tools/release/package.mjs WASM_FILES; tests/js/serve.test.mjs checks this list)
   ...['wasm-st/gradcam.mjs', 'wasm-st/gradcam.wasm', 'wasm-mt/gradcam.mjs', 'wasm-mt/gradcam.wasm',
     'wasm-mt/gradcam.worker.js', 'wasm-relaxed/gradcam.mjs', 'wasm-relaxed/gradcam.wasm',
     'wasm-relaxed/gradcam.worker.js'].map((f) => PACKAGE.wasm + f),
 ].map(here);
 
-const WEIGHTS = /\.(gcw|h5|hdf5)$/i;
+const WEIGHTS = /\.(gcw|h5|hdf5|keras|bin)$/i;
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {

@@ -5,7 +5,7 @@
 import { $, el, pct, pretty } from './dom.js';
 import { S } from './state.js';
 import {
-  blockOutputs, DISPLAY_DEFAULTS, familyOf, layerLabel, METHOD_SETTINGS, METHOD_TEXT, methodName, spatialLayers,
+  blockOutputs, DISPLAY_DEFAULTS, familyOf, layerLabel, methodName, settingChoices, spatialLayers, STUDENT_TEXT,
 } from './text.js';
 
 export const DEFAULT_LAYER = 'block14_sepconv2_act';
@@ -78,8 +78,7 @@ export function onSettingChange(fn) { settingHandler = fn; }
 /** The method's sentence, its settings, and the display controls of its kind of map. */
 export function describeMethod() {
   const m = currentMethod();
-  const paper = /\(([^()]*\d{4})\)\.?$/.exec(m.description || '');
-  $('method-description').textContent = `${METHOD_TEXT[m.name]?.[1] || m.description || ''}${paper ? ` (${paper[1]})` : ''}`;
+  $('method-description').textContent = `${STUDENT_TEXT[m.name] || m.description || ''}${m.reference ? ` (${m.reference})` : ''}`;
   $('layer').disabled = !S.methods.length || !m.usesLayer;
   $('all-layers').disabled = !m.usesLayer;
   $('layer-hint').textContent = m.usesLayer
@@ -89,19 +88,21 @@ export function describeMethod() {
   syncDisplay();
 }
 
+/** The method's own settings, from the registry's params (labels, ranges, defaults). */
 function methodSettings(m) {
   const box = $('method-options');
-  const fields = METHOD_SETTINGS[m.name] || [];
+  const fields = (m.params || []).map((q) => [q, settingChoices(q)]).filter(([, c]) => c.length);
   box.hidden = !fields.length;
-  box.replaceChildren(...fields.map(([key, label, choices, def]) => {
-    const id = `opt-${key}`;
-    const sel = el('select', { id, dataset: { key } });
-    const kept = S.settings[m.name]?.[key] ?? def;
-    for (const c of choices) sel.append(new Option(String(c), String(c), c === def, c === kept));
+  box.replaceChildren(...fields.map(([q, choices]) => {
+    const id = `opt-${q.name}`;
+    const sel = el('select', { id, dataset: { key: q.name } });
+    const kept = S.settings[m.name]?.[q.name] ?? q.default;
+    for (const c of choices) sel.append(new Option(String(c), String(c), c === q.default, c === kept));
     sel.addEventListener('change', () => {
-      (S.settings[m.name] ||= {})[key] = Number(sel.value);
+      (S.settings[m.name] ||= {})[q.name] = sel.value === q.special ? q.special : Number(sel.value);
       settingHandler();
     });
+    const label = q.label.charAt(0).toUpperCase() + q.label.slice(1);
     return el('div', { className: 'field' }, el('label', { htmlFor: id, textContent: label }), sel);
   }));
 }

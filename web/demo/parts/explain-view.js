@@ -23,6 +23,7 @@ import { layerLabel, methodName, passesOf } from './text.js';
 let imageSeq = 0;
 
 const className = (i) => S.classes?.find((c) => c.index === i)?.name ?? `class ${i}`;
+// (the model's names: its file's, the picked class names file's, ImageNet's, or "class i")
 const sameRender = (a, b) => a && b && ['colormap', 'alpha', 'blend', 'scale'].every((k) => a[k] === b[k]);
 
 /** A new photo: show it, classify it, explain its best guess. */
@@ -79,12 +80,18 @@ async function showOriginal(image) {
 export async function analyse() {
   if (!S.image || !S.weights.loaded) return;
   const image = S.image;
+  if (S.model && !S.model.classes) { // a notop model: nothing to guess
+    status('This model has no classifier (a notop file): it makes no guesses. See what its layers see in Feature maps.');
+    setState('classified');
+    emit('result', null);
+    return;
+  }
   const job = startJob({ label: `looking at ${image.name || 'the photo'} (one pass through the network)`, onCancel: cancelled });
   job.step(0, 1, job.label, S.forwardMs);
   setState('classifying');
   status(`Looking at ${image.name || 'the photo'}…`);
   try {
-    const r = await S.gc.classify(image.source, { topK: 1000, signal: job.signal });
+    const r = await S.gc.classify(image.source, { topK: S.model.classes, signal: job.signal });
     if (!job.isCurrent()) return;
     job.end();
     S.classes = r.top;
@@ -122,7 +129,8 @@ function progressOf(job, m, opts) {
   const guess = pretty(className(opts.classIndex));
   const expect = passesOf(m.name, opts.layer, opts.methodOptions) * S.forwardMs;
   return (p) => {
-    if (p.stage === 'forward') job.step(p.done, p.total, 'looking at the photo (one pass through the network)', S.forwardMs);
+    if (p.passes && typeof p.passes === 'object') job.passes(p.passes);
+    else if (p.stage === 'forward') job.step(p.done, p.total, 'looking at the photo (one pass through the network)', S.forwardMs);
     else if (p.stage === 'map') job.step(p.done, p.total, `${name} for ${guess}`, expect);
     else if (p.stage === 'metrics') job.step(p.done, p.total, `measuring faithfulness (${p.passes} passes through the network)`, p.passes * S.forwardMs);
   };

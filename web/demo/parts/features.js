@@ -4,10 +4,8 @@
 // comes from the package's activation() (the worker's kept forward pass).
 import { $, ms } from './dom.js';
 import { fillLayers } from './controls.js';
-import { startJob } from './jobs.js';
 import { bump, S } from './state.js';
-import { showError } from './status.js';
-import { again, defineView, needs } from './views.js';
+import { again, defineView, needs, withJob } from './views.js';
 
 const GRID = 720; // CSS pixels of the grid's side
 let act = null; // {layer, shape, data}
@@ -83,32 +81,26 @@ export function showChannel(c) {
 }
 
 async function run() {
-  const missing = needs();
+  const missing = needs({ guess: false });
   if (missing) { $('features-caption').textContent = missing; return; }
   const layer = $('features-layer').value;
-  const job = startJob({ label: `reading the feature maps of ${layer}`, where: $('features-caption') });
-  job.step(0, 1, `feature maps of ${layer}`, S.forwardMs);
-  try {
-    const a = await S.gc.activation(S.image.source, layer, { signal: job.signal });
-    if (!job.isCurrent()) return;
-    job.end();
-    act = a;
-    S.features = a;
-    const [, H, W, C] = a.shape;
-    $('features-caption').textContent = `${layer}: ${C} feature maps of ${H}×${W}${a.reusedForward ? ' (from the pass already made)' : ` (one pass, ${ms(a.timings.forward)})`}.`;
-    chosen = 0;
-    drawGrid();
-    $('features-one').hidden = true;
-    bump('features');
-  } catch (e) {
-    if (!job.isCurrent() || e.code === 'ABORTED') return;
-    job.end();
-    showError(e);
-  }
+  const a = await withJob({ label: `reading the feature maps of ${layer}`, where: $('features-caption') }, (job) => {
+    job.step(0, 1, `feature maps of ${layer}`, S.forwardMs);
+    return S.gc.activation(S.image.source, layer, { signal: job.signal });
+  });
+  if (!a) return;
+  act = a;
+  S.features = a;
+  const [, H, W, C] = a.shape;
+  $('features-caption').textContent = `${layer}: ${C} feature maps of ${H}×${W}${a.reusedForward ? ' (from the pass already made)' : ` (one pass, ${ms(a.timings.forward)})`}.`;
+  chosen = 0;
+  drawGrid();
+  $('features-one').hidden = true;
+  bump('features');
 }
 
 export function setupFeatures() {
-  defineView('features', { run, key: () => (S.image ? `${S.image.id}:${$('features-layer').value}` : 'none') });
+  defineView('features', { run, key: () => (S.image && S.weights.loaded ? `${S.image.id}:${$('features-layer').value}` : 'none') });
   const sel = $('features-layer');
   sel.addEventListener('change', () => again('features'));
   $('features-all').addEventListener('change', () => { fillLayers(sel, $('features-all').checked, sel.value); again('features'); });

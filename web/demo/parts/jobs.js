@@ -3,10 +3,11 @@
 // call), and every job shows "Step k of n", a bar and a Cancel button.
 //
 // Steps come from the package's onProgress({done, total, stage}) (explain) or from the view
-// itself (one step per method, block or photo). Inside a long step (Score-CAM, SmoothGrad,
-// Integrated Gradients, the metrics) the bar moves by the time the step is expected to take
-// (passes x the last forward pass) until the core reports its passes (a hook: then `done` and
-// `total` count passes and the estimate is not used).
+// itself (one step per method, block or photo). Inside a long step (Score-CAM, Ablation-CAM,
+// SmoothGrad, Integrated Gradients, the metrics) the core reports each of its passes
+// (progress.passes = {done, total}) and the bar moves by them; before the first report, by the
+// time the step is expected to take (passes x the last forward pass). body[data-passes] says
+// "done/total" of the running step's passes, for people and tests.
 import { $ } from './dom.js';
 
 let current = null;
@@ -33,7 +34,14 @@ export function startJob({ label, where = $('stage'), onCancel } = {}) {
     abort() { ctl.abort(); if (current === job) finish(); },
     isCurrent() { return current === job && !ctl.signal.aborted; },
     step(done, total, text = label, expectMs = 0) {
-      job.stepInfo = { done, total, text, expectMs, t: performance.now() };
+      job.stepInfo = { done, total, text, expectMs, t: performance.now(), passes: null };
+      delete document.body.dataset.passes;
+      if (current === job) draw();
+    },
+    /** the core's passes inside the current step */
+    passes(p) {
+      job.stepInfo.passes = p;
+      document.body.dataset.passes = `${p.done}/${p.total}`;
       if (current === job) draw();
     },
     end() { if (current === job) finish(); },
@@ -54,19 +62,21 @@ function finish() {
   clearTimeout(drawTimer);
   $('job').hidden = true;
   document.body.dataset.job = 'idle';
+  delete document.body.dataset.passes;
 }
 
 function draw() {
   const job = current;
   if (!job) return;
-  const { done, total, text, expectMs, t } = job.stepInfo;
+  const { done, total, text, expectMs, t, passes } = job.stepInfo;
   const elapsed = performance.now() - t;
-  const within = expectMs > 0 ? Math.min(0.95, elapsed / expectMs) : 0;
+  const within = passes && passes.total ? passes.done / passes.total : expectMs > 0 ? Math.min(0.95, elapsed / expectMs) : 0;
   const bar = $('job-bar');
   bar.max = total;
   bar.value = Math.min(total, done + within);
   const secs = Math.round((performance.now() - job.t0) / 1000);
-  const about = expectMs > 2000 ? ` (about ${Math.round(expectMs / 1000)} s)` : '';
+  const about = passes && passes.total ? ` (pass ${Math.min(passes.done + 1, passes.total)} of ${passes.total})`
+    : expectMs > 2000 ? ` (about ${Math.round(expectMs / 1000)} s)` : '';
   $('job-text').textContent = `Step ${Math.min(done + 1, total)} of ${total}: ${text}${about}${secs >= 1 ? ` · ${secs} s` : ''}`;
   clearTimeout(drawTimer);
   drawTimer = setTimeout(draw, 250);

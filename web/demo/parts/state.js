@@ -6,17 +6,19 @@ export const S = {
   gc: null,
   methods: [], // [{name, usesLayer, channels, description}]
   image: null, // {source: Blob|ImageData, name, id}
-  classes: null, // all 1000, best first
+  classes: null, // every class of the model, best first
   classIndex: null,
   result: null, // the explanation on screen
   forwardMs: 0, // the last measured forward pass, for estimates
   camera: null,
   live: false,
   weights: { loaded: false, pending: false },
+  model: null, // info().model of the loaded weights: {inputSize, classes, head, source, inferred}
+  labels: null, // a class names file the user picked (a File), given to the weights loaded next
   settings: {}, // method -> the methodOptions chosen
   view: 'explain',
 };
-window.demo = S; // for the console and the tests
+if (typeof window !== 'undefined') window.demo = S; // for the console and the tests
 
 export function setState(s) { document.body.dataset.state = s; }
 export function bump(counter) { document.body.dataset[counter] = String(Number(document.body.dataset[counter] || 0) + 1); }

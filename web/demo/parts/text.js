@@ -1,51 +1,66 @@
-// text.js - the words of the page: methods in plain language, what the colours mean, and how
-// the layers are named; also how many network passes a method costs (for time estimates).
+// text.js - the words of the page: methods in plain language (their names, settings and kinds
+// come from the core's registry, gc.methods()), what the colours mean, and how the layers are
+// named; also how many network passes a method costs (for time estimates).
 import { pretty } from './dom.js';
+import { S } from './state.js';
 
-/** [display name, one sentence a student can follow]; the package's description is shown too. */
-export const METHOD_TEXT = {
-  gradcam: ['Grad-CAM', 'Which parts of the photo raised the score of the guess, seen from a layer of the network.'],
-  'gradcam++': ['Grad-CAM++', 'Like Grad-CAM, but better when the thing appears several times in the photo.'],
-  hirescam: ['HiResCAM', 'Like Grad-CAM, but place by place, so it shows exactly what the score used.'],
-  xgradcam: ['XGrad-CAM', 'Grad-CAM with the feature maps weighted by how strongly they respond.'],
-  layercam: ['LayerCAM', 'Keeps only what raised the score at each place: sharper at earlier layers.'],
-  eigencam: ['Eigen-CAM', 'What the layer responds to most, whatever the guess (it ignores the class).'],
-  scorecam: ['Score-CAM', 'Hides the photo but one pattern at a time and keeps the patterns that keep the guess: slow.'],
-  saliency: ['Saliency', 'Which single pixels would change the score most if they changed.'],
-  'guided-backprop': ['Guided backpropagation', 'The edges and details that raise the score, in colour; hardly depends on the guess.'],
-  'guided-gradcam': ['Guided Grad-CAM', 'Guided backpropagation kept only where Grad-CAM sees evidence: sharp and about the guess.'],
-  smoothgrad: ['SmoothGrad', 'Saliency averaged over noisy copies of the photo: less speckled. Slow.'],
-  'integrated-gradients': ['Integrated gradients', 'Adds up what each pixel contributed on the way from a black photo to this one. Slow.'],
-};
-export const methodName = (m) => METHOD_TEXT[m]?.[0] || m;
-
-/** The methods' own settings (methodOptions): [key, label, choices, the core's default]. */
-export const METHOD_SETTINGS = {
-  scorecam: [['channels', 'Patterns used as masks', [8, 16, 32, 64, 128], 32]],
-  smoothgrad: [['samples', 'Noisy copies', [4, 8, 16, 32], 8], ['sigma', 'Noise', [0.05, 0.1, 0.15, 0.25], 0.15]],
-  'integrated-gradients': [['steps', 'Steps from black', [4, 8, 16, 32, 64], 16]],
+/** One sentence a student can follow, per method of the core's registry (the package's
+ *  description is the fallback; tests/js/registry.test.mjs checks that every method has one). */
+export const STUDENT_TEXT = {
+  gradcam: 'Which parts of the photo raised the score of the guess, seen from a layer of the network.',
+  'gradcam++': 'Like Grad-CAM, but better when the thing appears several times in the photo.',
+  hirescam: 'Like Grad-CAM, but place by place, so it shows exactly what the score used.',
+  xgradcam: 'Grad-CAM with the feature maps weighted by how strongly they respond.',
+  layercam: 'Keeps only what raised the score at each place: sharper at earlier layers.',
+  eigencam: 'What the layer responds to most, whatever the guess (it ignores the class).',
+  scorecam: 'Hides the photo but one pattern at a time and keeps the patterns that keep the guess: slow.',
+  saliency: 'Which single pixels would change the score most if they changed.',
+  'guided-backprop': 'The edges and details that raise the score, in colour; hardly depends on the guess.',
+  'guided-gradcam': 'Guided backpropagation kept only where Grad-CAM sees evidence: sharp and about the guess.',
+  smoothgrad: 'Saliency averaged over noisy copies of the photo: less speckled. Slow.',
+  'integrated-gradients': 'Adds up what each pixel contributed on the way from a black photo to this one. Slow.',
+  eigengradcam: 'Like Eigen-CAM, but on what raised the score of the guess: about the class.',
+  ablationcam: 'Switches off one pattern at a time and watches how much the score drops: slow at early layers.',
+  'gradient-input': 'Each pixel times how much the score would change with it.',
 };
 
-/** Network passes of a method beyond the forward pass, in forward-pass times (estimates). */
-export function passesOf(method, layer, o = {}) {
-  switch (method) {
-    case 'gradcam': return layer === 'block14_sepconv2_act' ? 0 : 1;
-    case 'eigencam': return 0;
-    case 'scorecam': return o.channels ?? 32;
-    case 'smoothgrad': return 2 * (o.samples ?? 8);
-    case 'integrated-gradients': return 2 * (o.steps ?? 16);
-    case 'guided-gradcam': return 2;
-    default: return 1;
+const method = (name) => S.methods.find((m) => m.name === name);
+/** The method's display name, from the core's registry. */
+export const methodName = (name) => method(name)?.label || name;
+
+/** The choices offered for a setting of the registry: around its default, within its range
+ *  (and its special word); none for settings a class does not need (a noise seed). */
+export function settingChoices(q) {
+  if (q.max > 1e6) return [];
+  const round = (v) => (q.integer ? Math.round(v) : Math.round(v * 100) / 100);
+  const ladder = q.integer ? [1 / 4, 1 / 2, 1, 2, 4] : [1 / 3, 2 / 3, 1, 5 / 3];
+  const values = [...new Set(ladder.map((f) => round(q.default * f)))].filter((v) => v >= q.min && v <= q.max && (v > 0 || !q.integer));
+  return q.special ? [...values, q.special] : values;
+}
+
+/** Network passes of a method beyond the forward pass, in forward-pass times (estimates for
+ *  the job's bar until the core reports its passes). */
+export function passesOf(name, layer, o = {}) {
+  const m = method(name);
+  if (!m) return 1;
+  if (!m.multiPass) {
+    if (!m.needsClass) return 0;
+    if (name === 'gradcam' && layer === 'block14_sepconv2_act') return 0;
+    return m.channels === 3 && m.usesLayer ? 2 : 1;
   }
+  const q = m.params.find((p) => p.name !== 'seed' && p.integer);
+  const v = q ? o[q.name] ?? q.default : 64;
+  const n = typeof v === 'number' && v > 0 ? v : 256; // 'all' channels
+  return m.usesLayer ? n / 4 : 2 * n; // layer methods batch their passes; input ones need a backward each
 }
 
 /** How a method's map is best shown: the CAM family over the photo (jet, scaled to its
  *  maximum, as keras.io); the pixel methods on their own, grey or RGB, clipped at the top 1 %
  *  as their papers show them. */
-export function familyOf(method) {
-  if (['saliency', 'smoothgrad', 'integrated-gradients'].includes(method)) return 'pixel';
-  if (['guided-backprop', 'guided-gradcam'].includes(method)) return 'rgb';
-  return 'cam';
+export function familyOf(name) {
+  const m = method(name);
+  if (m && m.channels === 3) return 'rgb';
+  return m && !m.usesLayer ? 'pixel' : 'cam';
 }
 export const DISPLAY_DEFAULTS = {
   cam: { colormap: 'jet', scale: 'max', view: 'overlay', blend: 'additive', alpha: 0.4 },
@@ -61,6 +76,9 @@ export function legendWords(method, className, scale) {
     case 'rgb':
       return { bar: false, low: '', high: '', note: `Grey: no effect. Coloured edges: details whose change would raise the score of ${c} (the colour says which of red, green or blue).` };
     case 'pixel':
+      if (method === 'gradient-input') {
+        return { bar: true, low: 'contributed nothing', high: `contributed most to ${c}${top}`, note: 'Each pixel times how much the score moves with it.' };
+      }
       return method === 'integrated-gradients'
         ? { bar: true, low: 'contributed nothing', high: `contributed most to ${c}${top}`, note: 'Each pixel\'s share of the score, from a black photo to this one.' }
         : { bar: true, low: 'changes nothing', high: `changes the score of ${c} most${top}`, note: 'How much the score moves when a pixel changes a little.' };

@@ -38,11 +38,32 @@ export function setupViews() {
 }
 
 /** What a teaching view needs from the main view, or a sentence saying what is missing. */
-export function needs() {
+export function needs({ guess = true } = {}) {
   if (!S.weights.loaded) return 'The network\'s weights are needed first.';
   if (!S.image) return 'Pick a photo first.';
-  if (S.classIndex == null) return 'Wait until the photo has its guesses.';
+  if (guess && S.model && !S.model.classes) return 'This model has no classifier (a notop file): it makes no guess to explain. The Feature maps view shows what its layers see.';
+  if (guess && S.classIndex == null) return 'Wait until the photo has its guesses.';
   return null;
+}
+
+/**
+ * Run `fn(job)` as one job (its panel after `where`): its result, or null when the job was
+ * cancelled or superseded, or failed (then the error is shown).
+ */
+export async function withJob({ label, where }, fn) {
+  const job = startJob({ label, where });
+  try {
+    const r = await fn(job);
+    if (!job.isCurrent()) return null;
+    job.end();
+    return r;
+  } catch (e) {
+    if (job.isCurrent() && e.code !== 'ABORTED') {
+      job.end();
+      showError(e);
+    }
+    return null;
+  }
 }
 
 /**
