@@ -61,9 +61,8 @@ async function weightsFiles(w) {
   }
   const path = pathOf(w);
   const bytes = await readBytes(path, ErrorCode.WEIGHTS_INVALID, 'weights file');
+  const files = [{ name: basename(path), bytes }]; // the core's messages name the file
   const shards = isJson(bytes) ? shardPaths(bytes) : []; // a TF.js model.json: its shards beside it
-  if (!shards.length) return bytes;
-  const files = [{ name: basename(path), bytes }];
   for (const s of shards) {
     const p = join(dirname(path), s);
     files.push({ name: s, bytes: await readBytes(p, ErrorCode.WEIGHTS_INVALID, 'weight shard') });
@@ -193,10 +192,13 @@ export class GradCam {
     });
   }
 
-  /** Colour an explanation's map again over `image` (no network pass): {heatmap, overlay}. */
-  render(explanation, image, options = {}) {
+  /** Colour an explanation's map again (no network pass): {heatmap, overlay}, over options.image,
+   *  or the image of the kept pass when the explanation is of it. */
+  render(explanation, { image, ...options } = {}) {
     return this._call(async () => {
-      const { rgba, width, height } = await this._pixels(image);
+      const kept = image == null ? this._engine.keptImage(explanation && explanation.imageKey) : null;
+      if (image == null && !kept) throw new GradCamError(ErrorCode.INVALID_ARGUMENT, 'give options.image: the explanation\'s image is no longer kept');
+      const { rgba, width, height } = kept ? { rgba: kept.data, width: kept.width, height: kept.height } : await this._pixels(image);
       return this._engine.render(explanation.cam ?? explanation, rgba, width, height, options);
     });
   }
