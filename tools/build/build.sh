@@ -16,6 +16,7 @@ case "$what" in all|native|wasm|wasm-st|wasm-mt|wasm-relaxed) ;;
   *) echo "usage: $0 [all|native|wasm|wasm-st|wasm-mt|wasm-relaxed]" >&2; exit 2 ;; esac
 
 log() { echo "[build] $*"; }
+exec 3>&1 # the terminal's stdout: progress lines reach it while a step's own output goes to a file
 # shellcheck source=deps/common.sh
 . tools/deps/common.sh  # DEPS_RELAXED_LLVM, deps_relaxed_env
 export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"  # emcc 3.1.6 needs Debian's acorn
@@ -52,7 +53,7 @@ with_progress() {
     [ -n "$f" ] || continue
     step=$(grep -o '^\[[0-9]*/[0-9]*\]' "$f" 2>/dev/null | tail -n 1 || true)
     if [ -n "$step" ] && [ "$step" != "$last" ]; then
-      log "$label: step ${step//[\[\]]/} after ${t} s"
+      log "$label: step ${step//[\[\]]/} after ${t} s" >&3
       last=$step
     fi
   done
