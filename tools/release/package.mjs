@@ -55,7 +55,7 @@ export function measure() {
 
 const WHAT = {
   'wasm-st': 'SIMD, one thread', 'wasm-mt': 'SIMD + threads', 'wasm-relaxed': 'SIMD + threads + relaxed SIMD',
-  cli: '`npx xception-gradcam` (Node only)',
+  cli: 'the CLI for Node: `npx xception-gradcam`',
 };
 export const SIZES_BY = 'written by npm run package (tools/release/package.mjs)';
 
