@@ -7,7 +7,7 @@
 // browser). Every failure rejects with a GradCamError (errors.js). No runtime dependency.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { availableParallelism, cpus } from 'node:os';
+import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Engine } from './engine.js';
@@ -92,7 +92,7 @@ export class GradCam {
    */
   static async load(o = {}) {
     const { weights, labels, threads, relaxedSimd = false, wasmBase, dtype, onProgress, signal } = o;
-    const cores = typeof availableParallelism === 'function' ? availableParallelism() : cpus().length;
+    const cores = os.availableParallelism ? os.availableParallelism() : os.cpus().length; // (Node 18.14+ has the first)
     const wanted = threads ?? Math.min(cores, MAX_THREADS);
     if (!Number.isInteger(wanted) || wanted < 1) throw new GradCamError(ErrorCode.INVALID_ARGUMENT, `threads must be a positive integer, not ${threads}`);
     const base = pathOf(wasmBase ?? new URL('./', import.meta.url)).replace(/\/?$/, '/');
