@@ -37,7 +37,7 @@ test('the tarball holds the JS, the types, the three wasm builds, the CLI for No
     'dist/wasm-st/gradcam.mjs', 'dist/wasm-st/gradcam.wasm',
     'dist/wasm-mt/gradcam.mjs', 'dist/wasm-mt/gradcam.wasm', 'dist/wasm-mt/gradcam.worker.js',
     'dist/wasm-relaxed/gradcam.mjs', 'dist/wasm-relaxed/gradcam.wasm', 'dist/wasm-relaxed/gradcam.worker.js',
-    'dist/node.js', 'dist/node.d.ts', 'dist/cli.js', 'dist/cli/gradcam-cli.js', 'dist/cli/gradcam-cli.wasm']) {
+    'dist/node/index.js', 'dist/node/index.d.ts', 'dist/node/cli.js', 'dist/cli/gradcam-cli.js', 'dist/cli/gradcam-cli.wasm']) {
     assert.ok(files.has(f), `${f} is in the tarball`);
   }
   for (const f of files) assert.match(f, /^(dist\/|package\.json$|README\.md$|LICENSE$|NOTICE$)/, `unexpected ${f}`);

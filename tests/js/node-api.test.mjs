@@ -1,4 +1,4 @@
-// node-api.test.mjs - 'xception-gradcam/node' (web/node.js) from the repository's builds: the
+// node-api.test.mjs - 'xception-gradcam/node' (web/node/index.js) from the repository's builds: the
 // GradCam class in Node, single-threaded (wasm-st) and threaded (wasm-mt on worker_threads):
 // images from paths and file bytes decoded by the core's stb_image, weights from paths (.gcw and
 // Keras .h5, converted by the core), logits and maps bit for bit the native CLI's (portable
@@ -7,7 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { cli, imagesDir, root, testWeights } from './helpers.mjs';
-import { ErrorCode, GradCam, GradCamError } from '../../web/node.js';
+import { ErrorCode, GradCam, GradCamError } from '../../web/node/index.js';
 
 const weights = testWeights(1);
 const PNG = `${imagesDir}/skimage_chelsea.png`;

@@ -1,4 +1,4 @@
-// npx-cli.test.mjs - `npx xception-gradcam` (web/cli.js running the native CLI's C code built for
+// npx-cli.test.mjs - `npx xception-gradcam` (web/node/cli.js running the native CLI's C code built for
 // Node, build/wasm-st/gradcam-cli.js) against the native CLI: the same help (so the same option
 // table, src/cli/options.c), the same JSON for predict and explain, the same layers, PNGs and
 // converted .gcw bytes, the same messages and exit statuses on bad input. Only the timings
@@ -17,9 +17,9 @@ const JPEG = `${imagesDir}/darknet_eagle.jpg`;
 const work = mkdtempSync(join(tmpdir(), 'gradcam-npx-'));
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
-/** `node web/cli.js ARGS` as npx runs the package's bin: {status, stdout, stderr, json?}. */
+/** `node web/node/cli.js ARGS` as npx runs the package's bin: {status, stdout, stderr, json?}. */
 export function npx(args, { json = false, cwd } = {}) {
-  const r = spawnSync(process.execPath, [`${root}web/cli.js`, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, cwd });
+  const r = spawnSync(process.execPath, [`${root}web/node/cli.js`, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, cwd });
   const out = { status: r.status, stdout: r.stdout, stderr: r.stderr };
   if (json && r.status === 0) out.json = JSON.parse(r.stdout);
   return out;

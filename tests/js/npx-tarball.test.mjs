@@ -20,7 +20,7 @@ test.after(() => rmSync(work, { recursive: true, force: true }));
 test('the packed tarball, installed offline in a fresh folder: npx predict and the Node API give the native CLI\'s numbers', () => {
   const t0 = Date.now();
   const packed = pack(join(work, 'pack'));
-  for (const f of ['dist/cli.js', 'dist/cli/gradcam-cli.js', 'dist/cli/gradcam-cli.wasm', 'dist/cli/package.json', 'dist/node.js', 'dist/node.d.ts']) {
+  for (const f of ['dist/node/cli.js', 'dist/cli/gradcam-cli.js', 'dist/cli/gradcam-cli.wasm', 'dist/cli/package.json', 'dist/node/index.js', 'dist/node/index.d.ts']) {
     assert.ok(packed.entries.includes(f), `${f} is in the tarball`);
   }
   const app = join(work, 'app');

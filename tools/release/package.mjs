@@ -6,7 +6,8 @@
 //   dist/wasm-st/gradcam.mjs gradcam.wasm                      SIMD, single thread
 //   dist/wasm-mt/gradcam.mjs gradcam.wasm gradcam.worker.js     SIMD + threads (pthreads)
 //   dist/wasm-relaxed/gradcam.mjs gradcam.wasm gradcam.worker.js SIMD + threads + relaxed SIMD
-//   dist/cli/gradcam-cli.js gradcam-cli.wasm                   the native CLI's code for Node (npx xception-gradcam, dist/cli.js)
+//   dist/node/index.js index.d.ts cli.js                       the package in Node (web/node/): xception-gradcam/node, the npx bin
+//   dist/cli/gradcam-cli.js gradcam-cli.wasm                   the native CLI's code for Node (npx xception-gradcam: dist/node/cli.js)
 //
 // With --pack it writes the measured sizes (each wasm and its gzip -9 size, the tarball) into
 // web/README.md's sizes block, the one home of those numbers (tests/browser/package.test.mjs
@@ -27,7 +28,9 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const dist = join(root, 'dist');
 
 /** The package's modules: every .js of web/ (not the demo's), and the types. */
-export const JS_FILES = [...readdirSync(join(root, 'web')).filter((f) => f.endsWith('.js')).sort(), 'index.d.ts', 'node.d.ts'];
+export const JS_FILES = [...readdirSync(join(root, 'web')).filter((f) => f.endsWith('.js')).sort(), 'index.d.ts'];
+/** The package in Node (web/node/: not modules of the page): 'xception-gradcam/node' and the npx bin. */
+export const NODE_FILES = ['index.js', 'index.d.ts', 'cli.js'];
 export const WASM_FILES = {
   'wasm-st': ['gradcam.mjs', 'gradcam.wasm'],
   // package.json ({"type": "commonjs"}): the pthread worker script is a classic script
@@ -36,7 +39,7 @@ export const WASM_FILES = {
 };
 
 /** dist/cli/: the native CLI's code built for Node in build/wasm-st (npx xception-gradcam runs it
- *  through dist/cli.js); package.json ({"type": "commonjs"}) makes Node read its .js as CommonJS. */
+ *  through dist/node/cli.js); package.json ({"type": "commonjs"}) makes Node read its .js as CommonJS. */
 export const CLI_FILES = { from: 'wasm-st', to: 'cli', files: ['gradcam-cli.js', 'gradcam-cli.wasm', 'package.json'] };
 
 const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
@@ -89,6 +92,8 @@ export function assemble({ quiet = false } = {}) {
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(dist);
   for (const f of JS_FILES) copyFileSync(join(root, 'web', f), join(dist, f));
+  mkdirSync(join(dist, 'node'));
+  for (const f of NODE_FILES) copyFileSync(join(root, 'web', 'node', f), join(dist, 'node', f));
   for (const [flavour, files] of Object.entries(WASM_FILES)) {
     mkdirSync(join(dist, flavour));
     for (const f of files) copyFileSync(join(root, 'build', flavour, f), join(dist, flavour, f));

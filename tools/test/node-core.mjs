@@ -7,7 +7,7 @@ import v8 from 'node:v8';
 import { Core } from '../../web/core.js';
 import { Engine, instantiate } from '../../web/engine.js';
 import { chooseBuild, detectFeatures } from '../../web/index.js';
-import { nodeModule as loadModule } from '../../web/node.js';
+import { nodeModule as loadModule } from '../../web/node/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -35,7 +35,7 @@ export async function nodeModule(flavour = 'st', buildDir) {
   const dir = buildDir ? `${buildDir.replace(/\/$/, '')}/` : `${root}build/wasm-${flavour}/`;
   const js = `${dir}gradcam.mjs`;
   if (!existsSync(js)) throw new Error(`${js} is missing: run tools/build/build.sh wasm (npm test does it)`);
-  return loadModule(dir); // the package's own Node instantiation (web/node.js)
+  return loadModule(dir); // the package's own Node instantiation (web/node/index.js)
 }
 
 /** The bare core (web/core.js) on a fresh module. */

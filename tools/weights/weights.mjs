@@ -90,7 +90,7 @@ async function download(url, dest) {
 function cli() {
   const exe = join(root, 'build', 'native', 'gradcam');
   if (existsSync(exe)) return [exe];
-  const node = [process.execPath, join(root, 'web', 'cli.js')];
+  const node = [process.execPath, join(root, 'web', 'node', 'cli.js')];
   if (existsSync(join(root, 'build', 'wasm-st', 'gradcam-cli.wasm'))) return node;
   console.log('weights: building the converter first (tools/build/build.sh wasm-st, what npm start builds too)...');
   const r = spawnSync('bash', [join(root, 'tools', 'build', 'build.sh'), 'wasm-st'], { stdio: 'inherit' });

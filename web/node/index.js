@@ -1,7 +1,7 @@
-// node.js - the package in Node: `import { GradCam } from 'xception-gradcam/node'`. The same
+// node/index.js - the package in Node: `import { GradCam } from 'xception-gradcam/node'`. The same
 // WebAssembly core and the same engine as the browser's worker (engine.js), run in this process:
 // threaded through Emscripten's pthreads on worker_threads (wasm-mt/), else single-threaded
-// (wasm-st/). Images are file paths or the bytes of an image file, decoded by the core's
+// (wasm-st/). Not a module of the page (web/*.js are): it lives in web/node/. Images are file paths or the bytes of an image file, decoded by the core's
 // stb_image as the native CLI decodes them, or {data, width, height} RGBA pixels; weights are a
 // path or the bytes of a .gcw or any Keras file (converted by the core's import, as in the
 // browser). Every failure rejects with a GradCamError (errors.js). No runtime dependency.
@@ -10,11 +10,11 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Engine } from './engine.js';
-import { ErrorCode, GradCamError, toGradCamError } from './errors.js';
-import { isJson, shardPaths } from './import.js';
-import { chooseBuild, detectFeatures } from './index.js';
-import { MAX_THREADS } from './protocol.js';
+import { Engine } from '../engine.js';
+import { ErrorCode, GradCamError, toGradCamError } from '../errors.js';
+import { isJson, shardPaths } from '../import.js';
+import { chooseBuild, detectFeatures } from '../index.js';
+import { MAX_THREADS } from '../protocol.js';
 
 export { ErrorCode, GradCamError, MAX_THREADS };
 
@@ -88,14 +88,14 @@ export class GradCam {
    * @param {string|URL|Uint8Array|string[]} [o.labels] class names: a file's path or bytes, or the names
    * @param {number} [o.threads] threads of the forward pass (default: the cores, at most MAX_THREADS); 1 takes wasm-st/
    * @param {boolean} [o.relaxedSimd=false] threaded: take wasm-relaxed/ (fused multiply-add, the CLI's --arithmetic fma numbers) where this Node validates relaxed SIMD
-   * @param {string|URL} [o.wasmBase] folder holding wasm-st/, wasm-mt/, wasm-relaxed/ (default: next to this file)
+   * @param {string|URL} [o.wasmBase] folder holding wasm-st/, wasm-mt/, wasm-relaxed/ (default: the package's dist/, this folder's parent)
    */
   static async load(o = {}) {
     const { weights, labels, threads, relaxedSimd = false, wasmBase, dtype, onProgress, signal } = o;
     const cores = os.availableParallelism ? os.availableParallelism() : os.cpus().length; // (Node 18.14+ has the first)
     const wanted = threads ?? Math.min(cores, MAX_THREADS);
     if (!Number.isInteger(wanted) || wanted < 1) throw new GradCamError(ErrorCode.INVALID_ARGUMENT, `threads must be a positive integer, not ${threads}`);
-    const base = pathOf(wasmBase ?? new URL('./', import.meta.url)).replace(/\/?$/, '/');
+    const base = pathOf(wasmBase ?? new URL('../', import.meta.url)).replace(/\/?$/, '/');
     const features = detectFeatures();
     const threaded = wanted > 1 && typeof SharedArrayBuffer === 'function';
     let build = chooseBuild({ ...features, relaxedSimd: relaxedSimd && features.relaxedSimd }, { threaded });

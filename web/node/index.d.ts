@@ -1,11 +1,11 @@
-// Types of 'xception-gradcam/node' (node.js): the browser package's calls and results
+// Types of 'xception-gradcam/node' (node/index.js): the browser package's calls and results
 // (index.d.ts), in this process, with paths and file bytes as images and weights.
 import type {
   ActivationResult, ClassifyOptions, ClassifyResult, Colormap, ExplainOptions, ExplainResult, ExplainTopKOptions, Info,
   LayerInfo, LoadResult, MethodInfo, Progress, RenderOptions, SanityCheckOptions, SanityCheckResult,
-} from './index.js';
+} from '../index.js';
 
-export { ErrorCode, ErrorCodeName, GradCamError, MAX_THREADS } from './index.js';
+export { ErrorCode, ErrorCodeName, GradCamError, MAX_THREADS } from '../index.js';
 
 /** A path, a file URL, or a file's bytes (.gcw or any Keras file); an array: a TF.js model.json and its shards. */
 export type NodeWeightsSource = string | URL | ArrayBuffer | ArrayBufferView | Array<string | URL | ArrayBuffer | ArrayBufferView>;
@@ -27,7 +27,7 @@ export interface NodeLoadOptions {
    *  validates relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd). Default false: the portable arithmetic, the
    *  native CLI's default numbers bit for bit. */
   relaxedSimd?: boolean;
-  /** Folder holding wasm-st/, wasm-mt/ and wasm-relaxed/ (default: next to node.js). */
+  /** Folder holding wasm-st/, wasm-mt/ and wasm-relaxed/ (default: the package's dist/). */
   wasmBase?: string | URL;
   dtype?: 'f16' | 'f32';
   onProgress?: (p: Progress) => void;

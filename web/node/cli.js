@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// cli.js - `npx xception-gradcam predict|explain|layers|convert|bench [options]`: the native
+// node/cli.js - `npx xception-gradcam predict|explain|layers|convert|bench [options]`: the native
 // command-line tool's own C code (src/cli: its one option table, its JSON, its messages and exit
 // statuses), compiled to WebAssembly with the host's files (Emscripten NODERAWFS) and run here,
 // so no native build is needed. Its arithmetic is the portable one (the wasm SIMD build's), so
@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 // the package's dist/cli/, or in the repository build/wasm-st/ (where CMake builds it)
-const dirs = ['./cli/', '../build/wasm-st/'].map((d) => fileURLToPath(new URL(d, import.meta.url)));
+const dirs = ['../cli/', '../../build/wasm-st/'].map((d) => fileURLToPath(new URL(d, import.meta.url)));
 const dir = dirs.find((d) => existsSync(`${d}gradcam-cli.js`) && existsSync(`${d}gradcam-cli.wasm`));
 if (!dir) {
   console.error(`xception-gradcam: the command-line module is missing (looked in ${dirs.join(' and ')}): reinstall the package`);
