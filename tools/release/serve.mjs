@@ -4,7 +4,8 @@
 // Builds the WebAssembly builds the page needs when they are missing (tools/build/build.sh; not
 // the native CLI, which the page never uses: npm test builds it): wasm-st first, then it serves
 // the page single-threaded while wasm-mt and wasm-relaxed build in the background, and turns the
-// cross-origin isolation (the threaded build) on when they are ready. It serves a few folders of the repository
+// cross-origin isolation (the threaded build) on when wasm-mt is ready (the page takes wasm-mt
+// while wasm-relaxed is missing). It serves a few folders of the repository
 // read-only, with the headers that make the page cross-origin isolated (COOP/COEP/CORP), so
 // the threaded WebAssembly build can be used, and with the right MIME types (.mjs, .wasm).
 // It starts even without weights/xception.gcw: the page says how to get them.
@@ -200,22 +201,29 @@ async function main() {
       process.exit(1);
     }
   }
-  let threadedReady = !missingOf('wasm-mt').length && !missingOf('wasm-relaxed').length;
+  // wasm-mt is what threads need; wasm-relaxed is taken where the browser validates relaxed SIMD,
+  // and the page falls back to wasm-mt while it is missing (web/worker.js)
+  let threadedReady = !missingOf('wasm-mt').length;
+  const later = ['wasm-mt', 'wasm-relaxed'].filter((f) => missingOf(f).length);
   let background = null;
-  if (!threadedReady && o.build) {
-    console.log(`[serve] building wasm-mt and wasm-relaxed in the background (${secs()} so far); until they are ready the page `
-      + 'is served without COOP/COEP, single-threaded');
-    background = build('wasm', { detached: true });
-    exited(background).then((code) => {
-      background = null;
-      if (code === 0) {
-        threadedReady = true;
-        console.log(`[serve] the threaded builds are ready after ${secs()}: ${o.isolation ? 'the page is now cross-origin isolated (reload it for the threaded build)' : 'restart without --no-isolation for them'}`);
-      } else {
-        console.error('[serve] error: the threaded builds failed (see above); the page stays single-threaded');
+  if (later.length && o.build) {
+    console.log(`[serve] building ${later.join(' and ')} in the background (${secs()} so far)${threadedReady ? ''
+      : '; until wasm-mt is ready the page is served without COOP/COEP, single-threaded'}`);
+    (async () => {
+      for (const flavour of later) {
+        background = build(flavour, { detached: true });
+        const code = await exited(background);
+        background = null;
+        if (code !== 0) {
+          console.error(`[serve] error: building ${flavour} failed (see above); ${threadedReady ? 'the page keeps wasm-mt' : 'the page stays single-threaded'}`);
+          return;
+        }
+        if (flavour === 'wasm-mt') threadedReady = true;
+        console.log(`[serve] ${flavour} is ready after ${secs()}: ${!o.isolation ? 'restart without --no-isolation for threads'
+          : flavour === 'wasm-mt' ? 'the page is now cross-origin isolated (reload it for the threaded build)' : 'a reload takes the relaxed SIMD build where the browser has it'}`);
       }
-    });
-  } else if (!threadedReady || missingOf('wasm-st').length) {
+    })();
+  } else if (later.length || missingOf('wasm-st').length) {
     const missing = Object.keys(NEEDED).flatMap(missingOf);
     console.warn(`[serve] warning: missing ${missing.join(', ')} (run npm run build)`);
   }
