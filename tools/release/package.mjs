@@ -69,6 +69,22 @@ export function sizesBlock(sizes, packed) {
     `| the npm tarball (${packed.entries.length} files) | ${kb(packed.size)} | (${kb(packed.unpackedSize)} unpacked) |`].join('\n');
 }
 
+/** How the sizes block `text` differs from the measured one `now` ([] when it agrees): the wasm
+ *  rows exactly (the builds are deterministic), the tarball's row within 1% (README.md is in
+ *  the tarball, so every edit of it moves those figures by a few bytes). */
+export function sizesDiffer(text, now) {
+  const rows = (t) => t.split('\n').filter((l) => l.startsWith('| '));
+  const [a, b] = [rows(text), rows(now)];
+  if (a.length !== b.length) return [`${a.length} rows, measured ${b.length}`];
+  const kbs = (l) => [...l.matchAll(/(\d+) KB/g)].map((m) => Number(m[1]));
+  return a.flatMap((l, i) => {
+    if (l === b[i]) return [];
+    const tarball = l.startsWith('| the npm tarball') && b[i].replace(/\d+ KB/g, '') === l.replace(/\d+ KB/g, '');
+    const close = tarball && kbs(l).every((v, k) => Math.abs(v - kbs(b[i])[k]) <= 0.01 * kbs(b[i])[k]);
+    return close ? [] : [`'${l}', measured '${b[i]}'`];
+  });
+}
+
 /** The sizes block as web/README.md has it now. */
 export const readmeSizes = () => readBlock(readFileSync(join(root, 'web/README.md'), 'utf8'), 'web/README.md', 'sizes', SIZES_BY);
 
