@@ -1,8 +1,8 @@
 // builds.js - the files of the three WebAssembly builds, and where they are: the one home of
 // their names (tools/release/package.mjs copies these files into dist/, the tests check them).
 //
-// Each file is named by a static `new URL('./<folder>/<file>', import.meta.url)`, the form that
-// bundlers recognise: `vite build`, `vite dev` and webpack 5 emit (or serve) each file as an
+// Each file is named by a static URL literal relative to import.meta.url (new URL of a fixed
+// './folder/file' string), the form that bundlers recognise: `vite build`, `vite dev` and webpack 5 emit (or serve) each file as an
 // asset of the app and rewrite the URL to it, so an app that imports the package needs no copy
 // step and no bundler setting. Without a bundler the URLs are the files next to this module.
 // The keys are the names the Emscripten glue asks for (its locateFile), whatever name a bundler
