@@ -40,7 +40,7 @@ const ops = {
     if (urls['gradcam.worker.js']) startAsModule(urls['gradcam.worker.js']);
     engine = await Engine.create({
       factory: loaded.factory, wasmModule: loaded.wasmModule, mode, threads, simd, build,
-      moduleOptions: { locateFile: (f) => urls[f] ?? new URL(f, urls['gradcam.mjs']).href, mainScriptUrlOrBlob: urls['gradcam.mjs'] },
+      moduleOptions: { locateFile: (f) => urls[f] ?? f, mainScriptUrlOrBlob: urls['gradcam.mjs'] },
     });
     return {
       info: engine.info(), layers: engine.layers(), methods: engine.methods(), colormaps: engine.colormaps(),
