@@ -33,7 +33,7 @@ after(async () => {
 test('the tarball holds the JS, the types, the three wasm builds, the CLI for Node and the licence files, nothing else', () => {
   const files = new Set(packed.entries);
   const modules = readdirSync(new URL('../../web/', import.meta.url)).filter((f) => f.endsWith('.js')).map((f) => `dist/${f}`);
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'NOTICE', 'dist/index.d.ts', ...modules,
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'NOTICE', 'dist/index.d.ts', 'dist/vite.d.ts', ...modules,
     'dist/wasm-st/gradcam.mjs', 'dist/wasm-st/gradcam.wasm',
     'dist/wasm-mt/gradcam.mjs', 'dist/wasm-mt/gradcam.wasm', 'dist/wasm-mt/gradcam.worker.js',
     'dist/wasm-relaxed/gradcam.mjs', 'dist/wasm-relaxed/gradcam.wasm', 'dist/wasm-relaxed/gradcam.worker.js',
@@ -45,6 +45,7 @@ test('the tarball holds the JS, the types, the three wasm builds, the CLI for No
   assert.equal(pkg.type, 'module');
   assert.equal(pkg.sideEffects, false);
   assert.deepEqual(Object.keys(pkg.exports['.']), ['types', 'default'], 'types first');
+  assert.deepEqual(Object.keys(pkg.exports['./vite']), ['types', 'default'], 'the Vite plugin, types first');
   assert.equal(pkg.dependencies, undefined, 'no runtime dependency');
 });
 

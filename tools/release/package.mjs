@@ -23,20 +23,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { generate, readBlock, replaceBlock } from './gen-methods.mjs';
+import { buildFiles } from '../../web/builds.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dist = join(root, 'dist');
 
-/** The package's modules: every .js of web/ (not the demo's), and the types. */
-export const JS_FILES = [...readdirSync(join(root, 'web')).filter((f) => f.endsWith('.js')).sort(), 'index.d.ts'];
+/** The package's modules: every .js of web/ (not the demo's), and their types (.d.ts). */
+export const JS_FILES = readdirSync(join(root, 'web')).filter((f) => f.endsWith('.js') || f.endsWith('.d.ts')).sort();
 /** The package in Node (web/node/: not modules of the page): 'xception-gradcam/node' and the npx bin. */
 export const NODE_FILES = ['index.js', 'index.d.ts', 'cli.js'];
-export const WASM_FILES = {
-  'wasm-st': ['gradcam.mjs', 'gradcam.wasm'],
-  // package.json ({"type": "commonjs"}): the pthread worker script is a classic script
-  'wasm-mt': ['gradcam.mjs', 'gradcam.wasm', 'gradcam.worker.js', 'package.json'],
-  'wasm-relaxed': ['gradcam.mjs', 'gradcam.wasm', 'gradcam.worker.js', 'package.json'],
-};
+/** The files of each WebAssembly build: web/builds.js names them (the URLs bundlers follow), plus,
+ *  beside a pthread worker script, package.json ({"type": "commonjs"}: that script is a classic
+ *  script, and Node would read a .js of this "type": "module" package as a module). */
+export const WASM_FILES = Object.fromEntries(Object.entries(buildFiles()).map(([flavour, files]) =>
+  [flavour, [...Object.keys(files), ...('gradcam.worker.js' in files ? ['package.json'] : [])]]));
 
 /** dist/cli/: the native CLI's code built for Node in build/wasm-st (npx xception-gradcam runs it
  *  through dist/node/cli.js); package.json ({"type": "commonjs"}) makes Node read its .js as CommonJS. */

@@ -26,6 +26,7 @@ import { createServer } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WASM_FILES } from './package.mjs';
+import { ISOLATION_HEADERS as PAGE_ISOLATION } from '../../web/vite.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -57,12 +58,9 @@ export const MIME = {
   '.webmanifest': 'application/manifest+json',
 };
 
-/** The headers that make a page cross-origin isolated (and let same-origin files load in it). */
-export const ISOLATION_HEADERS = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-};
+/** The headers that make a page cross-origin isolated (the package's, web/vite.js), and let
+ *  same-origin files load in it. */
+export const ISOLATION_HEADERS = { ...PAGE_ISOLATION, 'Cross-Origin-Resource-Policy': 'same-origin' };
 
 /** The demo's policy: this origin only; WebAssembly compilation; no plugins, frames or forms. */
 export const DEMO_CSP = [
