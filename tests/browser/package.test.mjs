@@ -42,7 +42,10 @@ test('the tarball holds the JS, the types, the three wasm builds and the licence
   for (const f of files) assert.match(f, /^(dist\/|package\.json$|README\.md$|LICENSE$|NOTICE$)/, `unexpected ${f}`);
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url)));
   assert.equal(pkg.type, 'module');
-  assert.equal(pkg.sideEffects, false);
+  // only the element's module has a side effect (it defines <xception-gradcam>)
+  assert.deepEqual(pkg.sideEffects, ['./dist/element.js']);
+  assert.deepEqual(pkg.exports['./element'], { types: './dist/element.d.ts', default: './dist/element.js' });
+  assert.ok(files.has('dist/element.d.ts'), 'the element\'s types are in the tarball');
   assert.deepEqual(Object.keys(pkg.exports['.']), ['types', 'default'], 'types first');
   assert.equal(pkg.dependencies, undefined, 'no runtime dependency');
 });

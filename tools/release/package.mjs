@@ -2,7 +2,7 @@
 // npm run package - assemble the npm package's dist/ folder from web/ and the three WebAssembly
 // builds, print the sizes, and (with --pack) run `npm pack` into build/pack/.
 //
-//   dist/*.js index.d.ts                                       every JavaScript file of web/ (the folder is their home)
+//   dist/*.js *.d.ts                                           every JavaScript file of web/ and its types (the folder is their home)
 //   dist/wasm-st/gradcam.mjs gradcam.wasm                      SIMD, single thread
 //   dist/wasm-mt/gradcam.mjs gradcam.wasm gradcam.worker.js     SIMD + threads (pthreads)
 //   dist/wasm-relaxed/gradcam.mjs gradcam.wasm gradcam.worker.js SIMD + threads + relaxed SIMD
@@ -21,8 +21,8 @@ import { generate } from './gen-methods.mjs';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dist = join(root, 'dist');
 
-/** The package's modules: every .js of web/ (not the demo's), and the types. */
-export const JS_FILES = [...readdirSync(join(root, 'web')).filter((f) => f.endsWith('.js')).sort(), 'index.d.ts'];
+/** The package's modules: every .js of web/ (not the demo's), and their types (.d.ts). */
+export const JS_FILES = readdirSync(join(root, 'web')).filter((f) => f.endsWith('.js') || f.endsWith('.d.ts')).sort();
 export const WASM_FILES = {
   'wasm-st': ['gradcam.mjs', 'gradcam.wasm'],
   // package.json ({"type": "commonjs"}): the pthread worker script is a classic script
