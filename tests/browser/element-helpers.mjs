@@ -5,6 +5,7 @@
 // build; the wrapper is a dozen lines of require()).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -70,14 +71,19 @@ export const INIT_SCRIPT = `
 /** React 19 and ReactDOM's client as one classic script defining window.React and
  *  window.ReactDOMClient (production builds of the installed packages). */
 export function reactScript() {
+  // each package's folder, as Node resolves it (from react-dom's for scheduler, its dependency)
   const req = createRequire(`${root}package.json`);
+  const dirOf = (name, from = req) => dirname(from.resolve(name));
+  const dirs = { react: dirOf('react'), 'react-dom': dirOf('react-dom') };
+  dirs.scheduler = dirOf('scheduler', createRequire(join(dirs['react-dom'], 'package.json')));
   const files = {
-    react: req.resolve('react/cjs/react.production.js'),
-    'react-dom': req.resolve('react-dom/cjs/react-dom.production.js'),
-    'react-dom/client': req.resolve('react-dom/cjs/react-dom-client.production.js'),
-    scheduler: req.resolve('scheduler/cjs/scheduler.production.js'),
+    react: join(dirs.react, 'cjs/react.production.js'),
+    'react-dom': join(dirs['react-dom'], 'cjs/react-dom.production.js'),
+    'react-dom/client': join(dirs['react-dom'], 'cjs/react-dom-client.production.js'),
+    scheduler: join(dirs.scheduler, 'cjs/scheduler.production.js'),
   };
-  const versions = { react: req('react/package.json').version, 'react-dom': req('react-dom/package.json').version };
+  const version = (d) => JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')).version;
+  const versions = { react: version(dirs.react), 'react-dom': version(dirs['react-dom']) };
   const defs = Object.entries(files).map(([name, file]) =>
     `${JSON.stringify(name)}: function (module, exports, require, process) {\n${readFileSync(file, 'utf8')}\n}`).join(',\n');
   const script = `(() => {
