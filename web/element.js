@@ -32,6 +32,7 @@ function acquire(weights, labels) {
         if (shared.get(key) === entry) shared.delete(key); // a later element tries again
         throw e;
       });
+    entry.promise.catch(() => {}); // each element reports it; none left: nothing is unhandled
     shared.set(key, entry);
   }
   entry.refs++;
@@ -67,7 +68,10 @@ button:focus-visible { outline: 3px solid Highlight; outline: 3px solid -webkit-
 const ATTRS = ['src', 'weights', 'labels', 'method', 'layer', 'class-index', 'colormap', 'alpha'];
 const PROPS = { src: 'src', weights: 'weights', labels: 'labels', method: 'method', layer: 'layer', classIndex: 'class-index', colormap: 'colormap', alpha: 'alpha' };
 
-export class XceptionGradcamElement extends HTMLElement {
+// (importable where there is no DOM, e.g. a server-side render: nothing is defined there)
+const Base = globalThis.HTMLElement || class {};
+
+export class XceptionGradcamElement extends Base {
   static get observedAttributes() { return ATTRS; }
 
   constructor() {
