@@ -220,6 +220,7 @@ export class XceptionGradcamElement extends Base {
         this._draw(r.overlay, o, r.timings, 'render');
       }
     } catch (e) {
+      if (!this.isConnected) { if (this._entry && !this._gc) this._drop(); return; } // removed: nothing to report
       if (stale() && e && e.code === ErrorCode.ABORTED) return; // superseded: the next step runs
       if (this._entry && !this._gc) this._drop();
       const err = asError(e);

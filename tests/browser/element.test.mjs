@@ -192,6 +192,17 @@ test('errors are `error` events with the package\'s codes', async () => {
     };
     out.missing = await make('c', '/test-data/no-such-weights.gcw');
     out.notModel = await make('d', '/images/skimage_chelsea.png');
+    // removed while its model loads (and fails): no event, nothing unhandled
+    const gone = document.createElement('xception-gradcam');
+    gone.id = 'e';
+    gone.setAttribute('weights', '/test-data/no-such-weights-either.gcw');
+    const goneEvents = [];
+    for (const t of ['ready', 'result', 'error']) gone.addEventListener(t, () => goneEvents.push(t));
+    document.body.append(gone);
+    await new Promise((res) => setTimeout(res, 0));
+    gone.remove();
+    await new Promise((res) => setTimeout(res, 500));
+    out.goneEvents = goneEvents;
     return out;
   });
   assert.deepEqual([r.method.type, r.method.detail.code], ['error', 'METHOD_UNKNOWN']);
@@ -200,6 +211,7 @@ test('errors are `error` events with the package\'s codes', async () => {
   assert.equal(r.back.type, 'result', 'the element works again');
   assert.deepEqual([r.missing.type, r.missing.detail.code], ['error', 'WEIGHTS_FETCH_FAILED']);
   assert.deepEqual([r.notModel.type, r.notModel.detail.code], ['error', 'WEIGHTS_INVALID']);
+  assert.deepEqual(r.goneEvents, [], 'an element removed while loading reports nothing');
   const pageErrors = b.consoleLines.filter((l) => l.type === 'pageerror');
   assert.deepEqual(pageErrors, [], 'nothing uncaught');
 });
@@ -224,5 +236,5 @@ test('the shared instance lives while an element uses it and is disposed with th
   assert.deepEqual(r.moved, ['alive', true]);
   assert.equal(r.one, 'alive', 'still used by the other element');
   assert.equal(r.none, 'DISPOSED', 'disposed with the last element');
-  assert.equal(r.workers, 3 + r.restarts, 'one worker for the shared instance (and its restarts), one for each failed load of the error test');
+  assert.equal(r.workers, 4 + r.restarts, 'one worker for the shared instance (and its restarts), one for each failed load of the error test');
 });
