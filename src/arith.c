@@ -51,6 +51,8 @@ gc_status gc_set_arithmetic(gc_arithmetic a) {
   if (!gc_arithmetic_name(a)) return GC_ERR_INVALID_ARGUMENT;
   if (a == GC_ARITH_PORTABLE && !HAS_PORTABLE) return GC_ERR_INVALID_ARGUMENT;
   if (a == arith) return GC_OK;
+  if (!SWITCHABLE) return GC_ERR_INVALID_ARGUMENT; /* a build computes with its one arithmetic (the CLI built
+                                                      for Node must not claim fma and compute portably) */
   if (started) return GC_ERR_INVALID_ARGUMENT; /* XNNPACK has picked its kernels already */
   arith = a;
   return GC_OK;

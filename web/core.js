@@ -136,6 +136,27 @@ export class Core {
     }
   }
 
+  /** Decode an image file's bytes (PNG, JPEG, BMP, GIF, TGA, PSD, PNM) with the core's
+   *  stb_image, as the native CLI does: {rgba: Uint8Array, width, height}. */
+  decodeImage(bytes) {
+    const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    const buf = this._alloc(u8.length);
+    const out = this._alloc(12);
+    const err = this._alloc(256);
+    try {
+      this.M.HEAPU8.set(u8, buf);
+      this.M.HEAPU8[err] = 0;
+      this._check(this.M._gcw_decode_image(buf, u8.length, out, out + 4, err, 256), this.M.UTF8ToString(err));
+      const [width, height] = this._i32s(out + 4, 2);
+      const px = this._u32(out);
+      const rgba = this.M.HEAPU8.slice(px, px + width * height * 4);
+      this.M._free(px);
+      return { rgba, width, height };
+    } finally {
+      for (const p of [buf, out, err]) this.M._free(p);
+    }
+  }
+
   logits() { this._need(); return this._f32result(this.M._gcw_logits(this.model), this.classCount()); }
   probs() { this._need(); return this._f32result(this.M._gcw_probs(this.model), this.classCount()); }
   _f32result(p, n) {

@@ -112,8 +112,10 @@ export interface LoadOptions {
   weights?: WeightsSource;
   /** Class names for it (default: the file's, ImageNet's for the ImageNet head, else "class i"). */
   labels?: LabelsSource;
-  /** Folder holding wasm-st/, wasm-mt/ and wasm-relaxed/. Default: the folder of this module
-   *  (import.meta.url). A relative value is resolved against the page. */
+  /** Folder holding wasm-st/, wasm-mt/ and wasm-relaxed/. Default: the files next to the
+   *  package's modules, or where a bundler (Vite, webpack 5) emitted them: each is named by a
+   *  static new URL('./wasm-…/…', import.meta.url) in builds.js. A relative value is resolved
+   *  against the page. */
   wasmBase?: string | URL;
   /** Threaded only: use the relaxed SIMD build (wasm-relaxed/) where the browser supports
    *  relaxed SIMD. Default true; false takes wasm-mt/, whose numbers equal the native CLI's

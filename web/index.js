@@ -16,6 +16,7 @@
 import {
   aborted, checkClassOptions, checkExplainOptions, checkRenderOptions, checkSanityOptions, ErrorCode, GradCamError,
 } from './errors.js';
+import { buildUrls } from './builds.js';
 import * as P from './protocol.js';
 import { disposed, startWorker, WorkerCalls } from './queue.js';
 import { imageMessage, labelsSource, weightsSource } from './sources.js';
@@ -50,7 +51,7 @@ export function detectFeatures() {
 }
 
 /**
- * The WebAssembly build to load, the one place that chooses it: {dir (folder under wasmBase),
+ * The WebAssembly build to load, the one place that chooses it: {dir (its folder, builds.js),
  * mode, build}. Threaded: the relaxed SIMD build (wasm-relaxed/, fused multiply-add kernels)
  * where the engine validates relaxed SIMD and `relaxedSimd` is not false, else wasm-mt/; single
  * thread: wasm-st/. build is 'relaxed' or 'simd'.
@@ -99,11 +100,22 @@ export class GradCam extends WorkerCalls {
     const build = chooseBuild(f, { threaded: wanted > 1 && f.threads, relaxedSimd });
     const mode = build.mode;
     if (wanted > 1 && !f.threads) console.warn(COOP_COEP_WARNING);
-    const base = new URL(wasmBase ?? './', wasmBase === undefined ? import.meta.url : globalThis.location?.href ?? import.meta.url);
-    if (!base.href.endsWith('/')) base.pathname += '/';
+    // the builds' files: the literals of builds.js (bundlers emit them), or under wasmBase
+    let files;
+    if (wasmBase === undefined) files = buildUrls();
+    else {
+      let base;
+      try {
+        base = new URL(wasmBase, globalThis.location?.href);
+      } catch {
+        throw new GradCamError(ErrorCode.INVALID_ARGUMENT, `wasmBase must be a URL (absolute, or relative to the page), not ${wasmBase}`);
+      }
+      if (!base.pathname.endsWith('/')) base.pathname += '/';
+      files = buildUrls(base);
+    }
 
     const flag = P.cancelFlag();
-    const boot = { workerUrl, init: { wasmBase: base.href, ...build, threads: mode === 'threaded' ? wanted : 1, simd: f.simd, cancelFlag: flag } };
+    const boot = { workerUrl, init: { files, ...build, threads: mode === 'threaded' ? wanted : 1, simd: f.simd, cancelFlag: flag } };
     const gc = new GradCam(startWorker(workerUrl), { dtype, restartOnAbort, boot, flag });
     try {
       const r = await gc._call('init', boot.init, { signal, onProgress });

@@ -12,8 +12,9 @@
 //                                             sanity: {phase: 'sanity', done, total, stage, ...}
 //
 // The operations (OPS) and their args -> value:
-//   init       {wasmBase, mode, threads, simd, wasmModule?, cancelFlag?} -> {info, layers, methods, colormaps, wasmModule}
-//              (the compiled module comes back so that a fresh worker starts without compiling;
+//   init       {files, dir, mode, build, threads, simd, wasmModule?, cancelFlag?} -> {info, layers, methods, colormaps, wasmModule}
+//              (files: every build's file URLs, builds.js; dir: the one to load, chooseBuild();
+//              the compiled module comes back so that a fresh worker starts without compiling;
 //              cancelFlag: an Int32Array on a SharedArrayBuffer, see below)
 //   weights    {source: Source, labels?: Source, dtype, keepConverted} -> {format, bytes, params, model, info, layers, converted?}
 //              Source: {url} (a model.json's shards are fetched next to it), {blob}, {bytes},

@@ -21,21 +21,26 @@ const ops = {
   // wasm-mt/ when its files cannot be fetched or compiled (a site that copied only the two
   // older folders, an engine that validates the probe but not the module). A restarted worker
   // gets the module compiled before (wasmModule) and the build it came from.
-  async init({ wasmBase, dir, mode, build, threads, simd, wasmModule: compiled, cancelFlag }, ctl, progress) {
+  // files: {folder: {file name: URL}} (builds.js).
+  async init({ files, dir, mode, build, threads, simd, wasmModule: compiled, cancelFlag }, ctl, progress) {
     if (engine) throw new GradCamError(ErrorCode.INTERNAL, 'init called twice');
     flag = cancelFlag || null;
     let loaded;
     try {
-      loaded = await loadBuild(wasmBase, dir, ctl, progress, compiled);
+      loaded = await loadBuild(files[dir], ctl, progress, compiled);
     } catch (e) {
       if (build !== 'relaxed' || ctl.signal.aborted || (e instanceof GradCamError && e.code === ErrorCode.OUT_OF_MEMORY)) throw e;
       build = 'simd';
       dir = 'wasm-mt';
-      loaded = await loadBuild(wasmBase, dir, ctl, progress);
+      loaded = await loadBuild(files[dir], ctl, progress);
     }
+    // the glue asks for its files by name: give it the URLs it was loaded with (a bundler's
+    // asset names); threaded, its pthread workers import the glue from mainScriptUrlOrBlob
+    const urls = loaded.urls;
+    if (urls['gradcam.worker.js']) startAsModule(urls['gradcam.worker.js']);
     engine = await Engine.create({
       factory: loaded.factory, wasmModule: loaded.wasmModule, mode, threads, simd, build,
-      moduleOptions: { locateFile: (f) => loaded.url + f, mainScriptUrlOrBlob: `${loaded.url}gradcam.mjs` },
+      moduleOptions: { locateFile: (f) => urls[f] ?? f, mainScriptUrlOrBlob: urls['gradcam.mjs'] },
     });
     return {
       info: engine.info(), layers: engine.layers(), methods: engine.methods(), colormaps: engine.colormaps(),
@@ -126,20 +131,45 @@ const ops = {
   },
 };
 
-/** The Emscripten factory and compiled module of the build in `dir` (a folder under wasmBase). */
-async function loadBuild(wasmBase, dir, ctl, progress, compiled) {
-  const url = new URL(`${dir}/`, wasmBase).href;
+/**
+ * The Emscripten factory and compiled module of one build, from its files' URLs ({name: URL},
+ * builds.js). Also the URLs the glue will ask for: a pthread worker script that a bundler
+ * inlined as a data: URL (a small asset) becomes a blob: URL, which, unlike a data: URL, starts a
+ * worker of this origin (one that may import the glue and share the memory).
+ */
+async function loadBuild(urls, ctl, progress, compiled) {
+  const glue = urls['gradcam.mjs'];
   try {
-    const [mod, bytes] = await Promise.all([
-      import(/* @vite-ignore */ /* webpackIgnore: true */ `${url}gradcam.mjs`),
-      compiled ? null : fetchBytes(`${url}gradcam.wasm`, ctl.signal, (loaded, total) => progress({ phase: 'compile', loaded, total })),
+    const worker = urls['gradcam.worker.js'];
+    const [mod, bytes, workerUrl] = await Promise.all([
+      import(/* @vite-ignore */ /* webpackIgnore: true */ glue),
+      compiled ? null : fetchBytes(urls['gradcam.wasm'], ctl.signal, (loaded, total) => progress({ phase: 'compile', loaded, total })),
+      worker && worker.startsWith('data:') ? fetch(worker).then((r) => r.blob()).then((b) => URL.createObjectURL(b)) : worker,
     ]);
-    return { url, factory: mod.default, wasmModule: compiled || await WebAssembly.compile(bytes) };
+    if (typeof mod.default !== 'function') throw new Error(`${glue} is not the Emscripten module (no default export)`);
+    return { urls: { ...urls, 'gradcam.worker.js': workerUrl }, factory: mod.default, wasmModule: compiled || await WebAssembly.compile(bytes) };
   } catch (e) {
     if (ctl.signal.aborted) throw new GradCamError(ErrorCode.ABORTED, 'the operation was aborted');
     if (e instanceof GradCamError && e.code === ErrorCode.OUT_OF_MEMORY) throw e;
-    throw new GradCamError(ErrorCode.WASM_LOAD_FAILED, `could not load the WebAssembly core from ${url} (set wasmBase to the folder holding wasm-st/, wasm-mt/ and wasm-relaxed/): ${e.message || e}`);
+    throw new GradCamError(ErrorCode.WASM_LOAD_FAILED, `could not load the WebAssembly core from ${glue} (without a bundler, wasmBase names the folder holding wasm-st/, wasm-mt/ and wasm-relaxed/): ${e.message || e}`);
   }
+}
+
+/**
+ * Start the pthread worker script as a module worker. Emscripten 3.1.6 starts it as a classic
+ * script (`new Worker(url)`), but a development server may serve every .js file as a module
+ * (`vite dev` adds an import to this one, which imports the glue); the script is valid as either.
+ * Only this worker's own Worker constructor is changed, for that one URL.
+ */
+function startAsModule(url) {
+  const Native = self.Worker;
+  if (typeof Native !== 'function' || Native.gradcamModuleUrl === url) return;
+  self.Worker = class extends Native {
+    static gradcamModuleUrl = url;
+    constructor(u, options) {
+      super(u, String(u) === url ? { ...options, type: 'module' } : options);
+    }
+  };
 }
 
 function need() {

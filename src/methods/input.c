@@ -67,9 +67,12 @@ gc_status gc_in_guided_gradcam(gc_method_ctx *c) {
   return GC_OK;
 }
 
-/* The gradient of the explained score at the input for the tensor xs (its own forward pass). */
-static gc_status input_gradient(gc_method_ctx *c, const float *xs, const float **g) {
+/* The gradient of the explained score at the input for the tensor xs (its own forward pass),
+ * step `done` of `total`: the caller may cancel between the forward and the backward pass too
+ * (each is about half of a step). */
+static gc_status input_gradient(gc_method_ctx *c, const float *xs, int done, int total, const float **g) {
   gc_status s = gc_model_forward_tensor(c->m, xs, c->xh, c->xw);
+  if (s == GC_OK && gc_model_cancelled(c->m, done, total)) return GC_ERR_CANCELLED;
   return s == GC_OK ? gc_method_gradient(c, NULL, 0, g) : s;
 }
 
@@ -111,7 +114,7 @@ gc_status gc_in_smoothgrad(gc_method_ctx *c) {
     gc_smoothgrad_noise(p->seed, i, sigma, xs, n3);
     for (size_t q = 0; q < n3; q++) xs[q] += c->x[q];
     const float *g;
-    s = input_gradient(c, xs, &g);
+    s = input_gradient(c, xs, i, p->smoothgrad_samples, &g);
     for (size_t q = 0; s == GC_OK && q < n3; q++) acc[q] += g[q];
   }
   if (s == GC_OK) channel_max_abs(acc, n3 / 3, (float)p->smoothgrad_samples, c->out);
@@ -135,7 +138,7 @@ gc_status gc_in_integrated_gradients(gc_method_ctx *c) {
     const float a = (float)k / (float)steps;
     for (size_t q = 0; q < n3; q++) xs[q] = base + a * (c->x[q] - base);
     const float *g;
-    s = input_gradient(c, xs, &g);
+    s = input_gradient(c, xs, k - 1, steps, &g);
     for (size_t q = 0; s == GC_OK && q < n3; q++) acc[q] += g[q];
   }
   /* per-pixel attribution: |sum over channels of IG| */

@@ -58,6 +58,11 @@ EXPORT int gcw_forward_encoded(gc_model *m, const void *bytes, size_t size, int 
   if (out) out[0] = d.width, out[1] = d.height;
   return s;
 }
+/* image file bytes (PNG, JPEG, BMP, GIF, ...) decoded to RGBA by stb_image, as the CLI decodes
+ * them (gc_decode_image): *rgba released with _free, out: [width, height]; err: the reason */
+EXPORT int gcw_decode_image(const void *bytes, size_t size, uint8_t **rgba, int *out, char *err, size_t errlen) {
+  return gc_decode_image(bytes, size, rgba, &out[0], &out[1], err, errlen);
+}
 EXPORT int gcw_forward_tensor(gc_model *m, const float *x, int h, int w) {
   return gc_model_forward_tensor(m, x, h, w);
 }

@@ -18,7 +18,7 @@ const W = { f32: `/test-data/${name(weights.f32)}`, f16: `/test-data/${name(weig
 const IMAGE = 'skimage_chelsea.png';
 // a TF.js layers copy of the test weights (model.json + shards), served as /test-data/tfjs-seed1/
 if (!existsSync(`${dataDir}/tfjs-seed1/model.json`)) {
-  const g = node(`${root}tools/gen-test-weights.mjs`, ['--format', 'tfjs', '--out', `${dataDir}/tfjs-seed1`, '--seed', '1']);
+  const g = node(`${root}tools/fixtures/gen-test-weights.mjs`, ['--format', 'tfjs', '--out', `${dataDir}/tfjs-seed1`, '--seed', '1']);
   assert.equal(g.status, 0, g.stderr);
 }
 const registry = await (async () => { const e = await createSingleEngine(); const m = e.methods(); e.dispose(); return m; })();

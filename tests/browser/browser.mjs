@@ -16,8 +16,9 @@ export const TEST_MOUNTS = { ...DEFAULT_MOUNTS, '/test-data/': 'build/test-data'
  * Serve (with or without COOP/COEP) and open a fresh Chromium profile.
  * @returns {Promise<{url, context, page, requests: string[], foreign: string[], consoleLines: {type, text}[], close}>}
  */
-export async function openBrowser({ isolation = true, mounts = TEST_MOUNTS, path = '/tests/browser/harness.html' } = {}) {
-  const server = await startServer({ port: 0, isolation, mounts });
+export async function openBrowser({ isolation = true, mounts = TEST_MOUNTS, path = '/tests/browser/harness.html', server: other } = {}) {
+  // `server`: {url} of a server started elsewhere (a bundler's dev server) instead of ours
+  const server = other ? { url: other.url, close: async () => {} } : await startServer({ port: 0, isolation, mounts });
   const profile = mkdtempSync(join(tmpdir(), 'gradcam-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 720 },

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, imagesDir, relL2, testWeights } from '../js/helpers.mjs';
 import { openBrowser } from './browser.mjs';
-import { pack } from '../../tools/release/package.mjs';
+import { measure, pack, readmeSizes, sizesBlock, sizesDiffer } from '../../tools/release/package.mjs';
 
 const weights = testWeights(1);
 const base = (p) => p.split('/').pop();
@@ -30,13 +30,14 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test('the tarball holds the JS, the types, the three wasm builds and the licence files, nothing else', () => {
+test('the tarball holds the JS, the types, the three wasm builds, the CLI for Node and the licence files, nothing else', () => {
   const files = new Set(packed.entries);
   const modules = readdirSync(new URL('../../web/', import.meta.url)).filter((f) => f.endsWith('.js')).map((f) => `dist/${f}`);
-  for (const f of ['package.json', 'README.md', 'LICENSE', 'NOTICE', 'dist/index.d.ts', ...modules,
+  for (const f of ['package.json', 'README.md', 'LICENSE', 'NOTICE', 'dist/index.d.ts', 'dist/vite.d.ts', ...modules,
     'dist/wasm-st/gradcam.mjs', 'dist/wasm-st/gradcam.wasm',
     'dist/wasm-mt/gradcam.mjs', 'dist/wasm-mt/gradcam.wasm', 'dist/wasm-mt/gradcam.worker.js',
-    'dist/wasm-relaxed/gradcam.mjs', 'dist/wasm-relaxed/gradcam.wasm', 'dist/wasm-relaxed/gradcam.worker.js']) {
+    'dist/wasm-relaxed/gradcam.mjs', 'dist/wasm-relaxed/gradcam.wasm', 'dist/wasm-relaxed/gradcam.worker.js',
+    'dist/node/index.js', 'dist/node/index.d.ts', 'dist/node/cli.js', 'dist/cli/gradcam-cli.js', 'dist/cli/gradcam-cli.wasm']) {
     assert.ok(files.has(f), `${f} is in the tarball`);
   }
   for (const f of files) assert.match(f, /^(dist\/|package\.json$|README\.md$|LICENSE$|NOTICE$)/, `unexpected ${f}`);
@@ -47,7 +48,15 @@ test('the tarball holds the JS, the types, the three wasm builds and the licence
   assert.deepEqual(pkg.exports['./element'], { types: './dist/element.d.ts', default: './dist/element.js' });
   assert.ok(files.has('dist/element.d.ts'), 'the element\'s types are in the tarball');
   assert.deepEqual(Object.keys(pkg.exports['.']), ['types', 'default'], 'types first');
+  assert.deepEqual(Object.keys(pkg.exports['./vite']), ['types', 'default'], 'the Vite plugin, types first');
   assert.equal(pkg.dependencies, undefined, 'no runtime dependency');
+});
+
+test('web/README.md\'s sizes block says what this pack measured (npm run package writes it)', () => {
+  const now = sizesBlock(measure(), packed);
+  assert.match(now, /wasm-relaxed\/gradcam\.wasm.*\| \d+ KB \| \d+ KB \|/);
+  assert.deepEqual(sizesDiffer(readmeSizes(), now), [], 'the sizes in web/README.md are stale: run npm run package');
+  assert.notDeepEqual(sizesDiffer(now.replace(/\| (\d+) KB \| (\d+) KB \|/, (m, a, b) => `| ${Number(a) + 1} KB | ${b} KB |`), now), [], 'a wasm figure off by 1 KB is stale');
 });
 
 test('a fresh app installs the tarball, imports the package by name and classifies in Chromium', async () => {

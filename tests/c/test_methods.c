@@ -577,6 +577,37 @@ static void test_registry(void) {
         "defaults");
 }
 
+/* Cancellation: the progress hook is polled before each step and between a step's forward and
+ * backward pass; answering "stop" gives CANCELLED and leaves no pass to explain. */
+static int polls, stop_at;
+static int count_polls(void *user, int done, int total) {
+  (void)user, (void)done, (void)total;
+  return ++polls >= stop_at;
+}
+static void test_cancel(void) {
+  gc_model_forward_tensor(model, input, H0, W0);
+  gc_explain_params ep = gc_default_explain_params();
+  ep.method = GC_METHOD_INTEGRATED_GRADIENTS;
+  ep.ig_steps = 2;
+  gc_map map;
+  polls = 0, stop_at = 1 << 30;
+  gc_model_set_progress(model, count_polls, NULL);
+  CHECK_STATUS(gc_model_explain(model, &ep, &map, NULL), GC_OK);
+  CHECK(polls == 4, "IG with 2 steps polls twice a step (%d polls)", polls);
+  polls = 0, stop_at = 2; /* inside the first step, after its forward pass */
+  CHECK_STATUS(gc_model_explain(model, &ep, &map, NULL), GC_ERR_CANCELLED);
+  CHECK(polls == 2, "stopped at the second poll (%d)", polls);
+  CHECK_STATUS(gc_model_explain(model, &ep, &map, NULL), GC_ERR_NOT_RUN);
+  ep.method = GC_METHOD_SMOOTHGRAD;
+  ep.smoothgrad_samples = 2;
+  gc_model_forward_tensor(model, input, H0, W0);
+  polls = 0, stop_at = 3;
+  CHECK_STATUS(gc_model_explain(model, &ep, &map, NULL), GC_ERR_CANCELLED);
+  CHECK(polls == 3, "SmoothGrad stopped at the third poll (%d)", polls);
+  gc_model_set_progress(model, NULL, NULL);
+  gc_model_forward_tensor(model, input, H0, W0);
+}
+
 int main(void) {
   test_registry();
   setup_model();
@@ -586,6 +617,7 @@ int main(void) {
     test_new_methods();
     test_contrast_and_detail();
     test_reference_definitions();
+    test_cancel();
   }
   gc_model_free(model);
   synth_free(&weights);

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { fileURLToPath } from 'node:url';
 import { kerasFixture, presetFixture } from './fixtures.mjs';
 import { testWeights } from '../../tools/fixtures/test-weights.mjs';
-import { PYTHON } from '../../tools/gen-test-weights.mjs';
+import { PYTHON } from '../../tools/fixtures/gen-test-weights.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 export const badModelsDir = `${root}build/test-data/bad-models`;

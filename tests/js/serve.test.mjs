@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { root } from './helpers.mjs';
 import { WASM_FILES } from '../../tools/release/package.mjs';
+import { NEEDED, startServer } from '../../tools/release/serve.mjs';
 
 async function start(args) {
   const child = spawn(process.execPath, [`${root}tools/release/serve.mjs`, '--port', '0', '--no-build', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -71,4 +72,24 @@ test('the demo\'s service worker keeps every file of every WebAssembly build the
   const listed = new Set(sw.match(/'wasm-[a-z]+\/[a-z.]+'/g).map((q) => q.slice(1, -1)));
   const shipped = Object.entries(WASM_FILES).flatMap(([f, names]) => names.filter((n) => n !== 'package.json').map((n) => `${f}/${n}`));
   assert.deepEqual([...listed].sort(), shipped.sort());
+});
+
+test('npm start needs the WebAssembly builds only (the page never uses the native CLI), and turns isolation on when the threaded builds arrive', async () => {
+  assert.deepEqual(Object.keys(NEEDED), Object.keys(WASM_FILES));
+  const files = Object.values(NEEDED).flat();
+  assert.ok(files.includes('build/wasm-st/gradcam.wasm') && files.includes('build/wasm-mt/gradcam.worker.js'), files.join(' '));
+  assert.ok(!files.some((f) => f.startsWith('build/native')), files.join(' '));
+  let ready = false; // serve.mjs asks at each request whether the threaded builds are there
+  const s = await startServer({ port: 0, isolation: () => ready });
+  try {
+    const before = await fetch(`${s.url}/web/demo/`);
+    assert.equal(before.status, 200);
+    assert.equal(before.headers.get('cross-origin-embedder-policy'), null, 'single-threaded while they build');
+    ready = true;
+    const after = await fetch(`${s.url}/web/demo/`);
+    assert.equal(after.headers.get('cross-origin-opener-policy'), 'same-origin');
+    assert.equal(after.headers.get('cross-origin-embedder-policy'), 'require-corp');
+  } finally {
+    await s.close();
+  }
 });

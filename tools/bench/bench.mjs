@@ -23,9 +23,13 @@
 //
 //   node tools/bench/bench.mjs [--runs N (7)] [--warmup N (2)] [--threads N (2)] [--no-native]
 //                        [--no-tfjs] [--no-ort] [--no-cpu-fallback] [--no-cold] [--cold-runs N (5)] [--quick]
+//                        [--no-readme]
+//   node tools/bench/bench.mjs --readme-from FILE.json   (README.md's block from a saved result, nothing measured)
+// A run without --quick or --no-readme writes its table into README.md's bench block (the one
+// home of the latest figures; report.mjs benchBlock, gen-methods' replaceBlock).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -34,7 +38,8 @@ import { blockForeign, CHROMIUM, CHROMIUM_ARGS } from '../test/chromium.mjs';
 import { DEFAULT_MOUNTS, startServer } from '../release/serve.mjs';
 import { testWeights } from '../fixtures/test-weights.mjs';
 import { benchImageRGBA } from './input.mjs';
-import { benchTable } from './report.mjs';
+import { BENCH_BY, benchBlock, benchTable } from './report.mjs';
+import { replaceBlock } from '../release/gen-methods.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const GFLOP = 16.7; // per 299x299 forward pass
@@ -47,6 +52,16 @@ const opt = (name, def) => {
   return i >= 0 ? Number(argv[i + 1]) : def;
 };
 const quick = argv.includes('--quick');
+/** README.md's bench block from a result (the one writer of those figures). */
+function writeReadme(result) {
+  const file = `${root}README.md`;
+  writeFileSync(file, replaceBlock(readFileSync(file, 'utf8'), 'README.md', 'bench', benchBlock(result), BENCH_BY));
+  console.log('README.md: its bench block now shows this run');
+}
+if (argv.includes('--readme-from')) {
+  writeReadme(JSON.parse(readFileSync(argv[argv.indexOf('--readme-from') + 1], 'utf8')));
+  process.exit(0);
+}
 const RUNS = opt('--runs', quick ? 3 : 7);
 const WARMUP = opt('--warmup', quick ? 1 : 2);
 const THREADS = opt('--threads', 2);
@@ -57,7 +72,7 @@ const withCpuFallback = withTf && !argv.includes('--no-cpu-fallback');
 const withCold = !argv.includes('--no-cold');
 const COLD_RUNS = opt('--cold-runs', quick ? 1 : 5);
 if (!(RUNS >= 1 && WARMUP >= 0 && THREADS >= 1)) {
-  console.error('usage: node tools/bench/bench.mjs [--runs N] [--warmup N] [--threads N] [--no-native] [--no-tfjs] [--no-ort] [--no-cpu-fallback] [--no-cold] [--cold-runs N] [--quick]');
+  console.error('usage: node tools/bench/bench.mjs [--runs N] [--warmup N] [--threads N] [--no-native] [--no-tfjs] [--no-ort] [--no-cpu-fallback] [--no-cold] [--cold-runs N] [--quick] [--no-readme] | --readme-from FILE.json');
   process.exit(2);
 }
 
@@ -158,7 +173,7 @@ function sizeOf(rel) {
 // ---- the run ----------------------------------------------------------------------------------------
 const result = {
   date: new Date().toISOString(), runs: RUNS, warmup: WARMUP, threads: THREADS, input: '299x299x3, LCG seed 12345 (as gradcam bench)',
-  weights: weights.replace(root, ''), gflop_per_forward: GFLOP, host: {},
+  weights: weights.replace(root, ''), gflop_per_forward: GFLOP, host: {}, args: argv, load: loadavg(),
 };
 
 const tfBase = withTf ? await tfjsWeights() : null;
@@ -421,3 +436,4 @@ const stamp = result.date.replace(/[:.]/g, '-');
 writeFileSync(`${outDir}/bench-${stamp}.json`, `${JSON.stringify(result, null, 1)}\n`);
 writeFileSync(`${outDir}/latest.json`, `${JSON.stringify(result, null, 1)}\n`);
 console.log(`\nJSON: test-output/bench/bench-${stamp}.json (and latest.json)`);
+if (!quick && !argv.includes('--no-readme')) writeReadme(result);

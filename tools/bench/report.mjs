@@ -1,6 +1,7 @@
 // report.mjs - the benchmark's table (tools/bench/bench.mjs), from its result object: forward passes
 // of every contender with their ratios and targets, the peaks, explanations, cold start,
-// sizes and heap. Returns the text; the caller prints it and stores it in the JSON.
+// sizes and heap. Returns the text; the caller prints it and stores it in the JSON. benchBlock:
+// README.md's block of the latest figures, from a result (bench.mjs writes it after a full run).
 
 /**
  * @param {object} result what tools/bench/bench.mjs measured (with result.derived)
@@ -111,4 +112,14 @@ export function benchTable(result, { THREADS, RUNS, WARMUP, CASES }) {
   if (result.foreign_requests.length) out(`WARNING: requests not for 127.0.0.1 were refused: ${result.foreign_requests.join(', ')}`);
   if (result.browser_errors?.length) out(`browser errors: ${result.browser_errors.slice(0, 5).join(' | ')}`);
   return lines.join('\n');
+}
+
+export const BENCH_BY = 'written by npm run bench (tools/bench/bench.mjs)';
+
+/** README.md's bench block: when and how the run was made, and its table (result.table). */
+export function benchBlock(result) {
+  const how = result.args ? `\`node tools/bench/bench.mjs${result.args.length ? ` ${result.args.join(' ')}` : ''}\`` : 'arguments not recorded';
+  const load = result.load ? `, load average ${result.load.map((x) => x.toFixed(1)).join(' / ')} (1 / 5 / 15 min) at the start` : '';
+  return [`Run ${result.date.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} (${how}), ${result.host.hardware_concurrency} cores${load}:`, '',
+    '```text', result.table, '```'].join('\n');
 }

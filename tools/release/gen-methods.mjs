@@ -4,6 +4,7 @@
 // and the methodOptions interface of web/index.d.ts, and the methods tables of README.md (CLI
 // options) and web/README.md (methodOptions), each between marker comments. `npm run package`
 // runs it; tests/js/registry.test.mjs runs it with --check (exit 1 when a file differs).
+// readBlock / replaceBlock are also how package.mjs (sizes) and bench.mjs (figures) write theirs.
 //
 //   node tools/release/gen-methods.mjs [--check]
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -58,13 +59,24 @@ export function blocks(methods) {
   ];
 }
 
-const markers = (file, name) => (file.endsWith('.md')
-  ? [`<!-- ${name}: generated from the core's registry by tools/release/gen-methods.mjs -->`, `<!-- ${name}: end -->`]
-  : [`// ${name}: generated from the core's registry by tools/release/gen-methods.mjs`, `// ${name}: end`]);
+const REGISTRY = "generated from the core's registry by tools/release/gen-methods.mjs";
+const markers = (file, name, by) => (file.endsWith('.md')
+  ? [`<!-- ${name}: ${by} -->`, `<!-- ${name}: end -->`]
+  : [`// ${name}: ${by}`, `// ${name}: end`]);
 
-/** The file's text with the block replaced; throws when the markers are missing. */
-export function replaceBlock(text, file, name, body) {
-  const [a, b] = markers(file, name);
+/** The text between a block's markers (without its newlines); throws when the markers are missing. */
+export function readBlock(text, file, name, by = REGISTRY) {
+  const [a, b] = markers(file, name, by);
+  const i = text.indexOf(a);
+  const j = text.indexOf(b);
+  if (i < 0 || j < i) throw new Error(`${file}: the markers of '${name}' are missing`);
+  return text.slice(i + a.length + 1, j - 1);
+}
+
+/** The file's text with the block replaced; throws when the markers are missing. Every marked
+ *  block of the docs is written through this (by: who writes it, in its opening marker). */
+export function replaceBlock(text, file, name, body, by = REGISTRY) {
+  const [a, b] = markers(file, name, by);
   const i = text.indexOf(a);
   const j = text.indexOf(b);
   if (i < 0 || j < i) throw new Error(`${file}: the markers of '${name}' are missing`);

@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // npm start - serve the demo page (web/demo/) on http://127.0.0.1:PORT.
 //
-// Builds what is missing first (tools/build/build.sh), then serves a few folders of the repository
+// Builds the WebAssembly builds the page needs when they are missing (tools/build/build.sh; not
+// the native CLI, which the page never uses: npm test builds it): wasm-st first, then it serves
+// the page single-threaded while wasm-mt and wasm-relaxed build in the background, and turns the
+// cross-origin isolation (the threaded build) on when wasm-mt is ready (the page takes wasm-mt
+// while wasm-relaxed is missing). It serves a few folders of the repository
 // read-only, with the headers that make the page cross-origin isolated (COOP/COEP/CORP), so
 // the threaded WebAssembly build can be used, and with the right MIME types (.mjs, .wasm).
 // It starts even without weights/xception.gcw: the page says how to get them.
@@ -10,16 +14,19 @@
 // since the page uses the package and the wasm files from outside web/demo/.
 //
 //   node tools/release/serve.mjs [--port N] [--host H] [--no-isolation] [--no-build]
+//   (--no-build: serve what is there; the page needs build/wasm-st, and for threads build/wasm-mt)
 //   PORT=N npm start
 //
 // Also a module: startServer({port, host, isolation, mounts, plain}) for the browser tests
+// (isolation: a boolean, or a function asked at each request)
 // (plain: a bare static server, as ordinary web hosting is: only Content-Type and length).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { WASM_FILES } from './package.mjs';
+import { ISOLATION_HEADERS as PAGE_ISOLATION } from '../../web/vite.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -51,12 +58,9 @@ export const MIME = {
   '.webmanifest': 'application/manifest+json',
 };
 
-/** The headers that make a page cross-origin isolated (and let same-origin files load in it). */
-export const ISOLATION_HEADERS = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-};
+/** The headers that make a page cross-origin isolated (the package's, web/vite.js), and let
+ *  same-origin files load in it. */
+export const ISOLATION_HEADERS = { ...PAGE_ISOLATION, 'Cross-Origin-Resource-Policy': 'same-origin' };
 
 /** The demo's policy: this origin only; WebAssembly compilation; no plugins, frames or forms. */
 export const DEMO_CSP = [
@@ -90,7 +94,8 @@ export function startServer({ port = 8080, host = '127.0.0.1', isolation = true,
     .sort((a, b) => b[0].length - a[0].length);
 
   const server = createServer((req, res) => {
-    const headers = plain ? {} : { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache', ...(isolation ? ISOLATION_HEADERS : {}) };
+    const isolated = typeof isolation === 'function' ? isolation() : isolation;
+    const headers = plain ? {} : { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache', ...(isolated ? ISOLATION_HEADERS : {}) };
     const send = (status, body, extra = {}) => {
       res.writeHead(status, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', ...extra });
       res.end(req.method === 'HEAD' ? undefined : body);
@@ -151,8 +156,11 @@ export function startServer({ port = 8080, host = '127.0.0.1', isolation = true,
 }
 
 // ---- npm start ------------------------------------------------------------------------
-const NEEDED = [...Object.entries(WASM_FILES).flatMap(([f, names]) => names.map((n) => `build/${f}/${n}`)),
-  'build/native/gradcam'];
+/** The files of each WebAssembly build the page loads (nothing else is built for it). */
+export const NEEDED = Object.fromEntries(Object.entries(WASM_FILES).map(([f, names]) => [f, names.map((n) => `build/${f}/${n}`)]));
+const missingOf = (flavour) => NEEDED[flavour].filter((f) => !existsSync(join(root, f)));
+const build = (what, opts) => spawn('bash', [join(root, 'tools/build/build.sh'), what], { stdio: 'inherit', ...opts });
+const exited = (child) => new Promise((r) => child.on('exit', (code) => r(code)));
 
 function parseArgs(argv) {
   const o = { port: Number(process.env.PORT) || 8080, host: '127.0.0.1', isolation: true, build: true, verbose: false };
@@ -181,15 +189,40 @@ function parseArgs(argv) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const missing = NEEDED.filter((f) => !existsSync(join(root, f)));
-  if (missing.length && o.build) {
-    console.log(`[serve] building what is missing (${missing.join(', ')}): tools/build/build.sh`);
-    const r = spawnSync('bash', [join(root, 'tools/build/build.sh'), 'all'], { stdio: 'inherit' });
-    if (r.status !== 0) {
+  const t0 = Date.now();
+  const secs = () => `${((Date.now() - t0) / 1000).toFixed(0)} s`;
+  if (missingOf('wasm-st').length && o.build) {
+    console.log('[serve] building the single-thread WebAssembly build first (build/wasm-st), then serving; the threaded '
+      + 'builds follow in the background (tools/build/build.sh; the native CLI is not needed: npm test builds it)');
+    if (await exited(build('wasm-st')) !== 0) {
       console.error('[serve] error: the build failed; see above');
       process.exit(1);
     }
-  } else if (missing.length) {
+  }
+  // wasm-mt is what threads need; wasm-relaxed is taken where the browser validates relaxed SIMD,
+  // and the page falls back to wasm-mt while it is missing (web/worker.js)
+  let threadedReady = !missingOf('wasm-mt').length;
+  const later = ['wasm-mt', 'wasm-relaxed'].filter((f) => missingOf(f).length);
+  let background = null;
+  if (later.length && o.build) {
+    console.log(`[serve] building ${later.join(' and ')} in the background (${secs()} so far)${threadedReady ? ''
+      : '; until wasm-mt is ready the page is served without COOP/COEP, single-threaded'}`);
+    (async () => {
+      for (const flavour of later) {
+        background = build(flavour, { detached: true });
+        const code = await exited(background);
+        background = null;
+        if (code !== 0) {
+          console.error(`[serve] error: building ${flavour} failed (see above); ${threadedReady ? 'the page keeps wasm-mt' : 'the page stays single-threaded'}`);
+          return;
+        }
+        if (flavour === 'wasm-mt') threadedReady = true;
+        console.log(`[serve] ${flavour} is ready after ${secs()}: ${!o.isolation ? 'restart without --no-isolation for threads'
+          : flavour === 'wasm-mt' ? 'the page is now cross-origin isolated (reload it for the threaded build)' : 'a reload takes the relaxed SIMD build where the browser has it'}`);
+      }
+    })();
+  } else if (later.length || missingOf('wasm-st').length) {
+    const missing = Object.keys(NEEDED).flatMap(missingOf);
     console.warn(`[serve] warning: missing ${missing.join(', ')} (run npm run build)`);
   }
   if (!existsSync(join(root, 'weights/xception.gcw'))) {
@@ -198,13 +231,17 @@ async function main() {
   }
   let s;
   try {
-    s = await startServer({ port: o.port, host: o.host, isolation: o.isolation, log: o.verbose ? (l) => console.log(l) : undefined });
+    s = await startServer({ port: o.port, host: o.host, isolation: () => o.isolation && threadedReady, log: o.verbose ? (l) => console.log(l) : undefined });
   } catch (e) {
     console.error(`[serve] error: cannot listen on ${o.host}:${o.port}: ${e.code === 'EADDRINUSE' ? 'the port is in use (try --port N)' : e.message}`);
     process.exit(1);
   }
-  console.log(`[serve] demo: ${s.url}/   (${o.isolation ? 'cross-origin isolated: threaded build' : 'no COOP/COEP: single-thread build'}; Ctrl-C stops)`);
-  const stop = () => s.close().then(() => process.exit(0));
+  const how = o.isolation && threadedReady ? 'cross-origin isolated: threaded build' : o.isolation ? 'single-thread build until the threaded builds are ready' : 'no COOP/COEP: single-thread build';
+  console.log(`[serve] demo: ${s.url}/   (${how}; serving after ${secs()}; Ctrl-C stops)`);
+  const stop = () => {
+    if (background) try { process.kill(-background.pid, 'SIGTERM'); } catch { /* already gone */ }
+    s.close().then(() => process.exit(0));
+  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }

@@ -1,13 +1,13 @@
 // node-core.mjs - a built WebAssembly core (build/wasm-st, wasm-mt or wasm-relaxed) in Node,
 // instantiated the way the package's worker does it (web/engine.js instantiate): as a bare Core
 // for the tools and the core's tests, or as the worker's Engine for the package's tests.
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { Core } from '../../web/core.js';
 import { Engine, instantiate } from '../../web/engine.js';
 import { chooseBuild, detectFeatures } from '../../web/index.js';
+import { nodeModule as loadModule } from '../../web/node/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -35,13 +35,7 @@ export async function nodeModule(flavour = 'st', buildDir) {
   const dir = buildDir ? `${buildDir.replace(/\/$/, '')}/` : `${root}build/wasm-${flavour}/`;
   const js = `${dir}gradcam.mjs`;
   if (!existsSync(js)) throw new Error(`${js} is missing: run tools/build/build.sh wasm (npm test does it)`);
-  // Emscripten 3.1.6's ES6 output still uses CommonJS' require and __dirname when it runs in
-  // Node; give them to it (browsers never take this path).
-  globalThis.require ??= createRequire(import.meta.url);
-  globalThis.__dirname ??= dir;
-  const { default: factory } = await import(pathToFileURL(js).href);
-  const wasmModule = await WebAssembly.compile(readFileSync(`${dir}gradcam.wasm`));
-  return { factory, wasmModule, moduleOptions: { locateFile: (f) => dir + f } };
+  return loadModule(dir); // the package's own Node instantiation (web/node/index.js)
 }
 
 /** The bare core (web/core.js) on a fresh module. */

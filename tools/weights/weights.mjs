@@ -2,7 +2,7 @@
 // npm run weights - get the real ImageNet weights for the demo and the CLI.
 //
 // Downloads Keras' official Xception weights file (HDF5, about 88 MB) from Keras' own
-// storage, checks its MD5 (the hash Keras itself pins), converts it with the native CLI
+// storage, checks its MD5 (the hash Keras itself pins), converts it with the CLI (native, or built for Node)
 // into the project format (.gcw v2, float16, about 46 MB) at weights/xception.gcw, and removes
 // the download. Options:
 //   --from FILE          convert a file you already have instead of downloading: any Keras
@@ -84,18 +84,23 @@ async function download(url, dest) {
   console.log(`weights: downloaded ${(loaded / 1e6).toFixed(1)} MB`);
 }
 
+/** The converter: the native CLI when it is built, else the same CLI built for Node
+ *  (build/wasm-st/gradcam-cli.js, which `npm start` builds; the same .gcw byte for byte,
+ *  tests/js/npx-cli.test.mjs), building that one first when neither is there. [command, ...args] */
 function cli() {
   const exe = join(root, 'build', 'native', 'gradcam');
-  if (existsSync(exe)) return exe;
-  console.log('weights: building the native CLI first (tools/build/build.sh native)...');
-  const r = spawnSync('bash', [join(root, 'tools', 'build', 'build.sh'), 'native'], { stdio: 'inherit' });
-  if (r.status !== 0 || !existsSync(exe)) die('the native build failed; see the messages above');
-  return exe;
+  if (existsSync(exe)) return [exe];
+  const node = [process.execPath, join(root, 'web', 'node', 'cli.js')];
+  if (existsSync(join(root, 'build', 'wasm-st', 'gradcam-cli.wasm'))) return node;
+  console.log('weights: building the converter first (tools/build/build.sh wasm-st, what npm start builds too)...');
+  const r = spawnSync('bash', [join(root, 'tools', 'build', 'build.sh'), 'wasm-st'], { stdio: 'inherit' });
+  if (r.status !== 0 || !existsSync(join(root, 'build', 'wasm-st', 'gradcam-cli.wasm'))) die('the build failed; see the messages above');
+  return node;
 }
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const exe = cli();
+  const [exe, ...pre] = cli();
   mkdirSync(dirname(o.out), { recursive: true });
   let src = o.from;
   let tmp = null;
@@ -121,7 +126,7 @@ async function main() {
   const part = `${o.out}.part-${process.pid}`;
   const args = ['convert', '--in', src, '--out', part, '--dtype', o.dtype];
   if (o.labels) args.push('--labels', o.labels);
-  const r = spawnSync(exe, args, { encoding: 'utf8' });
+  const r = spawnSync(exe, [...pre, ...args], { encoding: 'utf8' });
   if (tmp) rmSync(tmp, { force: true });
   if (r.status !== 0) {
     rmSync(part, { force: true });
