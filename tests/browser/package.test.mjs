@@ -43,7 +43,10 @@ test('the tarball holds the JS, the types, the three wasm builds, the CLI for No
   for (const f of files) assert.match(f, /^(dist\/|package\.json$|README\.md$|LICENSE$|NOTICE$)/, `unexpected ${f}`);
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url)));
   assert.equal(pkg.type, 'module');
-  assert.equal(pkg.sideEffects, false);
+  // only the element's module has a side effect (it defines <xception-gradcam>)
+  assert.deepEqual(pkg.sideEffects, ['./dist/element.js']);
+  assert.deepEqual(pkg.exports['./element'], { types: './dist/element.d.ts', default: './dist/element.js' });
+  assert.ok(files.has('dist/element.d.ts'), 'the element\'s types are in the tarball');
   assert.deepEqual(Object.keys(pkg.exports['.']), ['types', 'default'], 'types first');
   assert.deepEqual(Object.keys(pkg.exports['./vite']), ['types', 'default'], 'the Vite plugin, types first');
   assert.equal(pkg.dependencies, undefined, 'no runtime dependency');
@@ -113,5 +116,30 @@ test('a fresh app installs the tarball, imports the package by name and classifi
   const paths = b.requests.map((u) => new URL(u).pathname);
   assert.ok(paths.includes('/app/node_modules/xception-gradcam/dist/wasm-relaxed/gradcam.wasm'), 'wasm next to the module');
   assert.deepEqual(readdirSync(join(app, 'node_modules')).filter((d) => !d.startsWith('.')), ['xception-gradcam'], 'nothing else installed');
+  assert.deepEqual(b.foreign, []);
+});
+
+test('the installed package\'s element: its export resolves by name, and it classifies and draws in Chromium', async () => {
+  assert.ok(b, 'the app of the previous test');
+  const app = join(work, 'app');
+  // Node resolves the export through package.json, and the module imports where there is no DOM
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e',
+    "const m = await import('xception-gradcam/element'); console.log(typeof m.XceptionGradcamElement, typeof customElements)"],
+  { cwd: app, encoding: 'utf8' });
+  assert.equal(r.stdout.trim(), 'function undefined', r.stderr);
+  writeFileSync(join(app, 'element.html'), `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>element</title>
+<script>window.got = []; for (const t of ['result', 'error']) document.addEventListener(t, (e) => window.got.push({ t, d: e.detail }), true);</script>
+<script type="importmap">{ "imports": { "xception-gradcam/element": "./node_modules/xception-gradcam/dist/element.js" } }</script>
+<script type="module">import 'xception-gradcam/element';</script></head>
+<body><xception-gradcam weights="/test-data/${base(weights.f32)}" src="/images/skimage_chelsea.png"></xception-gradcam></body></html>
+`);
+  await b.page.goto(`${b.url}/app/element.html`);
+  await b.page.waitForFunction(() => window.got.length > 0, null, { timeout: 60000 });
+  const got = await b.page.evaluate(() => window.got.map((g) => ({ t: g.t, top: g.d.top && g.d.top.map((x) => x.index), code: g.d.code })));
+  const ref = cli(['predict', '--arithmetic', 'fma', '--weights', weights.f32, '--image', `${imagesDir}/skimage_chelsea.png`, '--json'], { json: true });
+  assert.deepEqual(got, [{ t: 'result', top: ref.json.top.slice(0, 5).map((t) => t.index), code: undefined }]);
+  const paths = b.requests.map((u) => new URL(u).pathname);
+  assert.ok(paths.includes('/app/node_modules/xception-gradcam/dist/element.js'));
   assert.deepEqual(b.foreign, []);
 });

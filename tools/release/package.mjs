@@ -2,7 +2,7 @@
 // npm run package - assemble the npm package's dist/ folder from web/ and the three WebAssembly
 // builds, print the sizes, and (with --pack) run `npm pack` into build/pack/.
 //
-//   dist/*.js index.d.ts                                       every JavaScript file of web/ (the folder is their home)
+//   dist/*.js *.d.ts                                           every JavaScript file of web/ and its types (the folder is their home)
 //   dist/wasm-st/gradcam.mjs gradcam.wasm                      SIMD, single thread
 //   dist/wasm-mt/gradcam.mjs gradcam.wasm gradcam.worker.js     SIMD + threads (pthreads)
 //   dist/wasm-relaxed/gradcam.mjs gradcam.wasm gradcam.worker.js SIMD + threads + relaxed SIMD

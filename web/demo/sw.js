@@ -21,7 +21,7 @@ const PARTS = ['batch', 'camera', 'compare', 'contrast', 'controls', 'dom', 'exp
   'layers-view', 'layout', 'maps', 'plots', 'sanity', 'state', 'status', 'text', 'views', 'weights', 'zip'];
 
 /** The package's modules (tests/js/demo-files.test.mjs checks this list against web/*.js). */
-const MODULES = ['builds.js', 'core.js', 'engine.js', 'errors.js', 'explain.js', 'import.js', 'index.js', 'kept.js', 'protocol.js', 'queue.js',
+const MODULES = ['builds.js', 'core.js', 'element.js', 'engine.js', 'errors.js', 'explain.js', 'import.js', 'index.js', 'kept.js', 'protocol.js', 'queue.js',
   'sources.js', 'vite.js', 'worker.js'];
 
 /** What the page needs, cached when the worker installs. */
