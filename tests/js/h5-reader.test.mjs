@@ -13,7 +13,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dataDir, root } from './helpers.mjs';
+import { dataDir, root, testWeights } from './helpers.mjs';
+import { kerasFixture, presetFixture } from './fixtures.mjs';
 import { assertSameWalk, h5walkWasmPath, python, walkOwn, walkSame, walkWasm } from './h5-walk.mjs';
 
 const dir = `${dataDir}/h5-reader`;
@@ -99,6 +100,24 @@ print(f['predictions/predictions/kernel:0'].id.get_offset())`], { encoding: 'utf
 for (const name of ['keras-one-layer.h5', 'latest-format.h5']) {
   test(`fuzz regression ${name}: read as h5py reads it`, () => {
     assert.ok(walkSame(`${root}tests/fuzz/regressions/fuzz_h5/${name}`).length > 5);
+  });
+}
+
+// the model files users bring (the fixtures of the real-models tests) and the official layout
+// (the synthetic test weights as Keras' own .h5, 88 MB of float32): the project's reader and
+// libhdf5 give the same tensors, bit for bit
+const MODEL_FILES = {
+  'official layout (Keras 2 weights-only .h5, float32)': async () => testWeights(1).h5,
+  'Keras 1 names': async () => (await kerasFixture({ layout: 'keras1', names: 'keras1' })).path,
+  'Keras 3 .weights.h5 of the ImageNet model': async () => (await presetFixture('imagenet', { layout: 'keras3-weights' })).path,
+  "keras.io's transfer model as .keras": async () => (await presetFixture('transfer')).path,
+  'Dense(64, relu) + Dense(5, softmax) as .keras': async () => (await presetFixture('dense5', { layout: 'keras' })).path,
+  'Keras 2 model.save() .h5 with the base nested': async () => (await presetFixture('dense5Nested', { layout: 'keras2-full' })).path,
+};
+for (const [what, file] of Object.entries(MODEL_FILES)) {
+  test(`${what}: the project's reader and libhdf5 give the same tensors`, async () => {
+    const lines = walkSame(await file());
+    assert.ok(lines.filter((l) => l.startsWith('dataset ')).length >= 100, `${what}: every weight tensor walked`);
   });
 }
 
