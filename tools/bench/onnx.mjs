@@ -76,7 +76,8 @@ function valueInfo(name, dims) {
 }
 
 // ---- the weights -------------------------------------------------------------------------------
-/** Tensors of a float32 .gcw file (weights/README.md): Map name -> {dims, data: Float32Array}. */
+/** Tensors of a float32 .gcw file (weights/README.md; a version 2 file's byte blobs are skipped):
+ *  Map name -> {dims, data: Float32Array}. */
 export function readGcw(path) {
   const b = readFileSync(path);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -87,6 +88,7 @@ export function readGcw(path) {
   for (let i = 0; i < n; i++) {
     const e = 64 + 128 * i;
     const name = b.toString('latin1', e, e + 80).replace(/\0.*$/s, '');
+    if (dv.getUint32(e + 80, true) === 2) continue; // a byte blob of version 2 (__model__, __classes__), not a tensor
     if (dv.getUint32(e + 80, true) !== 0) throw new Error(`${path}: ${name} is not float32 (write the ONNX model from an f32 file)`);
     const dims = Array.from({ length: dv.getUint32(e + 84, true) }, (_, d) => dv.getUint32(e + 88 + 4 * d, true));
     const off = dataOffset + Number(dv.getBigUint64(e + 104, true));
