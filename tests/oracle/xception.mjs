@@ -195,13 +195,13 @@ function checkAndAssign(model, perLayerValues, perLayerLabels, sourceDesc) {
 
 // HDF5 is read by libhdf5 through Debian's python3-h5py (tests/oracle/h5dump.py), which dumps the
 // file's layers, weight names and values; nothing of the project's own HDF5 reader is used.
-const H5DUMP = fileURLToPath(new URL('./h5dump.py', import.meta.url));
+const h5dump = () => fileURLToPath(new URL('./h5dump.py', import.meta.url)); // when used (the benchmark page imports this module)
 
 /** Reads the layer -> [{name, shape, data}] lists of a Keras HDF5 weight file, in file order. */
 export async function readKerasH5(file) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oracle-h5-'));
   try {
-    const r = spawnSync('/usr/bin/python3', [H5DUMP, path.resolve(file), dir], { encoding: 'utf8' });
+    const r = spawnSync('/usr/bin/python3', [h5dump(), path.resolve(file), dir], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${file}: ${(r.stderr || String(r.error)).trim()}`);
     const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8'));
     const b = fs.readFileSync(path.join(dir, 'data.f32'));
