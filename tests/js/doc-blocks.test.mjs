@@ -20,9 +20,16 @@ test('README.md\'s benchmark block is one run\'s, as npm run bench writes it', (
   assert.ok(table[1].startsWith(`xception-gradcam benchmark, ${head[1]}T${head[2]}`), 'the table is of the run the header names');
   assert.match(table[1], /\nforward pass +median +min +max/);
   // what benchBlock makes of that run's figures is what the block says
-  const date = `${head[1]}T${head[2]}.000Z`;
-  const again = benchBlock({ date, table: table[1].replace(/^xception-gradcam benchmark, \S+/, `xception-gradcam benchmark, ${date}`), host: { hardware_concurrency: Number(head[4]) } });
-  assert.equal(again.split('\n')[0].replace(/\(.*\)/, ''), block.split('\n')[0].replace(/\(.*\)/, ''));
+  const date = /^xception-gradcam benchmark, (\S+)/.exec(table[1])[1];
+  const load = /, load average ([\d.]+) \/ ([\d.]+) \/ ([\d.]+) \(1 \/ 5 \/ 15 min\) at the start:$/.exec(block.split('\n')[0]);
+  const again = benchBlock({
+    date, table: table[1],
+    host: { hardware_concurrency: Number(head[4]) }, args: [], load: load ? load.slice(1).map(Number) : undefined,
+  });
+  // the same header but for how the run was started (the arguments, in the first parentheses)
+  const how = (line) => line.replace(/ UTC \(.*?\), (\d+) cores/, ' UTC (…), $1 cores');
+  assert.equal(how(again.split('\n')[0]), how(block.split('\n')[0]));
+  assert.equal(again, block.replace(/^[^\n]*/, again.split('\n')[0]), 'the rest of the block is the table as written');
 });
 
 test('a block written is the block read back; missing markers are an error', () => {

@@ -267,9 +267,13 @@ test('engine: explain with topK, abort between stages, and bad options give publ
     assert.notDeepEqual(prob.cam.data, many[0].cam.data);
     const logit = await engine.explain(...args, { colormap: 'turbo', methodOptions: { target: 'logit' } });
     assert.deepEqual(logit.cam.data, many[0].cam.data);
-    // Score-CAM's channels: 'all' is the registry's special word for its minimum (0: every channel)
-    const every = await engine.explain(...args, { method: 'scorecam', inputSize: 71, methodOptions: { channels: 'all' } });
-    const zero = await engine.explain(...args, { method: 'scorecam', inputSize: 71, methodOptions: { channels: 0 } });
+    // Score-CAM's channels: 'all' is the registry's special word for its minimum (0: every channel);
+    // at block1_conv1_act (32 channels), where every channel is 32 passes, not 2048
+    const early = { method: 'scorecam', inputSize: 71, layer: 'block1_conv1_act' };
+    const every = await engine.explain(...args, { ...early, methodOptions: { channels: 'all' } });
+    const zero = await engine.explain(...args, { ...early, methodOptions: { channels: 0 } });
+    const some = await engine.explain(...args, { ...early, methodOptions: { channels: 4 } });
+    assert.notDeepEqual(every.cam.data, some.cam.data, 'every channel is not the 4 best');
     assert.deepEqual(every.cam.data, zero.cam.data);
     // still usable after the errors
     assert.deepEqual(logit.overlay.data, many[0].overlay.data);

@@ -15,10 +15,9 @@ clang_build asan "$dir" GRADCAM_SANITIZE 10
 
 sym=/usr/lib/llvm-14/bin/llvm-symbolizer
 [ -x "$sym" ] && export ASAN_SYMBOLIZER_PATH="$sym" UBSAN_SYMBOLIZER_PATH="$sym"
-# allocator_may_return_null: an absurd allocation fails as it does without ASan (libhdf5 asks
-# for 64 GB on a damaged file the fuzz_h5 replay feeds it; the library must cope with NULL). detect_leaks: every test is also a leak check; libhdf5's own leaks on damaged files (the
-# fuzz_h5 replay) are suppressed by tests/fuzz/lsan.supp
+# allocator_may_return_null: an absurd allocation fails as it does without ASan (a damaged
+# file can ask for gigabytes; the library must cope with NULL). detect_leaks: every test is also
+# a leak check, without suppressions (the files the tests read go through the project's own readers).
 export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-export LSAN_OPTIONS="suppressions=$root/tests/fuzz/lsan.supp:print_suppressions=0"
 ctest --test-dir "$dir" --output-on-failure "$@"
