@@ -60,10 +60,11 @@ int gc_spec_is_imagenet(const gc_spec *s);
  * (specs may be NULL) and returns the total count. */
 int gc_spec_weight_specs(const gc_spec *s, gc_tensor_spec *specs, int cap);
 
-/* ---- the model block of .gcw v2 files (weights.c) ------------------------------------------
- * A .gcw v2 file is a v1 file (header with version 2, tensor table, data) whose data section
- * is followed by a model block: u32 length, then that many bytes of JSON holding the spec and
- * the class names (weights/README.md). v1 files are the ImageNet model. */
+/* ---- .gcw v2 files (weights.c) ----------------------------------------------------------------
+ * A .gcw v2 file is a v1 file (header with version 2, tensor table, data) whose table also holds
+ * two byte blobs: "__model__" (the spec, a binary layout given in weights.c's header comment) and,
+ * when the file has class names, "__classes__" (weights/README.md). v1 files are the ImageNet
+ * model. */
 gc_status gc_weights_write_model(const gc_spec *spec, const char *const *class_names, int nnames,
                                  const gc_tensor_spec *specs, const float *const *data, int count, gc_dtype dtype,
                                  void **bytes, size_t *size, char *err, size_t errlen);

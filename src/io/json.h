@@ -1,6 +1,6 @@
 /* json.h - a JSON parser (RFC 8259, plus the NaN, Infinity and -Infinity that Python's json
  * module writes) building a read-only tree. Not public; used for Keras model configs
- * (config.json, model_config, TF.js model.json), labels files and the .gcw v2 model block.
+ * (config.json, model_config, TF.js model.json) and labels files.
  *
  * Safety contract: nesting deeper than GC_JSON_MAX_DEPTH, invalid UTF-8 escapes, unterminated
  * strings, trailing garbage and numbers that do not parse are errors (GC_ERR_JSON with the line

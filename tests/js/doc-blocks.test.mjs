@@ -15,6 +15,7 @@ test('README.md\'s benchmark block is one run\'s, as npm run bench writes it', (
   const block = readBlock(readFileSync(`${root}README.md`, 'utf8'), 'README.md', 'bench', BENCH_BY);
   const head = /^Run (\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) UTC \((.*)\), (\d+) cores/.exec(block);
   assert.ok(head, `the block starts with its run: ${block.slice(0, 120)}`);
+  assert.doesNotMatch(head[3], /--quick|--no-readme/, 'a full run (bench.mjs writes no block after --quick or --no-readme)');
   const table = /```text\n([^]*)\n```$/.exec(block);
   assert.ok(table, 'then the table, fenced');
   assert.ok(table[1].startsWith(`xception-gradcam benchmark, ${head[1]}T${head[2]}`), 'the table is of the run the header names');

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole native C test suite (ctest: unit tests, the leak check, and the replays of the fuzz
+# The whole native C test suite (ctest: unit tests, test_cycle as the leak check, and the replays of the fuzz
 # regression inputs) built with clang -fsanitize=address,undefined -fno-sanitize-recover=all in
 # build/asan. XNNPACK and pthreadpool stay uninstrumented (linked from the dependency cache).
 # Any sanitizer report fails the test that produced it.
