@@ -155,7 +155,8 @@ describe('demo page, the views on the core\'s detail, contrast and sanity check 
     assert.deepEqual(afterLogits, before, 'the loaded model is untouched');
     // each step loads a randomised copy of the model (its weights file and packed weights, over
     // 100 MB) and frees it; the heap grows in 16 MB steps, and where the allocator places four
-    // copies' worth of blocks may take one step more on the second run, a copy not freed many
+    // copies' worth of blocks may take one step more on the second run (runs 3 to 5 then stay at
+    // that size); a copy not freed would add over 100 MB
     assert.ok(heap2 - heap1 <= 16 * 2 ** 20, `a second run needs no more memory (one 16 MB growth step at most): the randomised copies are freed (${heap1 / 2 ** 20} -> ${heap2 / 2 ** 20} MB)`);
     await look(page, 'sanity', { fullPage: true });
   });
