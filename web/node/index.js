@@ -14,6 +14,7 @@ import { Engine } from '../engine.js';
 import { ErrorCode, GradCamError, toGradCamError } from '../errors.js';
 import { isJson, shardPaths } from '../import.js';
 import { chooseBuild, detectFeatures } from '../index.js';
+import { labelsSource } from '../sources.js';
 import { MAX_THREADS } from '../protocol.js';
 
 export { ErrorCode, GradCamError, MAX_THREADS };
@@ -72,10 +73,7 @@ async function weightsFiles(w) {
 
 async function labelsBytes(l) {
   if (l == null) return null;
-  if (Array.isArray(l)) {
-    if (!l.every((x) => typeof x === 'string')) throw new GradCamError(ErrorCode.LABELS_INVALID, 'labels given as an array must be strings, one class name each');
-    return new TextEncoder().encode(JSON.stringify(l));
-  }
+  if (Array.isArray(l)) return labelsSource(l).bytes;
   if (isBytes(l)) return bytesOf(l);
   return readBytes(pathOf(l), ErrorCode.LABELS_INVALID, 'class names file');
 }
@@ -98,7 +96,7 @@ export class GradCam {
     const base = pathOf(wasmBase ?? new URL('../', import.meta.url)).replace(/\/?$/, '/');
     const features = detectFeatures();
     const threaded = wanted > 1 && typeof SharedArrayBuffer === 'function';
-    let build = chooseBuild({ ...features, relaxedSimd: relaxedSimd && features.relaxedSimd }, { threaded });
+    let build = chooseBuild(features, { threaded, relaxedSimd: !!relaxedSimd });
     let engine;
     const start = async (b) => Engine.create({ ...(await nodeModule(`${base}${b.dir}/`)), mode: b.mode, threads: b.mode === 'threaded' ? wanted : 1, build: b.build });
     try {
@@ -142,12 +140,7 @@ export class GradCam {
     if (isBytes(image)) bytes = bytesOf(image);
     else if (typeof image === 'string' || image instanceof URL) bytes = await readBytes(pathOf(image), ErrorCode.IMAGE_INVALID, 'image');
     else throw new GradCamError(ErrorCode.INVALID_ARGUMENT, 'image must be a path, a file URL, the bytes of an image file, or {data, width, height} RGBA pixels');
-    this._engine._alive();
-    try {
-      return this._engine.core.decodeImage(bytes);
-    } catch (e) {
-      throw toGradCamError(e);
-    }
+    return this._engine._run(() => this._engine.core.decodeImage(bytes));
   }
 
   /** Load or replace the model: {format, bytes, params, model, converted?} (engine.js loadWeights). */
