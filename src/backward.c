@@ -92,10 +92,12 @@ static int cam_shortcut(const gc_model *m, int t, gc_target target) {
 static gc_status gradient(gc_model *m, int class_index, int contrast, const char *layer, gc_target target, int guided,
                          double *sum, const float **data, gc_shape *shape);
 
-/* The scratch buffers live for one call: between calls their memory serves the forward pass. */
+/* The scratch buffers and the pooled gradient buffers live for one call: between calls their
+ * memory serves the forward and the batched passes. */
 gc_status gc_gradient_ex(gc_model *m, int class_index, int contrast, const char *layer, gc_target target, int guided,
                          double *sum, const float **data, gc_shape *shape) {
   gc_status s = gradient(m, class_index, contrast, layer, target, guided, sum, data, shape);
+  if (m) gc_grad_trim(m);
   for (int k = 0; m && k < SCRATCH; k++) {
     free(m->bscratch[k]);
     m->bscratch[k] = NULL;

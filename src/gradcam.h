@@ -160,10 +160,27 @@ typedef struct gc_class_score {
  * errbuf is not NULL, a detail message (at most errlen bytes, NUL-terminated) is written. */
 gc_status gc_model_load_memory(const void *data, size_t size, const gc_params *params,
                                gc_model **out, char *errbuf, size_t errlen);
+/* The same without the copy: takes `data` (allocated with malloc) and frees it, also when
+ * loading fails. Where memory is tight (WebAssembly), this saves holding the file twice. */
+gc_status gc_model_load_owned(void *data, size_t size, const gc_params *params, gc_model **out,
+                              char *errbuf, size_t errlen);
 /* The same from a file path. */
 gc_status gc_model_load_file(const char *path, const gc_params *params, gc_model **out,
                              char *errbuf, size_t errlen);
 void gc_model_free(gc_model *model);
+
+/* The model keeps a copy of its weights file to create backward operators (and the rarer
+ * pre-activation ones) the first time a call needs them. Where memory is tight (WebAssembly,
+ * whose memory never shrinks), give it a way to read the file again instead: the model frees
+ * its copy now and later reads only the tensors it needs, read(user, offset, dst, size) copying
+ * bytes [offset, offset + size) of the file into dst and returning 0 (anything else: the call
+ * that needed them fails with GC_ERR_IO). Every read is checked against a hash of the tensor
+ * taken before the copy was freed: a changed file gives GC_ERR_WEIGHTS_CHECKSUM, never other
+ * weights. A model loaded from a Keras file holds the converted .gcw: read must give that. */
+typedef int (*gc_weights_read)(void *user, uint64_t offset, void *dst, size_t size);
+gc_status gc_model_set_weights_reader(gc_model *model, gc_weights_read read, void *user);
+/* Bytes of the weights file the model holds in memory (0 once it reads them back instead). */
+size_t gc_model_weights_held(const gc_model *model);
 
 /* Detail message of the last failure on this model ("" if none). */
 const char *gc_model_last_error(const gc_model *model);
@@ -330,8 +347,9 @@ void gc_import_free(gc_import *im);
 gc_status gc_weights_randomized(const void *gcw, size_t size, const char *from_layer, uint32_t seed, void **out,
                                 size_t *out_size, char *err, size_t errlen);
 
-/* The same from the weights a model was loaded from (it keeps them). */
-gc_status gc_model_randomized(const gc_model *model, const char *from_layer, uint32_t seed, void **out,
+/* The same from the weights a model was loaded from (its copy, or read back:
+ * gc_model_set_weights_reader). */
+gc_status gc_model_randomized(gc_model *model, const char *from_layer, uint32_t seed, void **out,
                               size_t *out_size, char *err, size_t errlen);
 
 /* One call for one file held in memory (gc_import_* with progress ignored). */

@@ -127,6 +127,11 @@ typedef struct gc_weights {
 uint64_t gc_fnv1a64(const void *data, size_t size);
 /* Parse and verify header, table and checksum of a file held in memory. */
 gc_status gc_weights_parse(const void *bytes, size_t size, gc_weights *out, char *err, size_t errlen);
+/* The table entry of a tensor of this shape, or NULL with *status and a message. */
+const gc_weights_entry *gc_weights_find(const gc_weights *w, const char *name, int ndim, const int *dims,
+                                        gc_status *status, char *err, size_t errlen);
+/* A tensor's bytes (src: its e->nbytes) as newly malloc'ed float32; non-finite values refused. */
+gc_status gc_weights_convert(const gc_weights_entry *e, const uint8_t *src, float **out, char *err, size_t errlen);
 /* Find a tensor, check its shape and return it as newly malloc'ed float32. */
 gc_status gc_weights_get(const gc_weights *w, const char *name, int ndim, const int *dims,
                          float **out, char *err, size_t errlen);

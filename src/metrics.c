@@ -56,17 +56,20 @@ typedef struct run {
   float *probs, *sc;
 } run;
 
-/* Image j: 0..steps deletion, steps+1..2 steps+1 insertion, the last: x * map. */
-static void fill_image(void *user, int j, float *dst) {
+/* Image v of the 2 steps that run: deletion steps 1..steps (the last is the baseline), insertion
+ * steps 1..steps-1, the last: x * map. The others repeat one of these or the input itself, whose
+ * probability the model's pass already has: deletion 0 and insertion `steps` are the input,
+ * insertion 0 is deletion `steps`. */
+static void fill_image(void *user, int v, float *dst) {
   const run *r = user;
   const size_t n = r->n;
-  if (j == r->total - 1) {
+  if (v == r->total - 1) {
     for (size_t i = 0; i < n; i++)
       for (int k = 0; k < 3; k++) dst[i * 3 + k] = r->x[i * 3 + k] * r->imp[i];
     return;
   }
-  const int del = j <= r->steps;
-  const int step = del ? j : j - r->steps - 1;
+  const int del = v < r->steps;
+  const int step = del ? v + 1 : v - r->steps + 1;
   const size_t cut = (size_t)((double)step * n / r->steps + 0.5);
   memcpy(dst, del ? r->x : r->base, n * 3 * sizeof *dst);
   const float *src = del ? r->base : r->x;
@@ -96,7 +99,7 @@ gc_status gc_model_metrics(gc_model *m, const gc_map *map, int c, int steps, gc_
   memset(out, 0, sizeof *out);
   const int h = m->nodes[0].h, w = m->nodes[0].w;
   const size_t n = (size_t)h * w;
-  const int total = 2 * (steps + 1) + 1; /* deletion, insertion, masked input */
+  const int total = 2 * steps; /* the images that run (fill_image) */
   float *x = malloc(n * 3 * sizeof *x), *base = malloc(n * 3 * sizeof *base), *tmp = malloc(n * 3 * sizeof *tmp);
   float *low = malloc((size_t)map->height * map->width * sizeof *low), *imp = malloc(n * sizeof *imp);
   ranked *order = malloc(n * sizeof *order);
@@ -126,10 +129,10 @@ gc_status gc_model_metrics(gc_model *m, const gc_map *map, int c, int steps, gc_
   s = gc_forward_versions(m, 0, total, fill_image, read_probs, &r);
   if (s == GC_OK) {
     out->steps = steps;
-    for (int j = 0; j <= steps; j++) {
-      out->deletion[j] = probs[j];
-      out->insertion[j] = probs[steps + 1 + j];
-    }
+    out->deletion[0] = out->insertion[steps] = p0;
+    for (int j = 1; j <= steps; j++) out->deletion[j] = probs[j - 1];
+    out->insertion[0] = out->deletion[steps];
+    for (int j = 1; j < steps; j++) out->insertion[j] = probs[steps + j - 1];
     double d = 0, in = 0;
     for (int j = 0; j < steps; j++) {
       d += 0.5 * (out->deletion[j] + out->deletion[j + 1]) / steps;

@@ -66,12 +66,14 @@ void gc_model_set_progress(gc_model *m, gc_progress_callback fn, void *user) {
 
 /* ---- weights ------------------------------------------------------------------------------- */
 
+static gc_status get_tensor(gc_model *m, const char *name, int ndim, const int *dims, float **out, char *err,
+                            size_t errlen);
 static gc_status get(gc_model *m, const char *prefix, const char *part, int ndim, int d0, int d1, int d2,
                      int d3, float **out, char *err, size_t errlen) {
   char name[96];
   snprintf(name, sizeof name, "%s/%s", prefix, part);
   const int dims[4] = {d0, d1, d2, d3};
-  return gc_weights_get(&m->w, name, ndim, dims, out, err, errlen);
+  return get_tensor(m, name, ndim, dims, out, err, errlen);
 }
 
 /* Fold y = gamma * (x - mean) / sqrt(var + eps) + beta into the kernel rows and a bias. */
@@ -92,6 +94,78 @@ static gc_status fold_bn(gc_model *m, const char *bn, int c, float *kernel, size
     bias[o] = v[1][o] - v[2][o] * scale;
   }
   for (int p = 0; p < 4; p++) free(v[p]);
+  return s;
+}
+
+gc_status gc_model_set_weights_reader(gc_model *m, gc_weights_read read, void *user) {
+  if (!m || !read) return GC_ERR_INVALID_ARGUMENT;
+  m->error[0] = 0;
+  if (m->wbytes) { /* what each tensor's bytes hash to, to check every later read */
+    uint64_t *sums = malloc((m->w.count ? m->w.count : 1) * sizeof *sums);
+    if (!sums) return GC_ERR_OUT_OF_MEMORY;
+    for (uint32_t i = 0; i < m->w.count; i++) sums[i] = gc_fnv1a64(m->w.data + m->w.entries[i].offset, m->w.entries[i].nbytes);
+    free(m->wsums);
+    m->wsums = sums;
+    m->wdata_offset = (uint64_t)(m->w.data - m->wbytes);
+    free(m->wbytes);
+    m->wbytes = NULL;
+    m->w.data = NULL;
+  }
+  m->read = read;
+  m->read_user = user;
+  return GC_OK;
+}
+
+size_t gc_model_weights_held(const gc_model *m) { return m && m->wbytes ? m->wbytes_size : 0; }
+
+gc_status gc_model_weights_file(gc_model *m, uint8_t **bytes, char *err, size_t errlen) {
+  *bytes = NULL;
+  if (m->wbytes) {
+    *bytes = m->wbytes;
+    return GC_OK;
+  }
+  uint8_t *b = malloc(m->wbytes_size ? m->wbytes_size : 1);
+  if (!b) return GC_ERR_OUT_OF_MEMORY;
+  if (m->read(m->read_user, 0, b, m->wbytes_size) != 0) {
+    gc_set_error(err, errlen, "the weights file could not be read again (%zu bytes)", m->wbytes_size);
+    free(b);
+    return GC_ERR_IO;
+  }
+  gc_weights w;
+  gc_status s = gc_weights_parse(b, m->wbytes_size, &w, err, errlen); /* its checksum */
+  gc_weights_release(&w);
+  if (s == GC_OK && memcmp(b + 56, m->wsum, 8) != 0) {
+    gc_set_error(err, errlen, "the weights file read again is not the one loaded (another checksum)");
+    s = GC_ERR_WEIGHTS_CHECKSUM;
+  }
+  if (s != GC_OK) {
+    free(b);
+    return s;
+  }
+  *bytes = b;
+  return GC_OK;
+}
+
+/* A tensor of the weights file as float32: from the kept copy, or read back and checked. */
+static gc_status get_tensor(gc_model *m, const char *name, int ndim, const int *dims, float **out, char *err,
+                            size_t errlen) {
+  if (m->wbytes) return gc_weights_get(&m->w, name, ndim, dims, out, err, errlen);
+  *out = NULL;
+  gc_status s;
+  const gc_weights_entry *e = gc_weights_find(&m->w, name, ndim, dims, &s, err, errlen);
+  if (!e) return s;
+  uint8_t *b = malloc(e->nbytes ? e->nbytes : 1);
+  if (!b) return GC_ERR_OUT_OF_MEMORY;
+  if (m->read(m->read_user, m->wdata_offset + e->offset, b, e->nbytes) != 0) {
+    gc_set_error(err, errlen, "tensor '%s' could not be read again from the weights file", name);
+    s = GC_ERR_IO;
+  } else if (gc_fnv1a64(b, e->nbytes) != m->wsums[e - m->w.entries]) {
+    gc_set_error(err, errlen, "tensor '%s' read again differs from the one loaded: the weights file changed", name);
+    s = GC_ERR_WEIGHTS_CHECKSUM;
+  } else {
+    s = gc_weights_convert(e, b, out, err, errlen);
+  }
+  free(b);
   return s;
 }
 
@@ -191,6 +265,7 @@ static gc_status load_owned(uint8_t *bytes, size_t size, const gc_params *params
   }
   m->wbytes = bytes;
   m->wbytes_size = size;
+  if (size >= GC_WEIGHTS_HEADER_SIZE) memcpy(m->wsum, bytes + 56, 8);
   gc_status s = gc_weights_parse(bytes, size, &m->w, err, errlen);
   if (s == GC_OK) s = gc_weights_model(&m->w, &m->spec, &m->names, &m->nclasses, err, errlen);
   if (s == GC_OK) {
@@ -243,6 +318,19 @@ gc_status gc_model_load_memory(const void *data, size_t size, const gc_params *p
   }
   if (size) memcpy(copy, data, size);
   return load_owned(copy, size, params, out, err, errlen);
+}
+
+gc_status gc_model_load_owned(void *data, size_t size, const gc_params *params, gc_model **out, char *err,
+                              size_t errlen) {
+  if (err && errlen) err[0] = 0;
+  if (!out || (!data && size)) {
+    free(data);
+    if (out) *out = NULL;
+    return GC_ERR_INVALID_ARGUMENT;
+  }
+  *out = NULL;
+  if (!data && !(data = malloc(1))) return GC_ERR_OUT_OF_MEMORY;
+  return load_owned(data, size, params, out, err, errlen);
 }
 
 gc_status gc_model_load_file(const char *path, const gc_params *params, gc_model **out, char *err, size_t errlen) {
@@ -310,6 +398,7 @@ void gc_model_free(gc_model *m) {
   if (m->pool) pthreadpool_destroy(m->pool);
   gc_weights_release(&m->w);
   free(m->wbytes);
+  free(m->wsums);
   const int started = m->nodes != NULL;
   free(m);
   if (started) xnn_deinitialize();

@@ -89,8 +89,13 @@ done:
   return s;
 }
 
-gc_status gc_model_randomized(const gc_model *m, const char *from_layer, uint32_t seed, void **out, size_t *out_size,
+gc_status gc_model_randomized(gc_model *m, const char *from_layer, uint32_t seed, void **out, size_t *out_size,
                               char *err, size_t errlen) {
   if (!m) return GC_ERR_INVALID_ARGUMENT;
-  return gc_weights_randomized(m->wbytes, m->wbytes_size, from_layer, seed, out, out_size, err, errlen);
+  if (out) *out = NULL;
+  uint8_t *file = NULL;
+  gc_status s = gc_model_weights_file(m, &file, err, errlen);
+  if (s == GC_OK) s = gc_weights_randomized(file, m->wbytes_size, from_layer, seed, out, out_size, err, errlen);
+  if (file != m->wbytes) free(file);
+  return s;
 }

@@ -69,9 +69,16 @@ struct gc_model {
   float *scores;          /* nclasses class scores (logits; binary: -z, +z) of the last pass */
   float *probs;           /* nclasses probabilities */
   size_t param_count;
-  /* the weights, kept to create backward and pre-activation operators on demand */
+  /* the weights file, kept to create backward and pre-activation operators on demand; w.data
+     points into it. With a reader (gc_model_set_weights_reader) the copy is freed (NULL) and
+     tensors are read back through it, each checked against its hash in wsums. */
   uint8_t *wbytes;
   size_t wbytes_size;
+  uint8_t wsum[8];        /* the file's checksum field */
+  gc_weights_read read;
+  void *read_user;
+  uint64_t *wsums;        /* FNV-1a of each table entry's bytes */
+  uint64_t wdata_offset;  /* the data section's offset in the file */
   gc_weights w;
   /* gradient buffers no row holds, kept for the next rows (ops/grad.c) */
   float **gpool;
@@ -109,6 +116,9 @@ gc_status gc_backend_error(gc_model *m, const char *what, const char *layer, enu
  * SEPCONV: pointwise [O][I], DENSE: [O][I]), dw (SEPCONV depthwise [k][k][C], else NULL),
  * bias [cout] (NULL for DENSE without one). The caller frees all three. */
 gc_status gc_row_weights(gc_model *m, int i, float **kernel, float **dw, float **bias, char *err, size_t errlen);
+/* The whole weights file: the kept copy (*bytes == m->wbytes), or read back and checked into a
+ * malloc'ed buffer the caller frees. */
+gc_status gc_model_weights_file(gc_model *m, uint8_t **bytes, char *err, size_t errlen);
 /* 1 if the model has stopped being asked to continue (calls the progress hook). */
 int gc_model_cancelled(gc_model *m, int done, int total);
 

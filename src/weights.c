@@ -237,9 +237,8 @@ static void format_dims(char *buf, size_t len, int ndim, const uint32_t *udims, 
   if (n < len) snprintf(buf + n, len - n, "]");
 }
 
-gc_status gc_weights_get(const gc_weights *w, const char *name, int ndim, const int *dims,
-                         float **out, char *err, size_t errlen) {
-  *out = NULL;
+const gc_weights_entry *gc_weights_find(const gc_weights *w, const char *name, int ndim, const int *dims,
+                                        gc_status *status, char *err, size_t errlen) {
   const gc_weights_entry *e = NULL;
   for (uint32_t i = 0; i < w->count; i++)
     if (strcmp(w->entries[i].name, name) == 0) {
@@ -248,7 +247,8 @@ gc_status gc_weights_get(const gc_weights *w, const char *name, int ndim, const 
     }
   if (!e || e->dtype == DTYPE_BYTES) {
     gc_set_error(err, errlen, "tensor '%s' is missing", name);
-    return GC_ERR_WEIGHTS_MISSING;
+    *status = GC_ERR_WEIGHTS_MISSING;
+    return NULL;
   }
   int same = (int)e->ndim == ndim;
   for (int d = 0; same && d < ndim; d++) same = (int)e->dims[d] == dims[d];
@@ -257,12 +257,19 @@ gc_status gc_weights_get(const gc_weights *w, const char *name, int ndim, const 
     format_dims(have, sizeof have, (int)e->ndim, e->dims, NULL);
     format_dims(want, sizeof want, ndim, NULL, dims);
     gc_set_error(err, errlen, "tensor '%s' has shape %s, expected %s", name, have, want);
-    return GC_ERR_WEIGHTS_SHAPE;
+    *status = GC_ERR_WEIGHTS_SHAPE;
+    return NULL;
   }
-  size_t n = gc_tensor_count(ndim, dims);
+  *status = GC_OK;
+  return e;
+}
+
+gc_status gc_weights_convert(const gc_weights_entry *e, const uint8_t *src, float **out, char *err, size_t errlen) {
+  *out = NULL;
+  size_t n = 1;
+  for (uint32_t d = 0; d < e->ndim; d++) n *= e->dims[d];
   float *f = malloc(n * sizeof *f + 64);
   if (!f) return GC_ERR_OUT_OF_MEMORY;
-  const uint8_t *src = w->data + e->offset;
   if (e->dtype == GC_DTYPE_F32) {
     memcpy(f, src, n * sizeof *f);
   } else {
@@ -270,13 +277,21 @@ gc_status gc_weights_get(const gc_weights *w, const char *name, int ndim, const 
   }
   for (size_t i = 0; i < n; i++) {
     if (!isfinite(f[i])) {
-      gc_set_error(err, errlen, "tensor '%s' holds a non-finite value at element %zu", name, i);
+      gc_set_error(err, errlen, "tensor '%s' holds a non-finite value at element %zu", e->name, i);
       free(f);
       return GC_ERR_WEIGHTS_CORRUPT;
     }
   }
   *out = f;
   return GC_OK;
+}
+
+gc_status gc_weights_get(const gc_weights *w, const char *name, int ndim, const int *dims,
+                         float **out, char *err, size_t errlen) {
+  *out = NULL;
+  gc_status s;
+  const gc_weights_entry *e = gc_weights_find(w, name, ndim, dims, &s, err, errlen);
+  return e ? gc_weights_convert(e, w->data + e->offset, out, err, errlen) : s;
 }
 
 void gc_weights_release(gc_weights *w) {

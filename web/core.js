@@ -4,6 +4,14 @@
 // It runs wherever the module runs: Node, a Web Worker, or a page. The public, worker-based
 // API builds on it.
 
+const GCW_MAGIC = [0x47, 0x43, 0x41, 0x4d, 0x57, 0x54, 0x53, 0x00]; // "GCAMWTS\0"
+
+/** True for the bytes of a .gcw file (or a truncated one: the core names what is wrong). */
+export function isGcw(u8) {
+  const n = Math.min(u8.length, GCW_MAGIC.length);
+  return n > 0 && GCW_MAGIC.slice(0, n).every((b, i) => u8[i] === b);
+}
+
 /** An error from the C core: `code` is the status name without its GC_ERR_ prefix
  *  (e.g. "WEIGHTS_CHECKSUM", "LAYER_UNKNOWN"), `message` says what went wrong. */
 export class CoreError extends Error {
@@ -73,19 +81,27 @@ export class Core {
   load(bytes, { threads = 1 } = {}) {
     const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
     const buf = this._alloc(u8.length);
-    try {
-      this.M.HEAPU8.set(u8, buf);
-      return this.loadHeap(buf, u8.length, { threads });
-    } finally {
-      this.M._free(buf);
-    }
+    this.M.HEAPU8.set(u8, buf);
+    return this.loadHeap(buf, u8.length, { threads, file: isGcw(u8) ? u8 : null });
   }
 
-  /** Load from bytes already in the module's memory (the caller keeps and frees them). */
-  loadHeap(ptr, size, { threads = 1 } = {}) {
+  /** Load from bytes malloc'ed in the module's memory: the model takes them (no second copy of
+   *  the file in the module's memory, which never shrinks) and frees them, also on failure.
+   *  `file`: the same .gcw outside the module's memory, kept by reference (left unchanged by the
+   *  caller): the model then frees its own copy and reads the tensors it needs later (backward
+   *  operators are made on first use) from this one (gc_model_set_weights_reader: each read is
+   *  checked against the tensor's hash, so a changed file gives WEIGHTS_CHECKSUM). */
+  loadHeap(ptr, size, { threads = 1, file = null } = {}) {
     this.free();
-    const out = this._alloc(4);
-    const err = this._alloc(256);
+    let out = 0, err = 0;
+    try {
+      out = this._alloc(4);
+      err = this._alloc(256);
+    } catch (e) {
+      if (out) this.M._free(out);
+      this.M._free(ptr);
+      throw e;
+    }
     try {
       this.M.HEAPU8[err] = 0;
       const s = this.M._gcw_load(ptr, size, threads, out, err, 256);
@@ -95,11 +111,21 @@ export class Core {
       this.M._free(out);
       this.M._free(err);
     }
+    if (file) {
+      (this.M.gradcamFiles ??= new Map()).set(this.model, file); // library.js gcw_js_weights reads it
+      this._check(this.M._gcw_release_weights(this.model), this._modelError());
+    }
     return this;
   }
 
+  /** Bytes of its weights file the model holds in the module's memory (0 while released). */
+  weightsHeld() { this._need(); return this.M._gcw_weights_held(this.model); }
+
   free() {
-    if (this.model) this.M._gcw_free(this.model);
+    if (this.model) {
+      this.M.gradcamFiles?.delete(this.model);
+      this.M._gcw_free(this.model);
+    }
     this.model = 0;
   }
 
@@ -376,12 +402,7 @@ export class Core {
     try {
       this.M.HEAPU8[err] = 0;
       this._check(this.M._gcw_model_randomized(this.model, name, seed >>> 0, out, out + 4, err, 256), this.M.UTF8ToString(err));
-      const ptr = this._u32(out);
-      try {
-        return new Core(this.M).loadHeap(ptr, this._u32(out + 4), { threads });
-      } finally {
-        this.M._free(ptr);
-      }
+      return new Core(this.M).loadHeap(this._u32(out), this._u32(out + 4), { threads }); // takes the file
     } finally {
       for (const q of [name, out, err]) this.M._free(q);
     }

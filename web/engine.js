@@ -172,14 +172,20 @@ export class Engine {
       }
       checkAbort(signal, cancelled);
       const gcw = this._run(() => im.finishHeap(dtype));
+      // the .gcw outside the module's memory too: the model gives its copy up once every backward
+      // operator exists (Core.loadHeap's file); `converted` is another copy, transferred away
+      let file, converted = null;
       try {
-        pack(() => this.core.loadHeap(gcw.ptr, gcw.size, { threads: this.threadCount }));
-        const r = { format, bytes: gcw.size, params: this.core.paramCount(), model: this.core.modelInfo() };
-        if (keepConverted) r.converted = this.M.HEAPU8.slice(gcw.ptr, gcw.ptr + gcw.size); // transferable
-        return r;
-      } finally {
+        file = this.M.HEAPU8.slice(gcw.ptr, gcw.ptr + gcw.size);
+        if (keepConverted) converted = file.slice();
+      } catch (e) {
         this.M._free(gcw.ptr);
+        throw e;
       }
+      pack(() => this.core.loadHeap(gcw.ptr, gcw.size, { threads: this.threadCount, file })); // takes gcw
+      const r = { format, bytes: gcw.size, params: this.core.paramCount(), model: this.core.modelInfo() };
+      if (converted) r.converted = converted;
+      return r;
     } finally {
       im.free();
     }

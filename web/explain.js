@@ -20,6 +20,20 @@ export function imageOf(u8, width, height) {
   return typeof ImageData === 'function' ? new ImageData(data, width, height) : { data, width, height, colorSpace: 'srgb' };
 }
 
+/** The core's progress callback (Core.explain's onProgress): report(done, total) when the count
+ *  moved (the core also asks between the forward and the backward half of a pass, to cancel
+ *  sooner), and whether to stop. */
+function passCallback(report, cancelled) {
+  let last = null;
+  return (d, n) => {
+    if (!last || last[0] !== d || last[1] !== n) {
+      last = [d, n];
+      report(d, n);
+    }
+    return !!(cancelled && cancelled());
+  };
+}
+
 /** onProgress({phase: 'explain', done, total, stage, ...}) before each stage and at the end;
  *  inside a multi-pass stage once per pass with passes: {done, total} (the core's count). */
 function stepReporter(onProgress, total) {
@@ -32,10 +46,9 @@ function stepReporter(onProgress, total) {
     },
     /** the core's progress callback for the current stage: reports, and says whether to stop */
     passes(stage, extra, cancelled) {
-      return (d, n) => {
+      return passCallback((d, n) => {
         if (onProgress) send({ phase: 'explain', done: Math.max(0, done - 1), total, stage, ...extra, passes: { done: d, total: n } });
-        return !!(cancelled && cancelled());
-      };
+      }, cancelled);
     },
   };
 }
@@ -160,7 +173,7 @@ export async function sanityCheck(engine, pixels, width, height, options, { sign
       for (const method of o.methods) {
         if (maps.length) await pause(signal, cancelled);
         report({ stage: 'map', from, method });
-        const onPass = (d, n) => { report({ stage: 'map', from, method, passes: { done: d, total: n } }); return !!(cancelled && cancelled()); };
+        const onPass = passCallback((d, n) => report({ stage: 'map', from, method, passes: { done: d, total: n } }), cancelled);
         const map = engine._run(() => model.explain({ method, classIndex: classIndex ?? -1, layer: o.layer, ...(o.methodOptions[method] || {}), onProgress: onPass }));
         const { heatmap } = engine._run(() => model.render(map, pixels, width, height, { ...o.render, channels: 4 }));
         const first = out.steps[0]?.maps.find((x) => x.method === method);

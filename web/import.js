@@ -3,16 +3,11 @@
 // HDF5, ZIP and JSON readers: Keras 1/2 .h5, Keras 2 full-model .h5, Keras 3 .weights.h5 and
 // .keras, a TF.js model.json with its shards, a .gcw. One tensor per step, so that callers can
 // report progress and stop between tensors. Runs wherever the module runs (worker, Node).
-import { CoreError } from './core.js';
+import { CoreError, isGcw } from './core.js';
+
+export { isGcw };
 
 const DTYPES = { f32: 0, f16: 1 };
-const GCW_MAGIC = [0x47, 0x43, 0x41, 0x4d, 0x57, 0x54, 0x53, 0x00]; // "GCAMWTS\0"
-
-/** True for the bytes of a .gcw file (or a truncated one: the core names what is wrong). */
-export function isGcw(u8) {
-  const n = Math.min(u8.length, GCW_MAGIC.length);
-  return n > 0 && GCW_MAGIC.slice(0, n).every((b, i) => u8[i] === b);
-}
 
 /** True for JSON text (after white space or a BOM): a TF.js model.json among its shards. */
 export function isJson(u8) {

@@ -118,6 +118,11 @@ void gc_grad_release(gc_model *m, int i) {
   n->grad = NULL, n->grad_cap = 0;
 }
 
+void gc_grad_trim(gc_model *m) {
+  for (int k = 0; k < m->gpool_n; k++) free(m->gpool[k]);
+  m->gpool_n = 0;
+}
+
 float *gc_grad_target(gc_model *m, int dst) { return m->nodes[dst].has_grad ? m->bscratch[2] : m->nodes[dst].grad; }
 
 void gc_grad_commit(gc_model *m, int dst) {

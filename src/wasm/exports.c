@@ -29,14 +29,24 @@ EXPORT const char *gcw_last_error(gc_model *m) { return gc_model_last_error(m); 
 /* "portable", or "fma" in the relaxed SIMD build */
 EXPORT const char *gcw_arithmetic(void) { return gc_arithmetic_name(gc_get_arithmetic()); }
 
-EXPORT int gcw_load(const void *bytes, size_t size, int threads, gc_model **out, char *err, size_t errlen) {
+/* takes `bytes` (malloc'ed by the caller) and frees it, also on failure */
+EXPORT int gcw_load(void *bytes, size_t size, int threads, gc_model **out, char *err, size_t errlen) {
   gc_params p = gc_default_params();
   p.threads = threads;
-  gc_status s = gc_model_load_memory(bytes, size, &p, out, err, errlen);
+  gc_status s = gc_model_load_owned(bytes, size, &p, out, err, errlen);
   if (s == GC_OK) gc_model_set_progress(*out, progress, NULL);
   return s;
 }
 EXPORT void gcw_free(gc_model *m) { gc_model_free(m); }
+/* Bytes of the weights file from the JavaScript side once the model freed its copy (library.js:
+ * Module.gradcamFiles, set by web/core.js, maps the model to the file). */
+int gcw_js_read_weights(gc_model *m, double offset, void *dst, size_t size);
+static int read_weights(void *user, uint64_t offset, void *dst, size_t size) {
+  return gcw_js_read_weights((gc_model *)user, (double)offset, dst, size);
+}
+/* the model frees its copy of the file and reads tensors back from the JavaScript side's */
+EXPORT int gcw_release_weights(gc_model *m) { return gc_model_set_weights_reader(m, read_weights, m); }
+EXPORT double gcw_weights_held(gc_model *m) { return (double)gc_model_weights_held(m); }
 EXPORT int gcw_set_threads(gc_model *m, int threads) { return gc_model_set_threads(m, threads); }
 EXPORT int gcw_threads(gc_model *m) { return gc_model_threads(m); }
 EXPORT double gcw_param_count(gc_model *m) { return (double)gc_model_param_count(m); }

@@ -413,7 +413,116 @@ static void test_forward_encoded(void) {
   synth_free(&w);
 }
 
+/* A reader over a file the test holds: counts reads, fails when told to. */
+typedef struct file_reader {
+  uint8_t *bytes;
+  size_t size;
+  int reads, fail;
+} file_reader;
+
+static int read_file_range(void *user, uint64_t offset, void *dst, size_t size) {
+  file_reader *f = user;
+  f->reads++;
+  if (f->fail || offset > f->size || size > f->size - offset) return 1;
+  memcpy(dst, f->bytes + offset, size);
+  return 0;
+}
+
+/* One method's map on a model, copied out (the model's buffer changes with the next call). */
+static gc_status explain_copy(gc_model *m, const char *method, const char *layer, float **out, size_t *n) {
+  gc_explain_params ep = gc_default_explain_params();
+  CHECK_STATUS(gc_method_from_name(method, &ep.method), GC_OK);
+  ep.layer = layer;
+  gc_map map;
+  *out = NULL;
+  gc_status s = gc_model_explain(m, &ep, &map, NULL);
+  if (s != GC_OK) return s;
+  *n = (size_t)map.height * map.width * map.channels;
+  *out = malloc(*n * sizeof **out);
+  memcpy(*out, map.data, *n * sizeof **out);
+  return GC_OK;
+}
+
+/* gc_model_set_weights_reader: the model frees its copy of the file and reads back only the
+ * tensors it needs; every map equals the one of a model that kept its copy, and a changed or
+ * unreadable file gives an error, never other weights. */
+static void test_weights_reader(void) {
+  gc_spec s;
+  gc_spec_imagenet(&s);
+  synth w;
+  CHECK(synth_make_spec(&w, 4, &s) == 0, "weights");
+  char err[GC_ERRBUF_SIZE];
+  void *b = NULL;
+  size_t n = 0;
+  CHECK_STATUS(gc_weights_write_model(&s, NULL, 0, w.specs, (const float *const *)w.data, w.count, GC_DTYPE_F32, &b,
+                                      &n, err, sizeof err),
+               GC_OK);
+  file_reader f = {malloc(n), n, 0, 0};
+  memcpy(f.bytes, b, n);
+  gc_model *kept = NULL, *m = NULL;
+  CHECK_STATUS(gc_model_load_memory(b, n, NULL, &kept, err, sizeof err), GC_OK);
+  CHECK_STATUS(gc_model_load_memory(b, n, NULL, &m, err, sizeof err), GC_OK);
+  CHECK(gc_model_weights_held(m) == n, "a loaded model holds its file: %zu of %zu bytes", gc_model_weights_held(m), n);
+  CHECK_STATUS(gc_model_set_weights_reader(m, NULL, NULL), GC_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(gc_model_set_weights_reader(m, read_file_range, &f), GC_OK);
+  CHECK(gc_model_weights_held(m) == 0, "with a reader it holds none: %zu bytes", gc_model_weights_held(m));
+  CHECK(f.reads == 0, "nothing read before a call needs it: %d reads", f.reads);
+  uint8_t px[32 * 32 * 4];
+  constant_image(px, 32 * 32, 90);
+  /* saliency creates every backward operator; Grad-CAM at a *_bn layer a pre-activation one */
+  const char *cases[][2] = {{"saliency", NULL}, {"gradcam", "block14_sepconv1_bn"}, {"gradcam", "block3_sepconv2_act"}};
+  for (int c = 0; c < 3; c++) {
+    CHECK_STATUS(gc_model_forward_image_size(kept, px, 32, 32, 128, GC_PIXEL_RGBA8, 71, 71), GC_OK);
+    CHECK_STATUS(gc_model_forward_image_size(m, px, 32, 32, 128, GC_PIXEL_RGBA8, 71, 71), GC_OK);
+    float *a = NULL, *r = NULL;
+    size_t na = 0, nr = 0;
+    const int before = f.reads;
+    CHECK_STATUS(explain_copy(kept, cases[c][0], cases[c][1], &a, &na), GC_OK);
+    CHECK_STATUS(explain_copy(m, cases[c][0], cases[c][1], &r, &nr), GC_OK);
+    CHECK(a && r && na == nr && !memcmp(a, r, na * sizeof *a), "%s %s: the same map from the tensors read back",
+          cases[c][0], cases[c][1] ? cases[c][1] : "");
+    if (c < 2) CHECK(f.reads > before, "%s %s read tensors", cases[c][0], cases[c][1] ? cases[c][1] : "");
+    else CHECK(f.reads == before, "operators made once: no more reads (%d)", f.reads - before);
+    free(a), free(r);
+  }
+  CHECK(gc_model_weights_held(m) == 0, "still none held after the calls");
+  void *r1 = NULL, *r2 = NULL;
+  size_t n1 = 0, n2 = 0;
+  CHECK_STATUS(gc_model_randomized(kept, "block13_sepconv1_act", 3, &r1, &n1, err, sizeof err), GC_OK);
+  CHECK_STATUS(gc_model_randomized(m, "block13_sepconv1_act", 3, &r2, &n2, err, sizeof err), GC_OK);
+  CHECK(n1 == n2 && r1 && r2 && !memcmp(r1, r2, n1), "the randomized file from the file read back");
+  gc_free(r1), gc_free(r2);
+  /* a fresh model whose file changes after loading: refused by the tensor's hash */
+  gc_model *m2 = NULL;
+  CHECK_STATUS(gc_model_load_memory(b, n, NULL, &m2, err, sizeof err), GC_OK);
+  CHECK_STATUS(gc_model_set_weights_reader(m2, read_file_range, &f), GC_OK);
+  CHECK_STATUS(gc_model_forward_image_size(m2, px, 32, 32, 128, GC_PIXEL_RGBA8, 71, 71), GC_OK);
+  for (size_t i = n / 2; i < n / 2 + 64; i++) f.bytes[i] ^= 0x40;
+  float *x = NULL;
+  size_t nx = 0;
+  CHECK_STATUS(explain_copy(m2, "saliency", NULL, &x, &nx), GC_ERR_WEIGHTS_CHECKSUM);
+  CHECK(strstr(gc_model_last_error(m2), "changed") != NULL, "says the file changed: %s", gc_model_last_error(m2));
+  CHECK_STATUS(gc_model_randomized(m2, "block13_sepconv1_act", 3, &r1, &n1, err, sizeof err), GC_ERR_WEIGHTS_CHECKSUM);
+  CHECK(r1 == NULL, "no file on failure");
+  /* an unreadable one: GC_ERR_IO */
+  memcpy(f.bytes, b, n);
+  f.fail = 1;
+  CHECK_STATUS(gc_model_forward_image_size(m2, px, 32, 32, 128, GC_PIXEL_RGBA8, 71, 71), GC_OK);
+  CHECK_STATUS(explain_copy(m2, "saliency", NULL, &x, &nx), GC_ERR_IO);
+  f.fail = 0;
+  CHECK_STATUS(gc_model_forward_image_size(m2, px, 32, 32, 128, GC_PIXEL_RGBA8, 71, 71), GC_OK);
+  CHECK_STATUS(explain_copy(m2, "saliency", NULL, &x, &nx), GC_OK);
+  free(x);
+  gc_model_free(m2);
+  gc_model_free(m);
+  gc_model_free(kept);
+  free(f.bytes);
+  gc_free(b);
+  synth_free(&w);
+}
+
 int main(void) {
+  test_weights_reader();
   test_forward_encoded();
   test_randomized();
   test_spec_checks();

@@ -73,7 +73,12 @@ test('after multi-pass methods (Score-CAM, SmoothGrad, metrics) the kept pass is
     const ps = passes.filter((p) => p.stage === stage).map((p) => p.passes);
     assert.ok(ps.length >= 1 && ps.every((q, i) => q.done < q.total && (i === 0 || q.done > ps[i - 1].done)), `${stage}: ${JSON.stringify(ps)}`);
   }
-  await engine.explain(img.rgba, img.width, img.height, { method: 'smoothgrad', methodOptions: { samples: 2 } });
+  // SmoothGrad: the core asks twice per sample (before it and between its forward and backward
+  // half, to cancel sooner); each count is reported once
+  const sg = [];
+  await engine.explain(img.rgba, img.width, img.height, { method: 'smoothgrad', methodOptions: { samples: 2 } },
+    { onProgress: (p) => { if (typeof p.passes === 'object') sg.push(p.passes); } });
+  assert.deepEqual(sg, [{ done: 0, total: 2 }, { done: 1, total: 2 }]);
   const again = await engine.explain(img.rgba, img.width, img.height, { method: 'hirescam', layer: 'block13_add' });
   assert.equal(again.reusedForward, true);
   assert.ok(same(again.cam.data, ref.cam.data));

@@ -75,7 +75,7 @@ if (only !== 'native') {
       const t0 = performance.now();
       core.forwardTensor(x, 299, 299);
       const t1 = performance.now();
-      core.explain({ method: c.method, layer: c.layer, samples: c.samples || 0, channels: c.channels || 0 });
+      core.explain({ method: c.method, layer: c.layer, ...(c.samples ? { samples: c.samples } : {}), ...(c.channels ? { channels: c.channels } : {}) });
       if (i > 0) { f.push(t1 - t0); e.push(performance.now() - t1); }
     }
     line('wasm', c, median(f), median(e));

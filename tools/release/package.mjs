@@ -96,6 +96,7 @@ function writeSizes(body) {
   return next !== text;
 }
 
+/** dist/ from web/ and the builds; unless quiet, prints each wasm file's size and gzip -9 size. */
 export function assemble({ quiet = false } = {}) {
   const missing = [];
   for (const [flavour, files] of Object.entries(WASM_FILES)) {
@@ -116,11 +117,8 @@ export function assemble({ quiet = false } = {}) {
   }
   mkdirSync(join(dist, CLI_FILES.to));
   for (const f of CLI_FILES.files) copyFileSync(join(root, 'build', CLI_FILES.from, f), join(dist, CLI_FILES.to, f));
-  const sizes = measure();
-  if (!quiet) {
-    for (const s of Object.values(sizes)) console.log(`[package] dist/${s.file} ${kb(s.wasm)} (gzip -9: ${kb(s.gzip)}), its JavaScript ${kb(s.js)}`);
-  }
-  return sizes;
+  if (quiet) return; // npm pack's prepack and the site: no sizes asked for (gzip -9 of each build takes seconds)
+  for (const s of Object.values(measure())) console.log(`[package] dist/${s.file} ${kb(s.wasm)} (gzip -9: ${kb(s.gzip)}), its JavaScript ${kb(s.js)}`);
 }
 
 /** npm pack into `dest`; returns {file, size, entries}. */
