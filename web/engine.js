@@ -41,6 +41,17 @@ export async function instantiate(factory, wasmModule, moduleOptions = {}) {
 
 const YIELD_MS = 30; // a conversion lets messages (an abort) in this often
 
+/** A queue of async functions: each one the returned function is given starts once the ones
+ *  given before it have settled, and its promise is the function's. */
+export function serializer() {
+  let tail = Promise.resolve();
+  return (fn) => {
+    const p = tail.then(fn, fn);
+    tail = p.then(() => {}, () => {});
+    return p;
+  };
+}
+
 export class Engine {
   /**
    * @param {object} o
@@ -64,16 +75,14 @@ export class Engine {
     this.simd = simd;
     this.build = build;
     this._layers = null;
-    this._tail = Promise.resolve(); // calls that run the network run one at a time, in call order
+    this._serialize = serializer(); // calls that run the network run one at a time, in call order
     this._kept = null; // the image of the model's last forward pass: {key, pixels, width, height}
   }
 
   /** Run an async call after the ones before it: an explain yields between its stages, and
    *  another call's forward pass in between would change what it explains. */
   _serial(fn) {
-    const p = this._tail.then(fn, fn);
-    this._tail = p.then(() => {}, () => {});
-    return p;
+    return this._serialize(fn);
   }
 
   /** {wasmHeap: bytes of WebAssembly memory} */

@@ -7,8 +7,18 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openBrowser } from './browser.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A cross-origin isolated Chromium page (browser.mjs) on elementMounts plus `dir` at `prefix`
+ *  (e.g. '/el/'), with INIT_SCRIPT, opened at the folder's index.html. */
+export async function openElementPage(prefix, dir) {
+  const b = await openBrowser({ isolation: true, mounts: elementMounts({ [prefix]: dir }), path: null });
+  await b.context.addInitScript({ content: INIT_SCRIPT });
+  await b.page.goto(`${b.url}${prefix}index.html`);
+  return b;
+}
 
 /** Mounts: /pkg/ is the package as installed (modules + wasm-st/, wasm-mt/, wasm-relaxed/). */
 export function elementMounts(extra = {}) {

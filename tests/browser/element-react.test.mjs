@@ -11,8 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, imagesDir, testWeights } from '../js/helpers.mjs';
-import { openBrowser } from './browser.mjs';
-import { elementMounts, INIT_SCRIPT, reactScript } from './element-helpers.mjs';
+import { openElementPage, reactScript } from './element-helpers.mjs';
 
 const weights = testWeights(1);
 const gcw = `/test-data/${weights.f32.split('/').pop()}`;
@@ -50,10 +49,8 @@ before(async () => {
 </script></head>
 <body><div id="root"></div></body></html>
 `);
-  b = await openBrowser({ isolation: true, mounts: elementMounts({ '/app/': work }), path: null });
-  await b.context.addInitScript({ content: INIT_SCRIPT });
+  b = await openElementPage('/app/', work);
   page = b.page;
-  await page.goto(`${b.url}/app/index.html`);
 });
 after(async () => {
   await b?.close();

@@ -10,8 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, imagesDir, testWeights } from '../js/helpers.mjs';
-import { openBrowser } from './browser.mjs';
-import { elementMounts, INIT_SCRIPT } from './element-helpers.mjs';
+import { openElementPage } from './element-helpers.mjs';
 
 const weights = testWeights(1);
 const gcw = `/test-data/${weights.f32.split('/').pop()}`;
@@ -29,10 +28,8 @@ before(async () => {
 <xception-gradcam id="b" weights="${gcw}" src="/images/gradcam_both_cat_dog.png" method="layercam" layer="block8_sepconv3_act" colormap="viridis" alpha="0.6"></xception-gradcam>
 </body></html>
 `);
-  b = await openBrowser({ isolation: true, mounts: elementMounts({ '/el/': work }), path: null });
-  await b.context.addInitScript({ content: INIT_SCRIPT });
+  b = await openElementPage('/el/', work);
   page = b.page;
-  await page.goto(`${b.url}/el/index.html`);
 });
 after(async () => {
   await b?.close();

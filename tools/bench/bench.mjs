@@ -26,7 +26,7 @@
 //                        [--no-readme]
 //   node tools/bench/bench.mjs --readme-from FILE.json   (README.md's block from a saved result, nothing measured)
 // A run without --quick or --no-readme writes its table into README.md's bench block (the one
-// home of the latest figures; report.mjs benchBlock, gen-methods' replaceBlock).
+// home of the latest figures; report.mjs benchBlock, gen-methods' writeBlock).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -39,7 +39,7 @@ import { DEFAULT_MOUNTS, startServer } from '../release/serve.mjs';
 import { testWeights } from '../fixtures/test-weights.mjs';
 import { benchImageRGBA } from './input.mjs';
 import { BENCH_BY, benchBlock, benchTable } from './report.mjs';
-import { replaceBlock } from '../release/gen-methods.mjs';
+import { writeBlock } from '../release/gen-methods.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const GFLOP = 16.7; // per 299x299 forward pass
@@ -54,8 +54,7 @@ const opt = (name, def) => {
 const quick = argv.includes('--quick');
 /** README.md's bench block from a result (the one writer of those figures). */
 function writeReadme(result) {
-  const file = `${root}README.md`;
-  writeFileSync(file, replaceBlock(readFileSync(file, 'utf8'), 'README.md', 'bench', benchBlock(result), BENCH_BY));
+  writeBlock('README.md', 'bench', benchBlock(result), BENCH_BY);
   console.log('README.md: its bench block now shows this run');
 }
 if (argv.includes('--readme-from')) {

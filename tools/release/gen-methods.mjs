@@ -66,21 +66,34 @@ const markers = (file, name, by) => (file.endsWith('.md')
 
 /** The text between a block's markers (without its newlines); throws when the markers are missing. */
 export function readBlock(text, file, name, by = REGISTRY) {
+  const { a, i, j } = findBlock(text, file, name, by);
+  return text.slice(i + a.length + 1, j - 1);
+}
+
+/** Where the block's markers are: {a: the opening marker, i: its index, j: the closing one's}. */
+function findBlock(text, file, name, by) {
   const [a, b] = markers(file, name, by);
   const i = text.indexOf(a);
   const j = text.indexOf(b);
   if (i < 0 || j < i) throw new Error(`${file}: the markers of '${name}' are missing`);
-  return text.slice(i + a.length + 1, j - 1);
+  return { a, i, j };
 }
 
 /** The file's text with the block replaced; throws when the markers are missing. Every marked
  *  block of the docs is written through this (by: who writes it, in its opening marker). */
 export function replaceBlock(text, file, name, body, by = REGISTRY) {
-  const [a, b] = markers(file, name, by);
-  const i = text.indexOf(a);
-  const j = text.indexOf(b);
-  if (i < 0 || j < i) throw new Error(`${file}: the markers of '${name}' are missing`);
+  const { a, i, j } = findBlock(text, file, name, by);
   return `${text.slice(0, i + a.length)}\n${body}\n${text.slice(j)}`;
+}
+
+/** Replace the block in the file `file` (relative to the project's root) on disk; true when
+ *  its text changed. */
+export function writeBlock(file, name, body, by = REGISTRY) {
+  const path = `${root}${file}`;
+  const text = readFileSync(path, 'utf8');
+  const next = replaceBlock(text, file, name, body, by);
+  if (next !== text) writeFileSync(path, next);
+  return next !== text;
 }
 
 /** Write (or, with check, compare) every block; returns the files that differ. */

@@ -18,11 +18,11 @@
 // (tools/release/gen-methods.mjs).
 // Needs the wasm builds (npm run build).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { generate, readBlock, replaceBlock } from './gen-methods.mjs';
+import { generate, readBlock, writeBlock } from './gen-methods.mjs';
 import { buildFiles } from '../../web/builds.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -89,11 +89,7 @@ export function sizesDiffer(text, now) {
 export const readmeSizes = () => readBlock(readFileSync(join(root, 'web/README.md'), 'utf8'), 'web/README.md', 'sizes', SIZES_BY);
 
 function writeSizes(body) {
-  const file = join(root, 'web/README.md');
-  const text = readFileSync(file, 'utf8');
-  const next = replaceBlock(text, 'web/README.md', 'sizes', body, SIZES_BY);
-  if (next !== text) writeFileSync(file, next);
-  return next !== text;
+  return writeBlock('web/README.md', 'sizes', body, SIZES_BY);
 }
 
 /** dist/ from web/ and the builds; unless quiet, prints each wasm file's size and gzip -9 size. */

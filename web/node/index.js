@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Engine } from '../engine.js';
+import { Engine, serializer } from '../engine.js';
 import { ErrorCode, GradCamError, toGradCamError } from '../errors.js';
 import { isJson, shardPaths } from '../import.js';
 import { chooseBuild, detectFeatures } from '../index.js';
@@ -122,13 +122,17 @@ export class GradCam {
   constructor(engine, dir) {
     this._engine = engine;
     this._dir = dir;
-    this._tail = Promise.resolve(); // one call at a time, in call order (as the browser's queue)
+    this._serialize = serializer(); // one call at a time, in call order (as the browser's queue)
   }
 
   _call(fn) {
-    const p = this._tail.then(fn, fn).catch((e) => { throw toGradCamError(e); });
-    this._tail = p.then(() => {}, () => {});
-    return p;
+    return this._serialize(async () => {
+      try {
+        return await fn();
+      } catch (e) {
+        throw toGradCamError(e);
+      }
+    });
   }
 
   /** RGBA pixels of an image: a path or file URL, an image file's bytes (decoded by the core), or {data, width, height}. */
