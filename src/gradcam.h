@@ -347,9 +347,10 @@ void gc_import_free(gc_import *im);
 gc_status gc_weights_randomized(const void *gcw, size_t size, const char *from_layer, uint32_t seed, void **out,
                                 size_t *out_size, char *err, size_t errlen);
 
-/* The same from the weights a model was loaded from (its copy, or read back:
- * gc_model_set_weights_reader). */
-gc_status gc_model_randomized(gc_model *model, const char *from_layer, uint32_t seed, void **out,
+/* The same from the weights a model was loaded from: its copy, or, after
+ * gc_model_set_weights_reader, the whole file read back into memory for the call (and checked
+ * against the checksum it was loaded with). */
+gc_status gc_model_randomized(const gc_model *model, const char *from_layer, uint32_t seed, void **out,
                               size_t *out_size, char *err, size_t errlen);
 
 /* One call for one file held in memory (gc_import_* with progress ignored). */

@@ -56,10 +56,10 @@ typedef struct run {
   float *probs, *sc;
 } run;
 
-/* Image v of the 2 steps that run: deletion steps 1..steps (the last is the baseline), insertion
- * steps 1..steps-1, the last: x * map. The others repeat one of these or the input itself, whose
- * probability the model's pass already has: deletion 0 and insertion `steps` are the input,
- * insertion 0 is deletion `steps`. */
+/* Image v of the 2 * steps images that run: deletion steps 1..steps (the last is the baseline),
+ * insertion steps 1..steps-1, the last: x * map. The others repeat one of these or the input
+ * itself, whose probability the model's pass already has: deletion 0 and insertion `steps` are
+ * the input, insertion 0 is deletion `steps`. */
 static void fill_image(void *user, int v, float *dst) {
   const run *r = user;
   const size_t n = r->n;

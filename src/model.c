@@ -118,7 +118,7 @@ gc_status gc_model_set_weights_reader(gc_model *m, gc_weights_read read, void *u
 
 size_t gc_model_weights_held(const gc_model *m) { return m && m->wbytes ? m->wbytes_size : 0; }
 
-gc_status gc_model_weights_file(gc_model *m, uint8_t **bytes, char *err, size_t errlen) {
+gc_status gc_model_weights_file(const gc_model *m, uint8_t **bytes, char *err, size_t errlen) {
   *bytes = NULL;
   if (m->wbytes) {
     *bytes = m->wbytes;

@@ -89,7 +89,7 @@ done:
   return s;
 }
 
-gc_status gc_model_randomized(gc_model *m, const char *from_layer, uint32_t seed, void **out, size_t *out_size,
+gc_status gc_model_randomized(const gc_model *m, const char *from_layer, uint32_t seed, void **out, size_t *out_size,
                               char *err, size_t errlen) {
   if (!m) return GC_ERR_INVALID_ARGUMENT;
   if (out) *out = NULL;

@@ -118,7 +118,7 @@ gc_status gc_backend_error(gc_model *m, const char *what, const char *layer, enu
 gc_status gc_row_weights(gc_model *m, int i, float **kernel, float **dw, float **bias, char *err, size_t errlen);
 /* The whole weights file: the kept copy (*bytes == m->wbytes), or read back and checked into a
  * malloc'ed buffer the caller frees. */
-gc_status gc_model_weights_file(gc_model *m, uint8_t **bytes, char *err, size_t errlen);
+gc_status gc_model_weights_file(const gc_model *m, uint8_t **bytes, char *err, size_t errlen);
 /* 1 if the model has stopped being asked to continue (calls the progress hook). */
 int gc_model_cancelled(gc_model *m, int done, int total);
 
@@ -138,6 +138,8 @@ void gc_logits_to_scores(const gc_model *m, const float *z, float *out);
  * linear multi-class classifier; the logistic function of each score for sigmoid and binary. */
 void gc_scores_to_probs(const gc_model *m, const float *scores, float *probs);
 void gc_softmax(const float *logits, float *probs, int n);
+/* Free the pooled gradient buffers (ops/grad.c), after each gradient call (backward.c). */
+void gc_grad_trim(gc_model *m);
 /* ---- batch.c: forward-only passes in buffers of their own (the kept pass stays) --------------
  * The rows after row t run on `versions` versions of row t's value (t = 0: of the input), in
  * batches within a memory budget: fill writes version v into dst (row t's size); done reads the

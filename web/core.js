@@ -112,8 +112,13 @@ export class Core {
       this.M._free(err);
     }
     if (file) {
-      (this.M.gradcamFiles ??= new Map()).set(this.model, file); // library.js gcw_js_weights reads it
-      this._check(this.M._gcw_release_weights(this.model), this._modelError());
+      (this.M.gradcamFiles ??= new Map()).set(this.model, file); // library.js gcw_js_read_weights reads it
+      try {
+        this._check(this.M._gcw_release_weights(this.model), this._modelError());
+      } catch (e) {
+        this.free(); // no half-set-up model
+        throw e;
+      }
     }
     return this;
   }

@@ -181,17 +181,21 @@ export class Engine {
       }
       checkAbort(signal, cancelled);
       const gcw = this._run(() => im.finishHeap(dtype));
-      // the .gcw outside the module's memory too: the model gives its copy up once every backward
-      // operator exists (Core.loadHeap's file); `converted` is another copy, transferred away
-      let file, converted = null;
+      // the .gcw outside the module's memory too: the model frees its copy right after loading and
+      // reads tensors back from this one (Core.loadHeap's file); `converted` is another copy,
+      // transferred away. gcw.ptr is freed here until loadHeap takes it (onProgress may throw).
+      let ptr = gcw.ptr, converted = null;
       try {
-        file = this.M.HEAPU8.slice(gcw.ptr, gcw.ptr + gcw.size);
+        const file = this.M.HEAPU8.slice(ptr, ptr + gcw.size);
         if (keepConverted) converted = file.slice();
-      } catch (e) {
-        this.M._free(gcw.ptr);
-        throw e;
+        pack(() => {
+          const p = ptr;
+          ptr = 0;
+          this.core.loadHeap(p, gcw.size, { threads: this.threadCount, file });
+        });
+      } finally {
+        if (ptr) this.M._free(ptr);
       }
-      pack(() => this.core.loadHeap(gcw.ptr, gcw.size, { threads: this.threadCount, file })); // takes gcw
       const r = { format, bytes: gcw.size, params: this.core.paramCount(), model: this.core.modelInfo() };
       if (converted) r.converted = converted;
       return r;

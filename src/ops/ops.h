@@ -51,8 +51,6 @@ gc_status gc_dense_kernel(gc_model *m, int i, const float **kernel);
 /* Gradient buffers and elementwise passes over the thread pool (grad.c). */
 gc_status gc_grad_ensure(gc_model *m, int i);     /* row i's gradient buffer, sized for its shape */
 void gc_grad_release(gc_model *m, int i);         /* row i's buffer back to the pool */
-/* Free the pooled buffers (between calls their memory serves other work, e.g. batched passes). */
-void gc_grad_trim(gc_model *m);
 /* Where a contribution to row dst's gradient goes: its buffer when it is the first, else a
  * scratch buffer that gc_grad_commit then adds. */
 float *gc_grad_target(gc_model *m, int dst);

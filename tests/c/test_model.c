@@ -514,6 +514,24 @@ static void test_weights_reader(void) {
   CHECK_STATUS(explain_copy(m2, "saliency", NULL, &x, &nx), GC_OK);
   free(x);
   gc_model_free(m2);
+  /* gc_model_load_owned takes the bytes in every case (the sanitizer's leak check sees the rest) */
+  {
+    gc_params bad = gc_default_params();
+    bad.threads = -1;
+    gc_model *o = NULL;
+    void *c1 = malloc(n), *c2 = malloc(n / 2), *c3 = malloc(n);
+    memcpy(c1, b, n), memcpy(c2, b, n / 2), memcpy(c3, b, n);
+    CHECK_STATUS(gc_model_load_owned(c1, n, &bad, &o, err, sizeof err), GC_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(gc_model_load_owned(c2, n / 2, NULL, &o, err, sizeof err), GC_ERR_WEIGHTS_TRUNCATED);
+    CHECK(o == NULL, "no model after a failed load");
+    CHECK_STATUS(gc_model_load_owned(NULL, 8, NULL, &o, err, sizeof err), GC_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(gc_model_load_owned(c3, n, NULL, &o, err, sizeof err), GC_OK);
+    CHECK(o && gc_model_weights_held(o) == n, "the model holds the bytes it took");
+    CHECK_STATUS(gc_model_forward_image_size(o, px, 32, 32, 128, GC_PIXEL_RGBA8, 71, 71), GC_OK);
+    CHECK_STATUS(gc_model_forward_image_size(kept, px, 32, 32, 128, GC_PIXEL_RGBA8, 71, 71), GC_OK);
+    CHECK(!memcmp(gc_model_logits(o), gc_model_logits(kept), 1000 * sizeof(float)), "the same logits as a copied load");
+    gc_model_free(o);
+  }
   gc_model_free(m);
   gc_model_free(kept);
   free(f.bytes);

@@ -60,7 +60,7 @@ test('another class, another layer: no forward pass, and the same maps as a fres
   assert.ok(!same(c.cam.data.subarray(0, 10), b.cam.data.subarray(0, 10)));
 });
 
-test('after multi-pass methods (Score-CAM, SmoothGrad, metrics) the kept pass is still the image\'s', async () => {
+test('after multi-pass methods (Score-CAM, SmoothGrad, Integrated Gradients, metrics) the kept pass is still the image\'s', async () => {
   const ref = await fresh(img, { method: 'hirescam', layer: 'block13_add' });
   const progress = [];
   const passes = [];
@@ -79,10 +79,16 @@ test('after multi-pass methods (Score-CAM, SmoothGrad, metrics) the kept pass is
   await engine.explain(img.rgba, img.width, img.height, { method: 'smoothgrad', methodOptions: { samples: 2 } },
     { onProgress: (p) => { if (typeof p.passes === 'object') sg.push(p.passes); } });
   assert.deepEqual(sg, [{ done: 0, total: 2 }, { done: 1, total: 2 }]);
-  const again = await engine.explain(img.rgba, img.width, img.height, { method: 'hirescam', layer: 'block13_add' });
-  assert.equal(again.reusedForward, true);
-  assert.ok(same(again.cam.data, ref.cam.data));
-  assert.deepEqual(again.classes.map((x) => x.index), ref.classes.map((x) => x.index));
+  const check = async (after) => {
+    const again = await engine.explain(img.rgba, img.width, img.height, { method: 'hirescam', layer: 'block13_add' });
+    assert.equal(again.reusedForward, true, after);
+    assert.ok(same(again.cam.data, ref.cam.data), after);
+    assert.deepEqual(again.classes.map((x) => x.index), ref.classes.map((x) => x.index), after);
+  };
+  await check('after SmoothGrad');
+  // Integrated Gradients' last step is the input itself: the pass it leaves is the image's
+  await engine.explain(img.rgba, img.width, img.height, { method: 'integrated-gradients', methodOptions: { steps: 3 } });
+  await check('after Integrated Gradients');
 });
 
 test('other pixels, another input size, forget(), classify of another image: a new pass', async () => {

@@ -51,10 +51,14 @@ export async function nodeModule(dir) {
 }
 
 /** The weights as the engine takes them: one file's bytes, or a TF.js model.json with its shards. */
+/** A copy of the caller's weights bytes: the model reads tensors back from the file it was given
+ *  (web/core.js loadHeap's `file`), so the caller stays free to reuse or change its buffer. */
+const weightsCopy = (x) => new Uint8Array(bytesOf(x));
+
 async function weightsFiles(w) {
-  if (isBytes(w)) return bytesOf(w);
+  if (isBytes(w)) return weightsCopy(w);
   if (Array.isArray(w)) {
-    return Promise.all(w.map(async (f) => (isBytes(f) ? { name: 'a weights file', bytes: bytesOf(f) }
+    return Promise.all(w.map(async (f) => (isBytes(f) ? { name: 'a weights file', bytes: weightsCopy(f) }
       : { name: basename(pathOf(f)), bytes: await readBytes(pathOf(f), ErrorCode.WEIGHTS_INVALID, 'weights file') })));
   }
   if (typeof w !== 'string' && !(w instanceof URL)) {
