@@ -125,6 +125,9 @@ typedef struct gc_weights {
 } gc_weights;
 
 uint64_t gc_fnv1a64(const void *data, size_t size);
+/* A 64-bit hash eight bytes per step (several times faster than gc_fnv1a64): the check of the
+ * tensors a model reads back after giving up its copy of the file (gc_model_set_weights_reader). */
+uint64_t gc_hash_words(const void *data, size_t size);
 /* Parse and verify header, table and checksum of a file held in memory. */
 gc_status gc_weights_parse(const void *bytes, size_t size, gc_weights *out, char *err, size_t errlen);
 /* The table entry of a tensor of this shape, or NULL with *status and a message. */

@@ -103,7 +103,7 @@ gc_status gc_model_set_weights_reader(gc_model *m, gc_weights_read read, void *u
   if (m->wbytes) { /* what each tensor's bytes hash to, to check every later read */
     uint64_t *sums = malloc((m->w.count ? m->w.count : 1) * sizeof *sums);
     if (!sums) return GC_ERR_OUT_OF_MEMORY;
-    for (uint32_t i = 0; i < m->w.count; i++) sums[i] = gc_fnv1a64(m->w.data + m->w.entries[i].offset, m->w.entries[i].nbytes);
+    for (uint32_t i = 0; i < m->w.count; i++) sums[i] = gc_hash_words(m->w.data + m->w.entries[i].offset, m->w.entries[i].nbytes);
     free(m->wsums);
     m->wsums = sums;
     m->wdata_offset = (uint64_t)(m->w.data - m->wbytes);
@@ -159,7 +159,7 @@ static gc_status get_tensor(gc_model *m, const char *name, int ndim, const int *
   if (m->read(m->read_user, m->wdata_offset + e->offset, b, e->nbytes) != 0) {
     gc_set_error(err, errlen, "tensor '%s' could not be read again from the weights file", name);
     s = GC_ERR_IO;
-  } else if (gc_fnv1a64(b, e->nbytes) != m->wsums[e - m->w.entries]) {
+  } else if (gc_hash_words(b, e->nbytes) != m->wsums[e - m->w.entries]) {
     gc_set_error(err, errlen, "tensor '%s' read again differs from the one loaded: the weights file changed", name);
     s = GC_ERR_WEIGHTS_CHECKSUM;
   } else {

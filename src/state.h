@@ -77,7 +77,7 @@ struct gc_model {
   uint8_t wsum[8];        /* the file's checksum field */
   gc_weights_read read;
   void *read_user;
-  uint64_t *wsums;        /* FNV-1a of each table entry's bytes */
+  uint64_t *wsums;        /* gc_hash_words of each table entry's bytes */
   uint64_t wdata_offset;  /* the data section's offset in the file */
   gc_weights w;
   /* gradient buffers no row holds, kept for the next rows (ops/grad.c) */

@@ -78,6 +78,20 @@ uint64_t gc_fnv1a64(const void *data, size_t size) {
   return h;
 }
 
+uint64_t gc_hash_words(const void *data, size_t size) {
+  const uint8_t *p = data;
+  uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)size;
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) { /* each step a bijection of h and of the word: one changed word always shows */
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    h = (h ^ w) * 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  for (; i < size; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+  return h;
+}
+
 float gc_half_to_float(uint16_t h) {
   uint32_t sign = (uint32_t)(h & 0x8000) << 16;
   uint32_t exp = (h >> 10) & 0x1f;

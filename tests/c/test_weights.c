@@ -211,7 +211,25 @@ static void test_status_strings(void) {
   CHECK(strstr(gc_status_to_string((gc_status)999), "UNKNOWN") != NULL, "out of range status");
 }
 
+/* gc_hash_words: a changed byte anywhere (whole words and the tail) and another length change it */
+static void test_hash_words(void) {
+  uint8_t b[1003];
+  for (int i = 0; i < (int)sizeof b; i++) b[i] = (uint8_t)(i * 37 + 11);
+  const uint64_t h = gc_hash_words(b, sizeof b);
+  CHECK(gc_hash_words(b, sizeof b) == h, "deterministic");
+  int missed = 0;
+  for (int i = 0; i < (int)sizeof b; i++)
+    for (int bit = 0; bit < 8; bit++) {
+      b[i] ^= (uint8_t)(1u << bit);
+      missed += gc_hash_words(b, sizeof b) == h;
+      b[i] ^= (uint8_t)(1u << bit);
+    }
+  CHECK(missed == 0, "every one-bit change shows: %d missed of %d", missed, (int)sizeof b * 8);
+  CHECK(gc_hash_words(b, sizeof b - 1) != h && gc_hash_words(b, 0) != gc_hash_words(b, 8), "the length counts");
+}
+
 int main(void) {
+  test_hash_words();
   test_half();
   test_status_strings();
   test_files();
