@@ -101,8 +101,58 @@ gc_status gc_preprocess_image_as(const uint8_t *pixels, int width, int height, i
   return GC_OK;
 }
 
+static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+/* stb_image computes `NULL + 0` (undefined behaviour) on a zero-length IDAT chunk that comes
+ * before any image data. Such chunks carry nothing: a PNG with them gets a copy without them
+ * (malloc'ed, *copy; the caller frees it), the same image. 0, or -1 when out of memory. */
+static int png_without_empty_idat(const uint8_t *b, size_t size, uint8_t **copy, size_t *copy_size) {
+  *copy = NULL;
+  size_t drop = 0, at = 8;
+  for (int pass = 0; pass < 2; pass++) { /* 0: count the bytes to drop; 1: copy the rest */
+    size_t o = 8;
+    for (at = 8; at + 12 <= size;) { /* chunks: length, type, data, CRC */
+      const uint32_t len = be32(b + at);
+      const int idat = memcmp(b + at + 4, "IDAT", 4) == 0;
+      if ((idat && len) || len > size - at - 12) break; /* the image data, or a damaged chunk */
+      if (idat && !pass) drop += 12;
+      if (!idat && pass) memcpy(*copy + o, b + at, 12 + (size_t)len), o += 12 + (size_t)len;
+      at += 12 + (size_t)len;
+    }
+    if (!pass) {
+      if (!drop) return 0;
+      if (!(*copy = malloc(size - drop))) return -1;
+      memcpy(*copy, b, 8);
+    } else {
+      memcpy(*copy + o, b + at, size - at);
+      *copy_size = o + (size - at);
+    }
+  }
+  return 0;
+}
+
+static gc_status decode(const void *bytes, size_t size, uint8_t **rgba, int *width, int *height, char *err,
+                        size_t errlen);
 gc_status gc_decode_image(const void *bytes, size_t size, uint8_t **rgba, int *width, int *height,
                           char *err, size_t errlen) {
+  uint8_t *copy = NULL;
+  size_t copy_size = 0;
+  if (bytes && size >= 8 && memcmp(bytes, "\x89PNG\r\n\x1a\n", 8) == 0 &&
+      png_without_empty_idat(bytes, size, &copy, &copy_size) != 0) {
+    if (rgba) *rgba = NULL;
+    if (width) *width = 0;
+    if (height) *height = 0;
+    gc_set_error(err, errlen, "no memory for a copy of the %zu-byte PNG", size);
+    return GC_ERR_OUT_OF_MEMORY;
+  }
+  gc_status s = copy ? decode(copy, copy_size, rgba, width, height, err, errlen)
+                     : decode(bytes, size, rgba, width, height, err, errlen);
+  free(copy);
+  return s;
+}
+
+static gc_status decode(const void *bytes, size_t size, uint8_t **rgba, int *width, int *height, char *err,
+                        size_t errlen) {
   if (!rgba || !width || !height) return GC_ERR_INVALID_ARGUMENT;
   *rgba = NULL;
   *width = *height = 0;
