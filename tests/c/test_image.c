@@ -112,8 +112,9 @@ static void chunk(buf *b, const char *type, const unsigned char *data, size_t n)
   free(c);
 }
 
-/* A 16-bit RGB PNG built by hand (stb_image_write only writes 8-bit). */
-static buf png16(int w, int h, uint16_t value) {
+/* A 16-bit RGB PNG built by hand (stb_image_write only writes 8-bit); with `empty`, two
+ * zero-length IDAT chunks and a tEXt chunk between them come before the image data. */
+static buf png16e(int w, int h, uint16_t value, int empty) {
   buf b = {0};
   buf_write(&b, "\x89PNG\r\n\x1a\n", 8);
   unsigned char ihdr[13];
@@ -132,12 +133,18 @@ static buf png16(int w, int h, uint16_t value) {
     }
   int zn = 0;
   unsigned char *z = stbi_zlib_compress(raw, (int)raw_n, &zn, 8);
+  if (empty) {
+    chunk(&b, "IDAT", NULL, 0);
+    chunk(&b, "tEXt", (const unsigned char *)"a\0b", 3);
+    chunk(&b, "IDAT", NULL, 0);
+  }
   chunk(&b, "IDAT", z, (size_t)zn);
   chunk(&b, "IEND", NULL, 0);
   free(z);
   free(raw);
   return b;
 }
+static buf png16(int w, int h, uint16_t value) { return png16e(w, h, value, 0); }
 
 static void test_decode(void) {
   char err[GC_ERRBUF_SIZE];
@@ -197,6 +204,19 @@ static void test_decode(void) {
   gc_free(px);
   free(b.p);
 
+  /* zero-length IDAT chunks before the image data (stb_image computed NULL + 0 there): the same
+   * pixels as without them */
+  {
+    buf e = png16e(3, 2, 0x1234, 1), plain = png16(3, 2, 0x1234);
+    uint8_t *pe = NULL, *pp = NULL;
+    int we = 0, he = 0, wp = 0, hp = 0;
+    CHECK_STATUS(gc_decode_image(e.p, e.n, &pe, &we, &he, err, sizeof err), GC_OK);
+    CHECK_STATUS(gc_decode_image(plain.p, plain.n, &pp, &wp, &hp, err, sizeof err), GC_OK);
+    CHECK(pe && pp && we == 3 && he == 2 && wp == 3 && hp == 2 && !memcmp(pe, pp, 3 * 2 * 4) && pe[0] == 0x12,
+          "empty IDAT chunks: the same image");
+    gc_free(pe), gc_free(pp);
+    free(e.p), free(plain.p);
+  }
   /* a PNG header announcing 200000 x 1 pixels: refused before decoding */
   b = png16(200000, 1, 1);
   px = NULL;
